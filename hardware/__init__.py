@@ -1,0 +1,1 @@
+"""Courtroom PC devices: cameras and microphones published into the hearing."""

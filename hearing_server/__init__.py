@@ -1,0 +1,3 @@
+"""Remote court hearing server: lobby, live composite and the court record."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The HTTP API (JSON). The OpenAPI document is in openapi.py and served at /api/openapi.json."""

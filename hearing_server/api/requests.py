@@ -1,0 +1,42 @@
+"""Reading a request safely: the bearer token and a JSON object body."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from ..errors import ApiError
+from ..tokens import Claims, TokenKind
+
+
+async def json_body(request: web.Request, *, optional: bool = False) -> dict[str, Any]:
+    if not request.body_exists:
+        if optional:
+            return {}
+        raise ApiError(400, "bad_request", "a JSON object body is required")
+    raw = await request.read()
+    if optional and not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ApiError(400, "malformed_json", "the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_request", "the body must be a JSON object")
+    return data
+
+
+def bearer(request: web.Request) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "unauthorized", "send 'Authorization: Bearer <token>'")
+    return token.strip()
+
+
+async def staff(request: web.Request) -> Claims:
+    from ..app import COURT
+
+    return await request.app[COURT].authenticate(bearer(request), (TokenKind.STAFF,))

@@ -1,0 +1,192 @@
+"""HTTP routes: log in, hearings, invitations, lobby and roster. Written up in docs/api.md."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict, deque
+from typing import Any
+
+import segno
+from aiohttp import web
+
+from ..app import COURT, SETTINGS, STORE, USERS
+from ..errors import ApiError
+from ..models import Hearing, Participant, to_dict
+from ..roles import PERMISSIONS, Permission, Role
+from .openapi import openapi_document
+from .requests import json_body, staff
+
+routes = web.RouteTableDef()
+
+_login_attempts: dict[str, deque[float]] = defaultdict(deque)
+
+
+def hearing_json(hearing: Hearing) -> dict[str, Any]:
+    return to_dict(hearing)
+
+
+def join_url(request: web.Request, token: str) -> str:
+    base = request.app[SETTINGS].server.public_url.rstrip("/") or f"{request.scheme}://{request.host}"
+    # The token rides in the fragment: browsers never send it to a server, so it stays out of access logs.
+    return f"{base}/join#token={token}"
+
+
+@routes.get("/api/health")
+async def health(request: web.Request) -> web.Response:
+    store_ok = await request.app[STORE].ping()
+    return web.json_response({"status": "ok" if store_ok else "degraded", "store": store_ok},
+                             status=200 if store_ok else 503)
+
+
+@routes.get("/api/openapi.json")
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(openapi_document())
+
+
+@routes.post("/api/login")
+async def login(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    body = await json_body(request)
+    username, password = body.get("username"), body.get("password")
+    if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
+        raise ApiError(400, "bad_request", "username and password are required strings")
+    attempts = _login_attempts[request.remote or "?"]
+    current = time.monotonic()
+    while attempts and current - attempts[0] > 60:
+        attempts.popleft()
+    if len(attempts) >= settings.auth.login_attempts_per_minute:
+        raise ApiError(429, "too_many_attempts", "too many log-in attempts; wait a minute")
+    attempts.append(current)
+    user = await request.loop.run_in_executor(None, request.app[USERS].authenticate, username, password)
+    if user is None:
+        raise ApiError(401, "invalid_credentials", "wrong username or password")
+    token, claims = request.app[COURT].issue_staff_token(user.username, Role(user.role), user.display_name)
+    return web.json_response({
+        "token": token,
+        "expires_at": claims.expires_at,
+        "user": {"username": user.username, "display_name": user.display_name, "role": user.role},
+        "permissions": sorted(p.value for p in PERMISSIONS.get(Role(user.role), frozenset())),
+    })
+
+
+@routes.get("/api/me")
+async def me(request: web.Request) -> web.Response:
+    claims = await staff(request)
+    return web.json_response({"username": claims.subject, "display_name": claims.name, "role": claims.role.value,
+                              "permissions": sorted(p.value for p in PERMISSIONS.get(claims.role, frozenset()))})
+
+
+@routes.post("/api/hearings")
+async def create_hearing(request: web.Request) -> web.Response:
+    claims = await staff(request)
+    hearing = await request.app[COURT].create_hearing(claims, await json_body(request))
+    return web.json_response(hearing_json(hearing), status=201)
+
+
+@routes.get("/api/hearings")
+async def list_hearings(request: web.Request) -> web.Response:
+    claims = await staff(request)
+    court = request.app[COURT]
+    court.require(claims, Permission.VIEW_HEARING)
+    status = request.query.get("status")
+    hearings = [h for h in await court.store.list_hearings() if not status or h.status.value == status]
+    return web.json_response({"hearings": [hearing_json(h) for h in hearings]})
+
+
+@routes.get("/api/hearings/{hearing_id}")
+async def get_hearing(request: web.Request) -> web.Response:
+    claims = await staff(request)
+    court = request.app[COURT]
+    hearing = await court.hearing(request.match_info["hearing_id"])
+    court.require(claims, Permission.VIEW_HEARING, hearing)
+    return web.json_response(hearing_json(hearing))
+
+
+def _hearing_action(path: str, action: str) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        claims = await staff(request)
+        court = request.app[COURT]
+        hid = request.match_info["hearing_id"]
+        if action == "open":
+            hearing = await court.open(claims, hid)
+        elif action == "close":
+            hearing = await court.close(claims, hid)
+        elif action in ("lock", "unlock"):
+            hearing = await court.set_locked(claims, hid, action == "lock")
+        else:
+            hearing = await court.set_recess(claims, hid, action == "recess")
+        return web.json_response(hearing_json(hearing))
+
+    handler.__name__ = f"{action}_hearing"
+    routes.post(f"/api/hearings/{{hearing_id}}/{path}")(handler)
+
+
+for _action in ("open", "lock", "unlock", "recess", "resume", "close"):
+    _hearing_action(_action, _action)
+
+
+@routes.post("/api/hearings/{hearing_id}/invites")
+async def invite(request: web.Request) -> web.Response:
+    claims = await staff(request)
+    invitation = await request.app[COURT].invite(claims, request.match_info["hearing_id"],
+                                                 await json_body(request))
+    person = invitation.participant
+    url = join_url(request, invitation.token)
+    qr = segno.make(url, error="m")
+    return web.json_response({
+        "participant": person.for_court(),
+        "token": invitation.token,
+        "join_url": url,
+        "expires_at": person.invite_expires_at,
+        # The QR code holds a live join token, so it is handed over once, here, and not served again.
+        "qr_svg": qr.svg_data_uri(scale=4, border=4),
+        "qr_png": qr.png_data_uri(scale=6, border=4),
+    }, status=201)
+
+
+@routes.get("/api/hearings/{hearing_id}/lobby")
+async def lobby(request: web.Request) -> web.Response:
+    claims = await staff(request)
+    people = await request.app[COURT].lobby(claims, request.match_info["hearing_id"])
+    return web.json_response({"entrants": [_entrant(p) for p in people]})
+
+
+def _entrant(person: Participant) -> dict[str, Any]:
+    return dict(person.public(), stated_name=person.stated_name, waiting_since=person.lobby_at,
+                phone=person.phone, email=person.email)
+
+
+@routes.get("/api/hearings/{hearing_id}/participants")
+async def roster(request: web.Request) -> web.Response:
+    claims = await staff(request)
+    court = request.app[COURT]
+    hearing = await court.hearing(request.match_info["hearing_id"])
+    court.require(claims, Permission.VIEW_HEARING, hearing)
+    everyone = request.query.get("all") in ("1", "true")
+    people = await court.store.list_participants(hearing.id) if everyone else await court.roster(hearing.id)
+    return web.json_response({"participants": [p.for_court() for p in people]})
+
+
+def _participant_action(action: str) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        claims = await staff(request)
+        court = request.app[COURT]
+        hid, pid = request.match_info["hearing_id"], request.match_info["participant_id"]
+        body = await json_body(request, optional=True)
+        reason = body.get("reason", "")
+        if action == "admit":
+            person, _ = await court.admit(claims, hid, pid)
+        elif action == "reject":
+            person = await court.reject(claims, hid, pid, reason)
+        elif action in ("mute", "unmute"):
+            person = await court.mute(claims, hid, pid, action == "mute")
+        else:
+            person = await court.remove(claims, hid, pid, reason)
+        return web.json_response(person.for_court())
+
+    handler.__name__ = f"{action}_participant"
+    routes.post(f"/api/hearings/{{hearing_id}}/participants/{{participant_id}}/{action}")(handler)
+
+
+for _action in ("admit", "reject", "mute", "unmute", "remove"):
+    _participant_action(_action)

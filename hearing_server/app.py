@@ -1,0 +1,80 @@
+"""The aiohttp application: shared resources under typed keys, created and closed in cleanup_ctx."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import AsyncIterator
+
+from aiohttp import web
+
+from signaling.rooms import Rooms
+from signaling.session import signaling_endpoint
+
+from .config import Settings
+from .court import Court
+from .errors import error_middleware
+from .events import EventBus
+from .media.ice import configure_host_addresses
+from .store import Store, create_store
+from .tokens import TokenService, load_or_create_secret
+from .users import UserDirectory
+
+log = logging.getLogger(__name__)
+
+WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
+
+SETTINGS = web.AppKey("settings", Settings)
+STORE = web.AppKey("store", Store)  # type: ignore[type-abstract]
+COURT = web.AppKey("court", Court)
+ROOMS = web.AppKey("rooms", Rooms)
+USERS = web.AppKey("users", UserDirectory)
+BUS = web.AppKey("bus", EventBus)
+
+
+def create_app(settings: Settings, store: Store | None = None) -> web.Application:
+    """Build the server. Pass `store` to share one (tests do); otherwise the configured backend is used."""
+    from .api import routes  # local: the routes import the keys above
+
+    app = web.Application(middlewares=[error_middleware], client_max_size=256 * 1024)
+    app[SETTINGS] = settings
+    app[USERS] = UserDirectory(settings.users_path)
+    configure_host_addresses(settings.media.ice_addresses)
+
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        settings.data_path.mkdir(parents=True, exist_ok=True)
+        own_store = store is None
+        app[STORE] = store if store is not None else create_store(
+            settings.state.backend, settings.state.redis_url, settings.state.key_prefix)
+        bus = app[BUS] = EventBus()
+        app[COURT] = Court(settings, app[STORE], TokenService(load_or_create_secret(settings.secret_path)), bus)
+        app[ROOMS] = Rooms(app[COURT], settings)
+        yield
+        await app[ROOMS].close()
+        if own_store:
+            await app[STORE].close()
+
+    app.cleanup_ctx.append(resources)
+    app.add_routes(routes.routes)
+    app.router.add_get("/api/signal", signaling_endpoint)
+    _add_pages(app)
+    return app
+
+
+def _add_pages(app: web.Application) -> None:
+    async def page(name: str) -> web.FileResponse:
+        return web.FileResponse(WEB_ROOT / name, headers={"Cache-Control": "no-cache"})
+
+    async def judge(request: web.Request) -> web.StreamResponse:
+        return await page("judge.html")
+
+    async def join(request: web.Request) -> web.StreamResponse:
+        return await page("join.html")
+
+    async def root(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPFound("/judge")
+
+    app.router.add_get("/", root)
+    app.router.add_get("/judge", judge)
+    app.router.add_get("/join", join)
+    app.router.add_static("/static/", WEB_ROOT, append_version=False)

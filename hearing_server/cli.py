@@ -1,0 +1,117 @@
+"""`hearing-server`: run the server, manage staff accounts."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import secrets
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from .config import ConfigError, Settings, load_settings
+from .roles import ACCOUNT_ROLES, Role
+from .users import UserDirectory, UserError
+
+log = logging.getLogger("hearing_server")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings(args.config)
+    if getattr(args, "host", None):
+        settings.server.host = args.host
+    if getattr(args, "port", None) is not None:
+        settings.server.port = args.port
+    if getattr(args, "data_dir", None):
+        settings.server.data_dir = args.data_dir
+    return settings
+
+
+def first_run(settings: Settings) -> None:
+    """A fresh install has no accounts: create a judge so that the console can be used at once."""
+    users = UserDirectory(settings.users_path)
+    if users.list():
+        return
+    password = secrets.token_urlsafe(12)
+    users.add("judge", Role.JUDGE, password, display_name="Presiding Judge")
+    note = settings.data_path / "first-run-judge.txt"
+    note.write_text(f"username: judge\npassword: {password}\n", encoding="utf-8")
+    note.chmod(0o600)
+    log.warning("first run: created the account 'judge' with password %s (also in %s); "
+                "add real accounts with 'hearing-server users add' and remove this one", password, note)
+
+
+def serve(args: argparse.Namespace) -> int:
+    from .app import create_app
+
+    settings = _settings(args)
+    settings.data_path.mkdir(parents=True, exist_ok=True)
+    first_run(settings)
+    app = create_app(settings)
+    log.info("judge console: http://%s:%s/judge", settings.server.host, settings.server.port)
+    web.run_app(app, host=settings.server.host, port=settings.server.port, print=None)
+    return 0
+
+
+def users_command(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    directory = UserDirectory(settings.users_path)
+    if args.users_action == "list":
+        for user in directory.list():
+            print(f"{user.username}\t{user.role}\t{user.display_name}")
+        return 0
+    if args.users_action == "remove":
+        directory.remove(args.username)
+        print(f"removed {args.username}")
+        return 0
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {args.username}: ")
+        if getpass.getpass("again: ") != password:
+            print("passwords differ", file=sys.stderr)
+            return 2
+    user = directory.add(args.username, Role(args.role), password, args.display_name or "", replace=args.replace)
+    print(f"{'updated' if args.replace else 'added'} {user.role} {user.username} in {settings.users_path}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="hearing-server", description="Remote court hearing server")
+    top.add_argument("--config", help="TOML configuration file (see config/default.toml)")
+    top.add_argument("--host", help="address to listen on (server.host)")
+    top.add_argument("--port", type=int, help="port to listen on (server.port)")
+    top.add_argument("--data-dir", help="data folder (server.data_dir)")
+    top.add_argument("--log-level", default="INFO")
+    commands = top.add_subparsers(dest="command")
+    commands.add_parser("serve", help="run the server (the default)")
+    users = commands.add_parser("users", help="staff accounts")
+    users_actions = users.add_subparsers(dest="users_action", required=True)
+    add = users_actions.add_parser("add", help="add a judge, clerk, admin or courtroom PC account")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=sorted(r.value for r in ACCOUNT_ROLES))
+    add.add_argument("--display-name", help="name shown in the hearing, e.g. 'Judge A. Smith'")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    add.add_argument("--replace", action="store_true", help="replace an existing account (password reset)")
+    users_actions.add_parser("list", help="list accounts")
+    remove = users_actions.add_parser("remove", help="remove an account")
+    remove.add_argument("username")
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "users":
+            return users_command(args)
+        return serve(args)
+    except (ConfigError, UserError) as exc:
+        print(f"hearing-server: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

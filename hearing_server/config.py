@@ -1,0 +1,199 @@
+"""Settings: embedded defaults, overlaid by a TOML file, overlaid by environment variables.
+
+Every setting lives in a dataclass so that a typo in a TOML file is an error at start-up rather than a
+silently ignored line in the middle of a hearing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+ENV_PREFIX = "COURTROOM_"
+
+
+class ConfigError(ValueError):
+    """The configuration file or an environment override is invalid."""
+
+
+@dataclass
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8088
+    # Base URL that join links and QR codes point at; empty means "the URL the request came in on".
+    public_url: str = ""
+    data_dir: str = "./data"
+
+
+@dataclass
+class AuthSettings:
+    # File holding the HMAC key that signs every token; created on first start when missing.
+    secret_file: str = ""
+    staff_ttl_hours: float = 12.0
+    invite_ttl_hours: float = 72.0
+    session_ttl_hours: float = 12.0
+    login_attempts_per_minute: int = 10
+
+
+@dataclass
+class StateSettings:
+    backend: str = "memory"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    key_prefix: str = "courtroom:"
+
+
+@dataclass
+class MediaSettings:
+    width: int = 1280
+    height: int = 720
+    fps: int = 15
+    video_bitrate: int = 1_200_000
+    keyframe_interval_seconds: float = 2.0
+    x264_preset: str = "veryfast"
+    encoder_threads: int = 1
+    # Addresses the server's ICE agent gathers and advertises as host candidates. Empty: every
+    # non-loopback interface (aioice's default). Tests and single-host demos set ["127.0.0.1"].
+    ice_addresses: list[str] = field(default_factory=list)
+    # 1:1 NAT: "private=public" pairs rewritten in the host candidates the server advertises.
+    ice_nat_mapping: list[str] = field(default_factory=list)
+    stun_urls: list[str] = field(default_factory=list)
+    turn_urls: list[str] = field(default_factory=list)
+    turn_username: str = ""
+    turn_password: str = ""
+    reconnect_grace_seconds: float = 60.0
+
+
+@dataclass
+class SignalingSettings:
+    max_message_bytes: int = 65536
+    messages_per_second: float = 20.0
+    burst: int = 40
+    send_queue: int = 256
+
+
+@dataclass
+class Settings:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    state: StateSettings = field(default_factory=StateSettings)
+    media: MediaSettings = field(default_factory=MediaSettings)
+    signaling: SignalingSettings = field(default_factory=SignalingSettings)
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.server.data_dir).expanduser()
+
+    @property
+    def secret_path(self) -> Path:
+        return Path(self.auth.secret_file) if self.auth.secret_file else self.data_path / "token.key"
+
+    @property
+    def users_path(self) -> Path:
+        return self.data_path / "users.json"
+
+
+def _coerce(section: str, name: str, current: Any, raw: Any) -> Any:
+    """Convert a TOML or environment value to the type of the embedded default."""
+    where = f"{section}.{name}"
+    if isinstance(current, bool):
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            return raw.lower() in ("1", "true", "yes", "on")
+        raise ConfigError(f"{where}: expected true or false, got {raw!r}")
+    if isinstance(current, list):
+        if isinstance(raw, str):
+            # Environment values: a JSON list, or a comma-separated list.
+            raw = raw.strip()
+            if raw.startswith("["):
+                try:
+                    raw = json.loads(raw)
+                except json.JSONDecodeError as exc:
+                    raise ConfigError(f"{where}: invalid JSON list ({exc})") from None
+            else:
+                raw = [item.strip() for item in raw.split(",") if item.strip()]
+        if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
+            raise ConfigError(f"{where}: expected a list of strings")
+        return list(raw)
+    if isinstance(current, int):
+        try:
+            if isinstance(raw, bool):
+                raise ValueError
+            return int(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: expected an integer, got {raw!r}") from None
+    if isinstance(current, float):
+        try:
+            if isinstance(raw, bool):
+                raise ValueError
+            return float(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: expected a number, got {raw!r}") from None
+    if not isinstance(raw, str):
+        raise ConfigError(f"{where}: expected a string, got {raw!r}")
+    return raw
+
+
+def _apply(settings: Settings, data: Mapping[str, Any], origin: str) -> None:
+    for section_name, values in data.items():
+        section = getattr(settings, section_name, None)
+        if section is None or not dataclasses.is_dataclass(section):
+            raise ConfigError(f"{origin}: unknown section [{section_name}]")
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"{origin}: [{section_name}] must be a table")
+        known = {f.name for f in dataclasses.fields(section)}
+        for name, raw in values.items():
+            if name not in known:
+                raise ConfigError(f"{origin}: unknown setting {section_name}.{name}")
+            setattr(section, name, _coerce(section_name, name, getattr(section, name), raw))
+
+
+def _env_overrides(settings: Settings, environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    overrides: dict[str, dict[str, str]] = {}
+    sections = {f.name for f in dataclasses.fields(settings)}
+    for key, value in environ.items():
+        if not key.startswith(ENV_PREFIX):
+            continue
+        rest = key[len(ENV_PREFIX):].lower()
+        section, _, name = rest.partition("_")
+        if section in sections and name:
+            overrides.setdefault(section, {})[name] = value
+    return overrides
+
+
+def load_settings(path: str | os.PathLike[str] | None = None,
+                  environ: Mapping[str, str] | None = None) -> Settings:
+    """Embedded defaults, then the TOML file (if any), then COURTROOM_<SECTION>_<NAME> variables."""
+    settings = Settings()
+    if path is not None:
+        file = Path(path)
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"configuration file not found: {file}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file}: {exc}") from None
+        _apply(settings, data, str(file))
+    _apply(settings, _env_overrides(settings, os.environ if environ is None else environ), "environment")
+    validate(settings)
+    return settings
+
+
+def validate(settings: Settings) -> None:
+    if settings.state.backend not in ("memory", "redis"):
+        raise ConfigError("state.backend must be 'memory' or 'redis'")
+    if not 1 <= settings.server.port <= 65535 and settings.server.port != 0:
+        raise ConfigError("server.port must be between 1 and 65535 (0 picks a free port)")
+    media = settings.media
+    if media.width % 16 or media.height % 8 or media.width < 320 or media.height < 180:
+        raise ConfigError("media.width must be a multiple of 16 and media.height of 8 (at least 320×180)")
+    if not 1 <= media.fps <= 60:
+        raise ConfigError("media.fps must be between 1 and 60")
+    for pair in media.ice_nat_mapping:
+        if pair.count("=") != 1:
+            raise ConfigError(f"media.ice_nat_mapping entry {pair!r} must look like 'private=public'")

@@ -1,0 +1,403 @@
+"""The court's rules for a hearing: who may enter, when, and what each action changes.
+
+Both the HTTP API and the signaling sessions go through here, so a rule is written once. Every change is
+saved in the Store and then announced as a CourtEvent.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from . import events as ev
+from .config import Settings
+from .errors import ApiError, conflict, not_found
+from .events import CourtEvent, EventBus
+from .models import Hearing, HearingStatus, Participant, ParticipantState, new_id
+from .roles import Permission, Role, allowed
+from .store import Store
+from .tokens import Claims, TokenError, TokenKind, TokenService
+
+HEARING_FIELDS = ("case_number", "title", "court", "courtroom", "scheduled_start")
+FIELD_LIMIT = 200
+
+
+def forbidden(message: str, code: str = "forbidden") -> ApiError:
+    return ApiError(403, code, message)
+
+
+@dataclass
+class Invitation:
+    participant: Participant
+    token: str
+
+
+class Court:
+    def __init__(self, settings: Settings, store: Store, tokens: TokenService, bus: EventBus) -> None:
+        self.settings = settings
+        self.store = store
+        self.tokens = tokens
+        self.bus = bus
+
+    # -- tokens -------------------------------------------------------------------------------------
+
+    async def authenticate(self, token: str, kinds: tuple[TokenKind, ...]) -> Claims:
+        try:
+            claims = self.tokens.verify(token, kinds=kinds)
+        except TokenError as exc:
+            raise ApiError(401, exc.code, exc.message) from None
+        if await self.store.is_revoked(claims.jti):
+            raise ApiError(401, "token_revoked", "this token has been revoked")
+        return claims
+
+    def issue_staff_token(self, username: str, role: Role, name: str) -> tuple[str, Claims]:
+        return self.tokens.issue(TokenKind.STAFF, username, role, "*",
+                                 self.settings.auth.staff_ttl_hours * 3600, name=name)
+
+    # -- permission checks ---------------------------------------------------------------------------
+
+    def require(self, claims: Claims, permission: Permission, hearing: Hearing | None = None) -> None:
+        if claims.kind is not TokenKind.STAFF or not allowed(claims.role, permission):
+            raise forbidden(f"a {claims.role.value} may not {permission.value.replace('_', ' ')}")
+        # A judge runs their own hearings; clerks and admins serve the whole court.
+        if hearing is not None and claims.role is Role.JUDGE and hearing.judge != claims.subject:
+            if permission not in (Permission.VIEW_HEARING,):
+                raise forbidden("only the presiding judge may do this", "not_presiding_judge")
+
+    # -- hearings -----------------------------------------------------------------------------------
+
+    async def hearing(self, hearing_id: str) -> Hearing:
+        hearing = await self.store.get_hearing(hearing_id) if len(hearing_id) < 100 else None
+        if hearing is None:
+            raise not_found("hearing")
+        return hearing
+
+    async def create_hearing(self, claims: Claims, fields: dict[str, Any]) -> Hearing:
+        self.require(claims, Permission.CREATE_HEARING)
+        values = {name: clean_text(fields.get(name, ""), name, required=name in ("case_number", "title"))
+                  for name in HEARING_FIELDS}
+        judge = claims.subject
+        judge_name = claims.name or claims.subject
+        if claims.role is Role.ADMIN:
+            judge = clean_text(fields.get("judge", ""), "judge", required=True)
+            judge_name = clean_text(fields.get("judge_name", ""), "judge_name") or judge
+        hearing = Hearing(id=new_id("h"), judge=judge, judge_name=judge_name, **values)
+        await self.store.save_hearing(hearing)
+        return hearing
+
+    async def open(self, claims: Claims, hearing_id: str) -> Hearing:
+        hearing = await self.hearing(hearing_id)
+        self.require(claims, Permission.CONTROL_HEARING, hearing)
+        if hearing.status is HearingStatus.CLOSED:
+            raise conflict("hearing_closed", "a closed hearing cannot be opened again")
+        if hearing.status is HearingStatus.SCHEDULED:
+            hearing.status = HearingStatus.OPEN
+            hearing.opened_at = time.time()
+            await self.store.save_hearing(hearing)
+            await self.bus.publish(CourtEvent(ev.OPENED, hearing.id, actor=claims.subject))
+        return hearing
+
+    async def set_locked(self, claims: Claims, hearing_id: str, locked: bool) -> Hearing:
+        hearing = await self._live_hearing(claims, hearing_id, Permission.CONTROL_HEARING, allow_scheduled=True)
+        if hearing.locked != locked:
+            hearing.locked = locked
+            await self.store.save_hearing(hearing)
+            await self.bus.publish(CourtEvent(ev.LOCKED if locked else ev.UNLOCKED, hearing.id,
+                                              actor=claims.subject))
+        return hearing
+
+    async def set_recess(self, claims: Claims, hearing_id: str, recess: bool) -> Hearing:
+        hearing = await self._live_hearing(claims, hearing_id, Permission.CONTROL_HEARING)
+        wanted = HearingStatus.RECESS if recess else HearingStatus.OPEN
+        if hearing.status is not wanted:
+            hearing.status = wanted
+            await self.store.save_hearing(hearing)
+            await self.bus.publish(CourtEvent(ev.RECESS if recess else ev.RESUMED, hearing.id,
+                                              actor=claims.subject))
+        return hearing
+
+    async def close(self, claims: Claims, hearing_id: str) -> Hearing:
+        hearing = await self.hearing(hearing_id)
+        self.require(claims, Permission.CONTROL_HEARING, hearing)
+        if hearing.status is HearingStatus.CLOSED:
+            return hearing
+        hearing.status = HearingStatus.CLOSED
+        hearing.closed_at = time.time()
+        await self.store.save_hearing(hearing)
+        for person in await self.store.list_participants(hearing.id):
+            if person.state in (ParticipantState.WAITING, ParticipantState.ADMITTED,
+                                ParticipantState.DISCONNECTED, ParticipantState.INVITED):
+                await self._revoke_tokens(person)
+                person.state = ParticipantState.LEFT
+                person.left_at = time.time()
+                await self.store.save_participant(person)
+                await self.store.lobby_leave(hearing.id, person.id)
+        await self.bus.publish(CourtEvent(ev.CLOSED, hearing.id, actor=claims.subject))
+        return hearing
+
+    async def _live_hearing(self, claims: Claims, hearing_id: str, permission: Permission,
+                            allow_scheduled: bool = False) -> Hearing:
+        hearing = await self.hearing(hearing_id)
+        self.require(claims, permission, hearing)
+        if hearing.status is HearingStatus.CLOSED:
+            raise conflict("hearing_closed", "the hearing is closed")
+        if hearing.status is HearingStatus.SCHEDULED and not allow_scheduled:
+            raise conflict("hearing_not_open", "the hearing has not been opened yet")
+        return hearing
+
+    # -- participants -------------------------------------------------------------------------------
+
+    async def participant(self, hearing_id: str, participant_id: str) -> Participant:
+        person = await self.store.get_participant(hearing_id, participant_id) if len(participant_id) < 100 \
+            else None
+        if person is None:
+            raise not_found("participant")
+        return person
+
+    async def invite(self, claims: Claims, hearing_id: str, fields: dict[str, Any]) -> Invitation:
+        hearing = await self.hearing(hearing_id)
+        self.require(claims, Permission.INVITE, hearing)
+        if hearing.status is HearingStatus.CLOSED:
+            raise conflict("hearing_closed", "the hearing is closed")
+        name = clean_text(fields.get("name", ""), "name", required=True)
+        try:
+            role = Role(str(fields.get("role", "")))
+        except ValueError:
+            role = None
+        if role is None or role.is_staff:
+            raise ApiError(400, "bad_request", "role must be one of: " +
+                           ", ".join(sorted(r.value for r in Role if not r.is_staff)))
+        ttl = self.settings.auth.invite_ttl_hours * 3600
+        participant = Participant(id=new_id("p"), hearing_id=hearing.id, name=name, role=role.value,
+                                  phone=clean_text(fields.get("phone", ""), "phone"),
+                                  email=clean_text(fields.get("email", ""), "email"))
+        token, invite = self.tokens.issue(TokenKind.INVITE, participant.id, role, hearing.id, ttl, name=name)
+        participant.invite_jti = invite.jti
+        participant.invite_expires_at = invite.expires_at
+        await self.store.save_participant(participant)
+        await self.bus.publish(CourtEvent(ev.INVITED, hearing.id, participant.id, claims.subject,
+                                          {"name": name, "role": role.value}))
+        return Invitation(participant, token)
+
+    async def enter_lobby(self, claims: Claims, stated_name: str, seat_taken: bool) -> Participant:
+        """A person opened their join link: put them in the waiting room (never straight into the hearing)."""
+        hearing = await self.hearing(claims.hearing)
+        person = await self.participant(claims.hearing, claims.subject)
+        if person.invite_jti != claims.jti:
+            raise ApiError(401, "invalid_token", "this invitation has been replaced")
+        if hearing.status is HearingStatus.CLOSED:
+            raise conflict("hearing_closed", "the hearing is closed")
+        if person.state in (ParticipantState.REJECTED, ParticipantState.REMOVED):
+            raise forbidden("the court has not admitted you to this hearing", f"participant_{person.state.value}")
+        if person.in_hearing or person.state is ParticipantState.LEFT and person.admitted_at:
+            raise ApiError(401, "invite_used", "this invitation has already been used; use your session")
+        if seat_taken:
+            raise conflict("seat_taken", "this invitation is already in use on another device")
+        if hearing.locked and person.state is not ParticipantState.WAITING:
+            raise forbidden("the hearing is locked; nobody new may enter", "hearing_locked")
+        person.stated_name = clean_text(stated_name, "name") or person.stated_name
+        first_time = person.state is not ParticipantState.WAITING
+        person.state = ParticipantState.WAITING
+        person.lobby_at = person.lobby_at if not first_time and person.lobby_at else time.time()
+        await self.store.save_participant(person)
+        await self.store.lobby_enter(hearing.id, person.id, person.lobby_at)
+        await self.bus.publish(CourtEvent(ev.LOBBY_ENTERED, hearing.id, person.id,
+                                          data={"name": person.name, "stated_name": person.stated_name}))
+        return person
+
+    async def lobby(self, claims: Claims, hearing_id: str) -> list[Participant]:
+        hearing = await self.hearing(hearing_id)
+        self.require(claims, Permission.ADMIT, hearing)
+        return await self.lobby_entrants(hearing_id)
+
+    async def lobby_entrants(self, hearing_id: str) -> list[Participant]:
+        people = []
+        for pid in await self.store.lobby(hearing_id):
+            person = await self.store.get_participant(hearing_id, pid)
+            if person and person.state is ParticipantState.WAITING:
+                people.append(person)
+        return people
+
+    async def admit(self, claims: Claims, hearing_id: str, participant_id: str) -> tuple[Participant, str]:
+        hearing = await self._live_hearing(claims, hearing_id, Permission.ADMIT)
+        person = await self.participant(hearing.id, participant_id)
+        if person.state is not ParticipantState.WAITING:
+            raise conflict("not_in_lobby", f"the participant is {person.state.value}, not waiting in the lobby")
+        returning = person.admitted_at is not None
+        # The invitation is spent here, atomically: two clerks clicking "admit" at once admit one person
+        # once. Someone returning after the grace period spent theirs already and holds a session instead.
+        if not returning and not await self.store.consume_invite(person.invite_jti, person.invite_expires_at):
+            raise conflict("invite_used", "this invitation was already used")
+        token, session = self.tokens.issue(TokenKind.SESSION, person.id, Role(person.role), hearing.id,
+                                           self.settings.auth.session_ttl_hours * 3600, name=person.name)
+        if person.session_jti:
+            await self.store.revoke(person.session_jti, session.expires_at)
+        person.session_jti = session.jti
+        person.state = ParticipantState.ADMITTED
+        person.admitted_at = time.time()
+        await self.store.save_participant(person)
+        await self.store.lobby_leave(hearing.id, person.id)
+        await self.bus.publish(CourtEvent(ev.ADMITTED, hearing.id, person.id, claims.subject,
+                                          {"name": person.name, "role": person.role, "session_token": token}))
+        return person, token
+
+    async def reject(self, claims: Claims, hearing_id: str, participant_id: str, reason: str = "") -> Participant:
+        hearing = await self.hearing(hearing_id)
+        self.require(claims, Permission.ADMIT, hearing)
+        person = await self.participant(hearing.id, participant_id)
+        if person.state not in (ParticipantState.WAITING, ParticipantState.INVITED):
+            raise conflict("not_in_lobby", f"the participant is {person.state.value}, not waiting in the lobby")
+        person.state = ParticipantState.REJECTED
+        await self._revoke_tokens(person)
+        await self.store.save_participant(person)
+        await self.store.lobby_leave(hearing.id, person.id)
+        await self.bus.publish(CourtEvent(ev.REJECTED, hearing.id, person.id, claims.subject,
+                                          {"reason": clean_text(reason, "reason")}))
+        return person
+
+    async def mute(self, claims: Claims, hearing_id: str, participant_id: str, muted: bool) -> Participant:
+        hearing = await self._live_hearing(claims, hearing_id, Permission.MODERATE)
+        person = await self.participant(hearing.id, participant_id)
+        if not person.in_hearing:
+            raise conflict("not_in_hearing", "the participant is not in the hearing")
+        if person.muted_by_court != muted:
+            person.muted_by_court = muted
+            await self.store.save_participant(person)
+            await self.bus.publish(CourtEvent(ev.MUTED if muted else ev.UNMUTED, hearing.id, person.id,
+                                              claims.subject, {"name": person.name}))
+        return person
+
+    async def remove(self, claims: Claims, hearing_id: str, participant_id: str, reason: str = "") -> Participant:
+        hearing = await self.hearing(hearing_id)
+        self.require(claims, Permission.MODERATE, hearing)
+        person = await self.participant(hearing.id, participant_id)
+        if person.state in (ParticipantState.REMOVED, ParticipantState.REJECTED):
+            return person
+        if person.username and person.username == claims.subject:
+            raise conflict("cannot_remove_self", "use leave, not remove, for yourself")
+        person.state = ParticipantState.REMOVED
+        person.left_at = time.time()
+        await self._revoke_tokens(person)
+        await self.store.save_participant(person)
+        await self.store.lobby_leave(hearing.id, person.id)
+        await self.bus.publish(CourtEvent(ev.REMOVED, hearing.id, person.id, claims.subject,
+                                          {"name": person.name, "reason": clean_text(reason, "reason")}))
+        return person
+
+    async def _revoke_tokens(self, person: Participant) -> None:
+        horizon = time.time() + max(self.settings.auth.session_ttl_hours, self.settings.auth.invite_ttl_hours) * 3600
+        if person.invite_jti:
+            await self.store.revoke(person.invite_jti, max(person.invite_expires_at, time.time() + 60))
+        if person.session_jti:
+            await self.store.revoke(person.session_jti, horizon)
+
+    async def roster(self, hearing_id: str) -> list[Participant]:
+        return [p for p in await self.store.list_participants(hearing_id) if p.in_hearing]
+
+    # -- arrivals through signaling -----------------------------------------------------------------
+
+    async def join_staff(self, claims: Claims, hearing_id: str) -> Participant:
+        """A judge, clerk or courtroom PC joins: no lobby, they are the court."""
+        hearing = await self.hearing(hearing_id)
+        self.require(claims, Permission.VIEW_HEARING, hearing)
+        if hearing.status is HearingStatus.CLOSED:
+            raise conflict("hearing_closed", "the hearing is closed")
+        people = await self.store.list_participants(hearing.id)
+        person = next((p for p in people if p.username == claims.subject), None)
+        if person is None:
+            person = Participant(id=new_id("p"), hearing_id=hearing.id, name=claims.name or claims.subject,
+                                 role=claims.role.value, username=claims.subject)
+        event = ev.JOINED if not person.in_hearing else ev.RECONNECTED
+        person.state = ParticipantState.ADMITTED
+        person.admitted_at = person.admitted_at or time.time()
+        person.disconnected_at = None
+        await self.store.save_participant(person)
+        await self.bus.publish(CourtEvent(event, hearing.id, person.id, claims.subject,
+                                          {"name": person.name, "role": person.role}))
+        return person
+
+    async def resume_session(self, claims: Claims) -> Participant:
+        """An admitted person comes back with their session token (page reload, network drop)."""
+        hearing = await self.hearing(claims.hearing)
+        person = await self.participant(claims.hearing, claims.subject)
+        if person.session_jti != claims.jti:
+            raise ApiError(401, "invalid_token", "this session has been replaced")
+        if hearing.status is HearingStatus.CLOSED:
+            raise conflict("hearing_closed", "the hearing is closed")
+        grace = self.settings.media.reconnect_grace_seconds
+        if person.state is ParticipantState.DISCONNECTED and person.disconnected_at is not None \
+                and time.time() - person.disconnected_at > grace:
+            # Too long away: the court checks them again in the lobby.
+            person.state = ParticipantState.WAITING
+            person.lobby_at = time.time()
+            await self.store.save_participant(person)
+            await self.store.lobby_enter(hearing.id, person.id, person.lobby_at)
+            await self.bus.publish(CourtEvent(ev.LOBBY_ENTERED, hearing.id, person.id,
+                                              data={"name": person.name, "returning": True}))
+            return person
+        if person.state not in (ParticipantState.ADMITTED, ParticipantState.DISCONNECTED,
+                                ParticipantState.WAITING):
+            raise forbidden(f"you are no longer in this hearing ({person.state.value})",
+                            f"participant_{person.state.value}")
+        if person.state is not ParticipantState.WAITING:
+            person.state = ParticipantState.ADMITTED
+            person.disconnected_at = None
+            await self.store.save_participant(person)
+            await self.bus.publish(CourtEvent(ev.RECONNECTED, hearing.id, person.id, person.id))
+        return person
+
+    async def connection_lost(self, hearing_id: str, participant_id: str) -> None:
+        person = await self.store.get_participant(hearing_id, participant_id)
+        if person is None:
+            return
+        if person.state is ParticipantState.ADMITTED:
+            person.state = ParticipantState.DISCONNECTED
+            person.disconnected_at = time.time()
+            await self.store.save_participant(person)
+            await self.bus.publish(CourtEvent(ev.DISCONNECTED, hearing_id, person.id))
+        elif person.state is ParticipantState.WAITING:
+            await self.bus.publish(CourtEvent(ev.LOBBY_LEFT, hearing_id, person.id))
+
+    async def grace_expired(self, hearing_id: str, participant_id: str) -> None:
+        person = await self.store.get_participant(hearing_id, participant_id)
+        if person and person.state is ParticipantState.DISCONNECTED:
+            person.state = ParticipantState.LEFT
+            person.left_at = time.time()
+            await self.store.save_participant(person)
+            await self.bus.publish(CourtEvent(ev.LEFT, hearing_id, person.id, data={"reason": "connection lost"}))
+
+    async def leave(self, hearing_id: str, participant_id: str) -> None:
+        person = await self.store.get_participant(hearing_id, participant_id)
+        if person is None or person.state in (ParticipantState.LEFT, ParticipantState.REMOVED,
+                                              ParticipantState.REJECTED):
+            return
+        was_waiting = person.state is ParticipantState.WAITING
+        person.state = ParticipantState.LEFT
+        person.left_at = time.time()
+        await self.store.save_participant(person)
+        await self.store.lobby_leave(hearing_id, person.id)
+        await self.bus.publish(CourtEvent(ev.LOBBY_LEFT if was_waiting else ev.LEFT, hearing_id, person.id))
+
+    async def set_self_state(self, hearing_id: str, participant_id: str, *, muted: bool | None = None,
+                             camera_off: bool | None = None) -> Participant:
+        person = await self.participant(hearing_id, participant_id)
+        if muted is not None:
+            person.self_muted = muted
+        if camera_off is not None:
+            person.camera_off = camera_off
+        await self.store.save_participant(person)
+        return person
+
+
+def clean_text(value: Any, name: str, required: bool = False) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ApiError(400, "bad_request", f"{name} must be a string")
+    value = " ".join(value.split())
+    if required and not value:
+        raise ApiError(400, "bad_request", f"{name} is required")
+    if len(value) > FIELD_LIMIT:
+        raise ApiError(400, "bad_request", f"{name} is longer than {FIELD_LIMIT} characters")
+    return value

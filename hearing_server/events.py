@@ -1,0 +1,67 @@
+"""Court events: what happened in a hearing, published once and heard by everyone who cares.
+
+The live rooms (signaling) act on them, and the court record writes them into the transcript.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+log = logging.getLogger(__name__)
+
+# Kinds, in the words the transcript uses.
+OPENED = "opened"
+LOCKED = "locked"
+UNLOCKED = "unlocked"
+RECESS = "recess"
+RESUMED = "resumed"
+CLOSED = "closed"
+INVITED = "invited"
+LOBBY_ENTERED = "lobby_entered"
+LOBBY_LEFT = "lobby_left"
+ADMITTED = "admitted"
+REJECTED = "rejected"
+MUTED = "muted"
+UNMUTED = "unmuted"
+REMOVED = "removed"
+JOINED = "joined"
+DISCONNECTED = "disconnected"
+RECONNECTED = "reconnected"
+LEFT = "left"
+
+
+@dataclass(frozen=True)
+class CourtEvent:
+    kind: str
+    hearing_id: str
+    participant_id: str = ""
+    actor: str = ""  # who did it (username or participant id); empty for the system
+    data: dict[str, Any] = field(default_factory=dict)
+    at: float = field(default_factory=time.time)
+
+
+Listener = Callable[[CourtEvent], Awaitable[None]]
+
+
+class EventBus:
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Listener) -> None:
+        self._listeners.remove(listener)
+
+    async def publish(self, event: CourtEvent) -> None:
+        # One failing listener (say, a recorder that lost its disk) must not stop the others from hearing
+        # that a person was admitted or removed.
+        results = await asyncio.gather(*(listener(event) for listener in list(self._listeners)),
+                                       return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                log.error("listener failed on %s event", event.kind, exc_info=result)

@@ -1,0 +1,1 @@
+"""Live media: the hearing's mixer (one composite, encoded once) and each participant's connection."""

@@ -1,0 +1,211 @@
+"""The hearing mixer (the MCU of DESIGN.md): one composite, encoded once, sent to everyone and recorded.
+
+Video: every 1/fps seconds of the hearing clock the latest picture of each camera is composited and encoded
+in a worker thread; the same packets go to every participant's sender and to any packet listener (the
+recorder). Audio: every 20 ms the microphones are mixed on the event loop; each listener gets a mix-minus.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+import av
+
+from ..config import MediaSettings
+from .audio_mixer import BLOCK, RATE, AudioMixer, AudioSource, MixedBlock
+from .compositor import Caption, Tile, VideoCompositor, to_bgr
+from .encoder import CompositeEncoder
+from .tracks import CompositeVideoTrack, IncomingVideo, MixMinusAudioTrack
+
+log = logging.getLogger(__name__)
+
+SPEAKING_DBFS = -45.0  # above this a 20 ms block counts as voice activity
+
+
+@dataclass
+class Seat:
+    """What the mixer needs to draw one camera: who it is and where the picture comes from."""
+
+    key: str
+    participant_id: str
+    name: str
+    role: str
+    video: IncomingVideo | None = None
+    placeholder: str = "camera off"
+    muted: bool = False
+
+
+VideoListener = Callable[[list[av.Packet], int], None]
+AudioListener = Callable[[MixedBlock, int], None]
+
+
+class HearingMixer:
+    def __init__(self, settings: MediaSettings, case_number: str) -> None:
+        self.settings = settings
+        self.case_number = case_number
+        self.compositor = VideoCompositor(settings.width, settings.height)
+        self.audio = AudioMixer()
+        self.seats: list[Seat] = []
+        self.recording = False
+        self.banner = ""
+        self._video_sinks: dict[str, CompositeVideoTrack] = {}
+        self._audio_sinks: dict[str, MixMinusAudioTrack] = {}
+        self.video_listeners: list[VideoListener] = []
+        self.audio_listeners: list[AudioListener] = []
+        self._keyframe = True
+        self._tasks: list[asyncio.Task] = []
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._encoder: CompositeEncoder | None = None
+        self.started_at = 0.0  # monotonic start of the hearing clock
+        self.frames_encoded = 0
+        self.speaking: set[str] = set()
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return bool(self._tasks)
+
+    def start(self) -> None:
+        if self._tasks:
+            return
+        s = self.settings
+        self._encoder = CompositeEncoder(s.width, s.height, s.fps, s.video_bitrate, s.keyframe_interval_seconds,
+                                         s.x264_preset, s.encoder_threads)
+        # One thread per hearing keeps its frames in order; two hearings encode in parallel.
+        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="mixer")
+        self.started_at = time.monotonic()
+        self._tasks = [asyncio.create_task(self._video_loop(), name="mixer-video"),
+                       asyncio.create_task(self._audio_loop(), name="mixer-audio")]
+
+    async def stop(self) -> None:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._executor is not None:
+            executor, self._executor = self._executor, None
+            if self._encoder is not None:
+                await asyncio.get_running_loop().run_in_executor(executor, self._encoder.close)
+            executor.shutdown(wait=False)
+        for sink in list(self._video_sinks.values()) + list(self._audio_sinks.values()):
+            sink.stop()
+        self._video_sinks.clear()
+        self._audio_sinks.clear()
+
+    def media_offset(self) -> float:
+        """Seconds on the hearing clock."""
+        return time.monotonic() - self.started_at if self.started_at else 0.0
+
+    # -- who is heard and seen ----------------------------------------------------------------------
+
+    def add_audio(self, source: AudioSource) -> None:
+        self.audio.sources[source.key] = source
+
+    def remove_audio(self, key: str) -> None:
+        self.audio.remove_source(key)
+
+    def set_muted(self, participant_id: str, muted: bool) -> None:
+        for source in self.audio.sources.values():
+            if source.participant_id == participant_id:
+                source.muted = muted
+
+    def attach(self, participant_id: str, video: CompositeVideoTrack, audio: MixMinusAudioTrack) -> None:
+        """Start sending the hearing to a participant (only ever called once the court admitted them)."""
+        self._video_sinks[participant_id] = video
+        self._audio_sinks[participant_id] = audio
+        self.request_keyframe()
+
+    def detach(self, participant_id: str) -> None:
+        self._video_sinks.pop(participant_id, None)
+        self._audio_sinks.pop(participant_id, None)
+
+    def is_attached(self, participant_id: str) -> bool:
+        return participant_id in self._video_sinks
+
+    def request_keyframe(self) -> None:
+        self._keyframe = True
+
+    # -- the clock ----------------------------------------------------------------------------------
+
+    async def _video_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        interval = 1.0 / self.settings.fps
+        due = time.monotonic()
+        while True:
+            delay = due - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            pts = int(round((due - self.started_at) * 90000))
+            tiles = self._tiles()
+            caption = Caption(self.case_number, datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+                              self.recording, self.banner)
+            keyframe, self._keyframe = self._keyframe, False
+            try:
+                assert self._executor is not None
+                packets, frame = await loop.run_in_executor(self._executor, self._render, tiles, caption, pts,
+                                                            keyframe)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("composite frame failed; the next one will be tried")
+                packets, frame = [], None
+            if frame is not None:
+                self.frames_encoded += 1
+                for sink in list(self._video_sinks.values()):
+                    sink.deliver(packets, frame)
+                for listener in list(self.video_listeners):
+                    listener(packets, pts)
+            due += interval
+            behind = time.monotonic() - due
+            if behind > 1.0:
+                # Overloaded: skip ahead rather than burst; the pts gap shows the skipped time honestly.
+                log.warning("mixer is %.1f s behind the hearing clock; skipping frames", behind)
+                due = time.monotonic()
+
+    def _render(self, tiles: list[tuple[Seat, av.VideoFrame | None]], caption: Caption, pts: int,
+                keyframe: bool) -> tuple[list[av.Packet], av.VideoFrame]:
+        drawn = [Tile(seat.key, seat.name, seat.role, to_bgr(frame) if frame is not None else None,
+                      seat.placeholder, seat.muted, seat.key in self.speaking)
+                 for seat, frame in tiles]
+        canvas = self.compositor.compose(drawn, caption)
+        assert self._encoder is not None
+        return self._encoder.encode(canvas, pts, keyframe)
+
+    def _tiles(self) -> list[tuple[Seat, av.VideoFrame | None]]:
+        return [(seat, seat.video.fresh() if seat.video is not None else None) for seat in self.seats]
+
+    async def _audio_loop(self) -> None:
+        interval = BLOCK / RATE
+        due = time.monotonic()
+        samples = 0
+        while True:
+            delay = due - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            block = self.audio.mix(list(self._audio_sinks))
+            for participant_id, sink in list(self._audio_sinks.items()):
+                sink.deliver(block.minus[participant_id])
+            self._update_speaking(block)
+            for listener in list(self.audio_listeners):
+                listener(block, samples)
+            samples += BLOCK
+            due += interval
+            if time.monotonic() - due > 0.5:
+                due = time.monotonic()
+
+    def _update_speaking(self, block: MixedBlock) -> None:
+        speaking = set()
+        for key, level in block.levels.items():
+            source = self.audio.sources.get(key)
+            if source is not None and not source.muted and level > SPEAKING_DBFS:
+                speaking.add(source.participant_id)
+        # Tiles are keyed by camera; a participant speaking lights all of their tiles.
+        self.speaking = {seat.key for seat in self.seats if seat.participant_id in speaking}
+

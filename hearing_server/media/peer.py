@@ -1,0 +1,129 @@
+"""One participant's WebRTC connection to the server (aiortc), answering the participant's offer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Awaitable, Callable
+
+from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from ..config import MediaSettings
+from .ice import apply_nat_mapping, rtc_configuration
+from .tracks import CompositeVideoTrack, MixMinusAudioTrack
+
+log = logging.getLogger(__name__)
+
+TrackHandler = Callable[[MediaStreamTrack, int], Awaitable[None]]
+
+
+class OfferError(ValueError):
+    """The participant's SDP offer cannot be answered."""
+
+
+def _h264_baseline_first() -> list:
+    codecs = RTCRtpSender.getCapabilities("video").codecs
+    h264 = [c for c in codecs if c.mimeType.lower() == "video/h264"
+            and (c.parameters or {}).get("profile-level-id", "").lower() in ("42e01f", "42001f")]
+    rtx = [c for c in codecs if c.mimeType.lower() == "video/rtx"]
+    others = [c for c in codecs if c not in h264 and c not in rtx]
+    return h264 + others + rtx
+
+
+class ParticipantPeer:
+    """Answers one offer, sends the hearing's composite and a mix-minus, and hands incoming tracks on."""
+
+    def __init__(self, participant_id: str, settings: MediaSettings, on_track: TrackHandler,
+                 on_keyframe_request: Callable[[], None]) -> None:
+        self.participant_id = participant_id
+        self.settings = settings
+        self.pc = RTCPeerConnection(rtc_configuration(settings))
+        self.video_out: CompositeVideoTrack | None = None
+        self.audio_out = MixMinusAudioTrack(participant_id)
+        self._on_track = on_track
+        self._on_keyframe_request = on_keyframe_request
+        self._consumers: set[asyncio.Task] = set()
+        self._video_index = 0
+        self.closed = asyncio.Event()
+
+        @self.pc.on("track")
+        def on_track_event(track: MediaStreamTrack) -> None:
+            index = self._video_index if track.kind == "video" else 0
+            if track.kind == "video":
+                self._video_index += 1
+            task = asyncio.create_task(self._on_track(track, index), name=f"consume-{track.kind}")
+            self._consumers.add(task)
+            task.add_done_callback(self._consumers.discard)
+
+        @self.pc.on("connectionstatechange")
+        async def on_state() -> None:
+            log.info("participant %s connection %s", participant_id, self.pc.connectionState)
+            if self.pc.connectionState in ("failed", "closed"):
+                self.closed.set()
+
+    async def answer(self, offer_sdp: str) -> str:
+        if self.pc.remoteDescription is not None:
+            raise OfferError("renegotiation is not supported: reconnect with a new offer")
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # aiortc raises ValueError, KeyError, AssertionError... on bad SDP
+            raise OfferError(f"the offer could not be parsed ({exc.__class__.__name__}: {exc})") from None
+        kinds = [t.kind for t in self.pc.getTransceivers()]
+        if "video" not in kinds and "audio" not in kinds:
+            raise OfferError("the offer has neither audio nor video")
+        for transceiver in self.pc.getTransceivers():
+            if transceiver.kind == "video" and self.video_out is None:
+                h264 = self._offers_h264(offer_sdp)
+                self.video_out = CompositeVideoTrack(self.participant_id, packets=h264)
+                transceiver.setCodecPreferences(_h264_baseline_first())
+                self.pc.addTrack(self.video_out)
+                self._route_keyframe_requests(transceiver.sender)
+            elif transceiver.kind == "audio" and transceiver.sender.track is None:
+                self.pc.addTrack(self.audio_out)
+        try:
+            await self.pc.setLocalDescription(await self.pc.createAnswer())
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            raise OfferError(f"no common codec or transport ({exc.__class__.__name__}: {exc})") from None
+        return apply_nat_mapping(self.pc.localDescription.sdp, self.settings.ice_nat_mapping)
+
+    @staticmethod
+    def _offers_h264(sdp: str) -> bool:
+        lowered = sdp.lower()
+        return "h264/90000" in lowered and ("42e01f" in lowered or "42001f" in lowered)
+
+    def _route_keyframe_requests(self, sender: RTCRtpSender) -> None:
+        # A sender fed with packets ignores PLI/FIR itself; the shared encoder must hear it instead.
+        original = sender._send_keyframe
+
+        def send_keyframe() -> None:
+            original()
+            self._on_keyframe_request()
+
+        sender._send_keyframe = send_keyframe  # type: ignore[method-assign]
+
+    async def close(self) -> None:
+        for task in list(self._consumers):
+            task.cancel()
+        if self.video_out is not None:
+            self.video_out.stop()
+        self.audio_out.stop()
+        await self.pc.close()
+        self.closed.set()
+
+
+async def drain(track: MediaStreamTrack, handle: Callable[[object], None]) -> None:
+    """Read a remote track until it ends, handing each frame on; a bad frame is skipped, not fatal."""
+    while True:
+        try:
+            frame = await track.recv()
+        except MediaStreamError:
+            return
+        try:
+            handle(frame)
+        except Exception:
+            log.exception("dropping a %s frame that could not be handled", track.kind)

@@ -1,0 +1,154 @@
+"""The tracks the server sends: the shared composite, a mix-minus, and a lobby entrant's preview."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from fractions import Fraction
+
+import av
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from .audio_mixer import BLOCK, RATE
+
+
+def _put_latest(queue: asyncio.Queue, item: object) -> None:
+    # A viewer that falls behind loses the oldest item, never stalls the mixer or the other viewers.
+    while queue.full():
+        queue.get_nowait()
+    queue.put_nowait(item)
+
+
+class CompositeVideoTrack(MediaStreamTrack):
+    """Delivers the hearing's already-encoded H.264 packets (aiortc packs them without re-encoding), or,
+    for a receiver that refused H.264, the composite frames for aiortc to encode in VP8."""
+
+    kind = "video"
+
+    def __init__(self, participant_id: str, packets: bool = True) -> None:
+        super().__init__()
+        self.participant_id = participant_id
+        self.packets = packets
+        self._queue: asyncio.Queue[av.Packet | av.VideoFrame | None] = asyncio.Queue(maxsize=30)
+        self._waiting_for_keyframe = True
+
+    def deliver(self, packets: list[av.Packet], frame: av.VideoFrame) -> None:
+        if self.readyState != "live":
+            return
+        if not self.packets:
+            _put_latest(self._queue, frame)
+            return
+        for packet in packets:
+            # A decoder cannot start mid-GOP; hold back until the IDR the mixer was asked for.
+            if self._waiting_for_keyframe:
+                if not packet.is_keyframe:
+                    continue
+                self._waiting_for_keyframe = False
+            _put_latest(self._queue, packet)
+
+    def stop(self) -> None:
+        super().stop()
+        self._queue.put_nowait(None) if not self._queue.full() else None
+
+    async def recv(self) -> av.Packet | av.VideoFrame:  # type: ignore[override]
+        if self.readyState != "live":
+            raise MediaStreamError
+        item = await self._queue.get()
+        if item is None:
+            raise MediaStreamError
+        return item
+
+
+class MixMinusAudioTrack(MediaStreamTrack):
+    """Everyone in the hearing but yourself, in 20 ms frames paced by the mixer's clock."""
+
+    kind = "audio"
+
+    def __init__(self, participant_id: str) -> None:
+        super().__init__()
+        self.participant_id = participant_id
+        self._queue: asyncio.Queue[av.AudioFrame | None] = asyncio.Queue(maxsize=10)
+        self._pts = 0
+
+    def deliver(self, samples: "object") -> None:
+        if self.readyState != "live":
+            return
+        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")  # type: ignore[attr-defined]
+        frame.sample_rate = RATE
+        frame.pts = self._pts
+        frame.time_base = Fraction(1, RATE)
+        self._pts += BLOCK
+        _put_latest(self._queue, frame)
+
+    def stop(self) -> None:
+        super().stop()
+        if not self._queue.full():
+            self._queue.put_nowait(None)
+
+    async def recv(self) -> av.AudioFrame:  # type: ignore[override]
+        if self.readyState != "live":
+            raise MediaStreamError
+        frame = await self._queue.get()
+        if frame is None:
+            raise MediaStreamError
+        return frame
+
+
+class IncomingVideo:
+    """The latest picture from one of a participant's cameras, plus any live previews of it."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.latest: av.VideoFrame | None = None
+        self.received_at = 0.0
+        self.frames = 0
+        self._previews: set[PreviewTrack] = set()
+
+    def push(self, frame: av.VideoFrame) -> None:
+        self.latest = frame
+        self.received_at = time.monotonic()
+        self.frames += 1
+        for preview in list(self._previews):
+            preview.offer(frame)
+
+    def fresh(self, max_age: float = 2.0) -> av.VideoFrame | None:
+        if self.latest is not None and time.monotonic() - self.received_at <= max_age:
+            return self.latest
+        return None
+
+    def preview(self) -> "PreviewTrack":
+        track = PreviewTrack(self)
+        self._previews.add(track)
+        return track
+
+    def drop_preview(self, track: "PreviewTrack") -> None:
+        self._previews.discard(track)
+
+
+class PreviewTrack(MediaStreamTrack):
+    """A lobby entrant's own camera, relayed to the court for the identity check (encoded per viewer)."""
+
+    kind = "video"
+
+    def __init__(self, source: IncomingVideo) -> None:
+        super().__init__()
+        self._source = source
+        self._queue: asyncio.Queue[av.VideoFrame | None] = asyncio.Queue(maxsize=2)
+
+    def offer(self, frame: av.VideoFrame) -> None:
+        if self.readyState == "live":
+            _put_latest(self._queue, frame)
+
+    def stop(self) -> None:
+        super().stop()
+        self._source.drop_preview(self)
+        if not self._queue.full():
+            self._queue.put_nowait(None)
+
+    async def recv(self) -> av.VideoFrame:  # type: ignore[override]
+        if self.readyState != "live":
+            raise MediaStreamError
+        frame = await self._queue.get()
+        if frame is None:
+            raise MediaStreamError
+        return frame

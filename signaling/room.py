@@ -1,0 +1,348 @@
+"""A live hearing on this node: its connections, their peer connections, the mixer and the previews.
+
+The room acts on CourtEvents (admitted, muted, removed...) and on what connections ask for (offers,
+previews). Court rules are not decided here; they are in hearing_server.court.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import av
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamTrack
+
+from hearing_server import events as ev
+from hearing_server.config import Settings
+from hearing_server.court import Court
+from hearing_server.errors import ApiError
+from hearing_server.events import CourtEvent
+from hearing_server.media.audio_mixer import AudioSource
+from hearing_server.media.ice import apply_nat_mapping, rtc_configuration
+from hearing_server.media.mixer import HearingMixer, Seat
+from hearing_server.media.peer import OfferError, ParticipantPeer, drain
+from hearing_server.media.tracks import IncomingVideo
+from hearing_server.models import Hearing, HearingStatus, Participant, ParticipantState
+from hearing_server.roles import Permission, Role, allowed
+
+from . import messages as msg
+from .connection import (CLOSE_FORBIDDEN, CLOSE_HEARING_CLOSED, CLOSE_REMOVED, CLOSE_REPLACED,
+                         Connection)
+
+log = logging.getLogger(__name__)
+
+RECESS_BANNER = "RECESS - the hearing will resume shortly"
+
+
+class HearingRoom:
+    def __init__(self, hearing: Hearing, court: Court, settings: Settings) -> None:
+        self.hearing = hearing
+        self.court = court
+        self.settings = settings
+        self.mixer = HearingMixer(settings.media, hearing.case_number)
+        self.connections: dict[str, Connection] = {}
+        self.people: dict[str, Participant] = {}
+        self.peers: dict[str, ParticipantPeer] = {}
+        self.cameras: dict[str, list[IncomingVideo]] = {}
+        self.microphones: dict[str, list[AudioSource]] = {}
+        self.previews: dict[tuple[str, str], RTCPeerConnection] = {}
+        self._grace: dict[str, asyncio.Task] = {}
+        self._apply_hearing_state()
+
+    @property
+    def hearing_id(self) -> str:
+        return self.hearing.id
+
+    async def load(self) -> None:
+        for person in await self.court.store.list_participants(self.hearing_id):
+            if person.in_hearing:
+                self.people[person.id] = person
+        self._refresh_seats()
+
+    # -- connections --------------------------------------------------------------------------------
+
+    async def connect(self, conn: Connection) -> None:
+        person = conn.participant
+        assert person is not None
+        old = self.connections.get(person.id)
+        if old is not None and old is not conn:
+            old.send(msg.error("replaced", "you joined from another window or device"))
+            old.close(CLOSE_REPLACED, "replaced by a newer connection")
+            await self._drop_media(person.id)
+        self.connections[person.id] = conn
+        grace = self._grace.pop(person.id, None)
+        if grace:
+            grace.cancel()
+        self._remember(person)
+        self._send_roster_and_lobby()
+
+    async def disconnect(self, conn: Connection) -> None:
+        person = conn.participant
+        if person is None or self.connections.get(person.id) is not conn:
+            return  # replaced already, or never got past hello
+        del self.connections[person.id]
+        await self._drop_media(person.id)
+        await self._stop_previews_of(person.id)
+        await self.court.connection_lost(self.hearing_id, person.id)
+        current = await self.court.store.get_participant(self.hearing_id, person.id)
+        if current and current.state is ParticipantState.DISCONNECTED:
+            self._grace[person.id] = asyncio.create_task(self._expire_grace(person.id))
+
+    async def _expire_grace(self, participant_id: str) -> None:
+        await asyncio.sleep(self.settings.media.reconnect_grace_seconds)
+        self._grace.pop(participant_id, None)
+        await self.court.grace_expired(self.hearing_id, participant_id)
+
+    # -- media --------------------------------------------------------------------------------------
+
+    async def answer_offer(self, conn: Connection, sdp: str) -> str:
+        pid = conn.participant_id
+        if self.hearing.status is HearingStatus.CLOSED:
+            raise ApiError(409, "hearing_closed", "the hearing is closed")
+        await self._drop_media(pid)  # a new offer replaces the previous peer connection
+        peer = ParticipantPeer(pid, self.settings.media,
+                               on_track=lambda track, index: self._consume(pid, track, index),
+                               on_keyframe_request=self.mixer.request_keyframe)
+        self.peers[pid] = peer
+        try:
+            answer = await peer.answer(sdp)
+        except OfferError:
+            self.peers.pop(pid, None)
+            await peer.close()
+            raise
+        self._attach(pid)
+        return answer
+
+    async def _consume(self, pid: str, track: MediaStreamTrack, index: int) -> None:
+        if track.kind == "video":
+            camera = IncomingVideo(f"{pid}:v{index}")
+            self.cameras.setdefault(pid, []).append(camera)
+            self._refresh_seats()
+            await drain(track, lambda frame: camera.push(frame))  # type: ignore[arg-type]
+        else:
+            source = AudioSource(f"{pid}:a{len(self.microphones.get(pid, []))}", pid)
+            self.microphones.setdefault(pid, []).append(source)
+            self._attach(pid)
+
+            def hear(frame: object) -> None:
+                assert isinstance(frame, av.AudioFrame)
+                source.push_frame(frame)
+
+            await drain(track, hear)
+
+    def _attach(self, pid: str) -> None:
+        """Let an admitted participant see and hear the hearing, and be seen and heard in it."""
+        person = self.people.get(pid)
+        peer = self.peers.get(pid)
+        if person is None or person.state is not ParticipantState.ADMITTED or not self.mixer.running:
+            return
+        for source in self.microphones.get(pid, []):
+            source.muted = person.muted_by_court or person.self_muted
+            self.mixer.add_audio(source)
+        if peer is not None and peer.video_out is not None and not self.mixer.is_attached(pid):
+            self.mixer.attach(pid, peer.video_out, peer.audio_out)
+        self._refresh_seats()
+
+    async def _drop_media(self, pid: str) -> None:
+        self.mixer.detach(pid)
+        for source in self.microphones.pop(pid, []):
+            self.mixer.remove_audio(source.key)
+        self.cameras.pop(pid, None)
+        await self._stop_previews_of_target(pid)
+        peer = self.peers.pop(pid, None)
+        if peer is not None:
+            await peer.close()
+        self._refresh_seats()
+
+    def _refresh_seats(self) -> None:
+        seats = []
+        admitted = sorted((p for p in self.people.values() if p.in_hearing),
+                          key=lambda p: p.admitted_at or 0.0)
+        for person in admitted:
+            muted = person.muted_by_court or person.self_muted
+            cameras = self.cameras.get(person.id, [])
+            if person.state is ParticipantState.DISCONNECTED:
+                placeholder = "connection lost"
+            elif person.camera_off:
+                placeholder = "camera off"
+            else:
+                placeholder = "no picture"
+            if not cameras or person.camera_off or person.state is ParticipantState.DISCONNECTED:
+                seats.append(Seat(f"{person.id}:v0", person.id, person.name, Role(person.role).label,
+                                  None, placeholder, muted))
+                continue
+            for camera in cameras:
+                seats.append(Seat(camera.key, person.id, person.name, Role(person.role).label, camera,
+                                  placeholder, muted))
+        self.mixer.seats = seats
+
+    # -- previews (identity check in the lobby) -----------------------------------------------------
+
+    async def start_preview(self, conn: Connection, target_id: str, sdp: str) -> str:
+        assert conn.claims is not None
+        if not allowed(conn.claims.role, Permission.WATCH_LOBBY) or conn.claims.kind.value != "staff":
+            raise ApiError(403, "forbidden", "only court staff may watch the lobby cameras")
+        cameras = self.cameras.get(target_id)
+        if not cameras:
+            raise ApiError(409, "no_camera", "that participant is not sending a picture (yet)")
+        key = (conn.participant_id, target_id)
+        await self.stop_preview(conn.participant_id, target_id)
+        pc = RTCPeerConnection(rtc_configuration(self.settings.media))
+        self.previews[key] = pc
+        track = cameras[0].preview()
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+            pc.addTrack(track)
+            await pc.setLocalDescription(await pc.createAnswer())
+        except Exception as exc:
+            track.stop()
+            self.previews.pop(key, None)
+            await pc.close()
+            raise OfferError(f"the preview offer could not be answered ({exc.__class__.__name__})") from None
+        return apply_nat_mapping(pc.localDescription.sdp, self.settings.media.ice_nat_mapping)
+
+    async def stop_preview(self, viewer_id: str, target_id: str) -> None:
+        pc = self.previews.pop((viewer_id, target_id), None)
+        if pc is not None:
+            for sender in pc.getSenders():
+                if sender.track is not None:
+                    sender.track.stop()
+            await pc.close()
+
+    async def _stop_previews_of(self, viewer_id: str) -> None:
+        for viewer, target in [k for k in self.previews if k[0] == viewer_id]:
+            await self.stop_preview(viewer, target)
+
+    async def _stop_previews_of_target(self, target_id: str) -> None:
+        for viewer, target in [k for k in self.previews if k[1] == target_id]:
+            await self.stop_preview(viewer, target)
+            conn = self.connections.get(viewer)
+            if conn:
+                conn.send(msg.message("preview-ended", participant_id=target_id))
+
+    # -- court events -------------------------------------------------------------------------------
+
+    async def on_event(self, event: CourtEvent) -> None:
+        kind, pid = event.kind, event.participant_id
+        if pid:
+            person = await self.court.store.get_participant(self.hearing_id, pid)
+            if person is not None:
+                self._remember(person)
+        conn = self.connections.get(pid) if pid else None
+        if kind in (ev.OPENED, ev.RECESS, ev.RESUMED, ev.LOCKED, ev.UNLOCKED, ev.CLOSED):
+            hearing = await self.court.store.get_hearing(self.hearing_id)
+            if hearing is not None:
+                self.hearing = hearing
+            self._apply_hearing_state()
+            for person_id in list(self.people):
+                self._attach(person_id)
+            self._broadcast(msg.message("hearing", hearing=hearing_summary(self.hearing)))
+            if kind == ev.CLOSED:
+                await self.shutdown("the hearing is closed")
+            return
+        if kind == ev.ADMITTED and conn is not None:
+            await self._stop_previews_of_target(pid)
+            conn.participant = self.people[pid]
+            conn.send(msg.message("admitted", session_token=event.data.get("session_token", ""),
+                                  participant=self.people[pid].public()))
+            self._attach(pid)
+        elif kind == ev.REJECTED and conn is not None:
+            conn.send(msg.message("rejected", reason=event.data.get("reason", "")))
+            conn.close(CLOSE_FORBIDDEN, "not admitted")
+            await self._forget(pid)
+        elif kind == ev.REMOVED:
+            if conn is not None:
+                conn.send(msg.message("removed", reason=event.data.get("reason", "")))
+                conn.close(CLOSE_REMOVED, "removed by the court")
+            await self._forget(pid)
+        elif kind in (ev.MUTED, ev.UNMUTED) and pid in self.people:
+            person = self.people[pid]
+            self.mixer.set_muted(pid, person.muted_by_court or person.self_muted)
+            if conn is not None:
+                conn.send(msg.message("muted", muted=person.muted_by_court, by="court"))
+        elif kind == ev.LEFT:
+            await self._forget(pid)
+        self._refresh_seats()
+        self._send_roster_and_lobby()
+
+    def set_self_state(self, person: Participant) -> None:
+        self._remember(person)
+        self.mixer.set_muted(person.id, person.muted_by_court or person.self_muted)
+        self._refresh_seats()
+        self._send_roster_and_lobby()
+
+    def _remember(self, person: Participant) -> None:
+        if person.in_hearing or person.state is ParticipantState.WAITING:
+            self.people[person.id] = person
+        else:
+            self.people.pop(person.id, None)
+
+    async def _forget(self, pid: str) -> None:
+        self.people.pop(pid, None)
+        grace = self._grace.pop(pid, None)
+        if grace:
+            grace.cancel()
+        await self._drop_media(pid)
+
+    def _apply_hearing_state(self) -> None:
+        status = self.hearing.status
+        if self.hearing.is_live and not self.mixer.running:
+            self.mixer.start()
+        self.mixer.banner = RECESS_BANNER if status is HearingStatus.RECESS else ""
+        self.mixer.audio.silenced = status is HearingStatus.RECESS
+
+    # -- what people are told -----------------------------------------------------------------------
+
+    def _broadcast(self, message: dict[str, Any]) -> None:
+        for conn in list(self.connections.values()):
+            conn.send(message)
+
+    def roster(self) -> list[dict[str, Any]]:
+        admitted = sorted((p for p in self.people.values() if p.in_hearing), key=lambda p: p.admitted_at or 0.0)
+        return [dict(p.public(), online=p.id in self.connections) for p in admitted]
+
+    def lobby(self) -> list[dict[str, Any]]:
+        waiting = sorted((p for p in self.people.values() if p.state is ParticipantState.WAITING),
+                         key=lambda p: p.lobby_at or 0.0)
+        return [dict(p.public(), stated_name=p.stated_name, waiting_since=p.lobby_at,
+                     online=p.id in self.connections, camera=bool(self.cameras.get(p.id)))
+                for p in waiting]
+
+    def _send_roster_and_lobby(self) -> None:
+        roster = msg.message("roster", participants=self.roster())
+        lobby = msg.message("lobby", entrants=self.lobby())
+        for pid, conn in list(self.connections.items()):
+            person = self.people.get(pid)
+            if person is None or not person.in_hearing:
+                continue  # the lobby learns nothing about who is in the hearing
+            conn.send(roster)
+            if conn.claims is not None and allowed(conn.claims.role, Permission.ADMIT) \
+                    and conn.claims.kind.value == "staff":
+                conn.send(lobby)
+
+    async def shutdown(self, reason: str) -> None:
+        for conn in list(self.connections.values()):
+            conn.close(CLOSE_HEARING_CLOSED, reason)
+        for task in self._grace.values():
+            task.cancel()
+        self._grace.clear()
+        for pid in list(self.peers):
+            await self._drop_media(pid)
+        for viewer, target in list(self.previews):
+            await self.stop_preview(viewer, target)
+        await self.mixer.stop()
+
+
+def hearing_summary(hearing: Hearing) -> dict[str, Any]:
+    return {
+        "id": hearing.id,
+        "case_number": hearing.case_number,
+        "title": hearing.title,
+        "court": hearing.court,
+        "courtroom": hearing.courtroom,
+        "judge_name": hearing.judge_name,
+        "status": hearing.status.value,
+        "locked": hearing.locked,
+    }

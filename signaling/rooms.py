@@ -1,0 +1,59 @@
+"""The live hearings on this node, created on demand and closed with the hearing."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from hearing_server import events as ev
+from hearing_server.config import Settings
+from hearing_server.court import Court
+from hearing_server.events import CourtEvent
+from hearing_server.models import Hearing
+
+from .room import HearingRoom
+
+log = logging.getLogger(__name__)
+
+
+class Rooms:
+    def __init__(self, court: Court, settings: Settings) -> None:
+        self.court = court
+        self.settings = settings
+        self.rooms: dict[str, HearingRoom] = {}
+        self._creating: dict[str, asyncio.Lock] = {}
+        court.bus.subscribe(self.on_event)
+
+    async def room(self, hearing: Hearing) -> HearingRoom:
+        room = self.rooms.get(hearing.id)
+        if room is not None:
+            return room
+        lock = self._creating.setdefault(hearing.id, asyncio.Lock())
+        async with lock:
+            room = self.rooms.get(hearing.id)
+            if room is None:
+                room = HearingRoom(hearing, self.court, self.settings)
+                await room.load()
+                self.rooms[hearing.id] = room
+        return room
+
+    async def on_event(self, event: CourtEvent) -> None:
+        room = self.rooms.get(event.hearing_id)
+        if room is None and event.kind == ev.OPENED:
+            hearing = await self.court.store.get_hearing(event.hearing_id)
+            if hearing is not None:
+                # The hearing clock (and the mixer) start when the hearing opens, whoever is connected.
+                await self.room(hearing)
+            return
+        if room is None:
+            return
+        await room.on_event(event)
+        if event.kind == ev.CLOSED:
+            self.rooms.pop(event.hearing_id, None)
+            self._creating.pop(event.hearing_id, None)
+
+    async def close(self) -> None:
+        self.court.bus.unsubscribe(self.on_event)
+        rooms, self.rooms = list(self.rooms.values()), {}
+        await asyncio.gather(*(room.shutdown("the server is shutting down") for room in rooms),
+                             return_exceptions=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import defaultdict, deque
 from typing import Any
@@ -57,7 +58,7 @@ async def login(request: web.Request) -> web.Response:
     if len(attempts) >= settings.auth.login_attempts_per_minute:
         raise ApiError(429, "too_many_attempts", "too many log-in attempts; wait a minute")
     attempts.append(current)
-    user = await request.loop.run_in_executor(None, request.app[USERS].authenticate, username, password)
+    user = await asyncio.get_running_loop().run_in_executor(None, request.app[USERS].authenticate, username, password)
     if user is None:
         raise ApiError(401, "invalid_credentials", "wrong username or password")
     token, claims = request.app[COURT].issue_staff_token(user.username, Role(user.role), user.display_name)

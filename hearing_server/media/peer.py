@@ -65,24 +65,25 @@ class ParticipantPeer:
     async def answer(self, offer_sdp: str) -> str:
         if self.pc.remoteDescription is not None:
             raise OfferError("renegotiation is not supported: reconnect with a new offer")
+        # Transceivers made before the offer is applied take the offer's first audio and video m-lines,
+        # and with them our codec preference: aiortc fixes the codec list when the offer is set.
+        self.video_out = CompositeVideoTrack(self.participant_id)
+        video = self.pc.addTransceiver(self.video_out, direction="sendrecv")
+        video.setCodecPreferences(_h264_baseline_first())
+        self._route_keyframe_requests(video.sender)
+        self.pc.addTransceiver(self.audio_out, direction="sendrecv")
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # aiortc raises ValueError, KeyError, AssertionError... on bad SDP
             raise OfferError(f"the offer could not be parsed ({exc.__class__.__name__}: {exc})") from None
-        kinds = [t.kind for t in self.pc.getTransceivers()]
-        if "video" not in kinds and "audio" not in kinds:
-            raise OfferError("the offer has neither audio nor video")
-        for transceiver in self.pc.getTransceivers():
-            if transceiver.kind == "video" and self.video_out is None:
-                h264 = self._offers_h264(offer_sdp)
-                self.video_out = CompositeVideoTrack(self.participant_id, packets=h264)
-                transceiver.setCodecPreferences(_h264_baseline_first())
-                self.pc.addTrack(self.video_out)
-                self._route_keyframe_requests(transceiver.sender)
-            elif transceiver.kind == "audio" and transceiver.sender.track is None:
-                self.pc.addTrack(self.audio_out)
+        if video.mid is None:
+            self.video_out = None  # the offer has no video: nothing to send the composite on
+        else:
+            # A receiver that refused H.264 gets frames, which aiortc encodes for it alone (VP8).
+            negotiated = video._codecs[0].mimeType.lower() if video._codecs else ""
+            self.video_out.packets = negotiated == "video/h264"
         try:
             await self.pc.setLocalDescription(await self.pc.createAnswer())
         except asyncio.CancelledError:
@@ -90,11 +91,6 @@ class ParticipantPeer:
         except Exception as exc:
             raise OfferError(f"no common codec or transport ({exc.__class__.__name__}: {exc})") from None
         return apply_nat_mapping(self.pc.localDescription.sdp, self.settings.ice_nat_mapping)
-
-    @staticmethod
-    def _offers_h264(sdp: str) -> bool:
-        lowered = sdp.lower()
-        return "h264/90000" in lowered and ("42e01f" in lowered or "42001f" in lowered)
 
     def _route_keyframe_requests(self, sender: RTCRtpSender) -> None:
         # A sender fed with packets ignores PLI/FIR itself; the shared encoder must hear it instead.

@@ -1,0 +1,84 @@
+"""Shared fixtures: a real server on a free loopback port, real Redis, staff accounts."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+from aiohttp.test_utils import TestServer
+
+from hearing_server.app import create_app
+from hearing_server.config import Settings
+from hearing_server.roles import Role
+from hearing_server.store import MemoryStore, RedisStore, Store
+from hearing_server.users import UserDirectory
+
+from .helpers import ApiClient
+
+REDIS_URL = os.environ.get("COURTROOM_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+PASSWORD = "correct horse battery"
+
+
+def make_settings(tmp_path) -> Settings:
+    settings = Settings()
+    settings.server.data_dir = str(tmp_path / "data")
+    settings.media.ice_addresses = ["127.0.0.1"]
+    # A smaller composite keeps a two-core CI machine comfortable; the pipeline is the same at 720p.
+    settings.media.width = 640
+    settings.media.height = 360
+    settings.media.video_bitrate = 600_000
+    settings.media.reconnect_grace_seconds = 8
+    return settings
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+async def redis_store() -> AsyncIterator[RedisStore]:
+    prefix = f"test:{uuid.uuid4().hex[:10]}:"
+    client = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
+    store = RedisStore(client, key_prefix=prefix)
+    yield store
+    keys = [k async for k in client.scan_iter(match=prefix + "*")]
+    if keys:
+        await client.delete(*keys)
+    await store.close()
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def store(request) -> AsyncIterator[Store]:
+    if request.param == "memory":
+        yield MemoryStore()
+    else:
+        yield request.getfixturevalue("redis_store")
+
+
+def add_staff(settings: Settings) -> None:
+    users = UserDirectory(settings.users_path)
+    users.add("judge", Role.JUDGE, PASSWORD, "Judge Amira Haddad")
+    users.add("judge2", Role.JUDGE, PASSWORD, "Judge Bo Lindqvist")
+    users.add("clerk", Role.CLERK, PASSWORD, "Clerk Carmen Ortiz")
+    users.add("admin", Role.ADMIN, PASSWORD, "Court IT")
+    users.add("courtroom1", Role.COURTROOM, PASSWORD, "Courtroom 1 PC")
+
+
+@pytest.fixture
+async def server(settings: Settings) -> AsyncIterator[TestServer]:
+    add_staff(settings)
+    server = TestServer(create_app(settings, MemoryStore()), host="127.0.0.1", port=0)
+    await server.start_server()
+    yield server
+    await server.close()
+
+
+@pytest.fixture
+async def api(server: TestServer) -> AsyncIterator[ApiClient]:
+    client = ApiClient(str(server.make_url("")).rstrip("/"))
+    yield client
+    await client.close()

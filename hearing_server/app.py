@@ -11,6 +11,7 @@ from aiohttp import web
 from signaling.rooms import Rooms
 from signaling.session import signaling_endpoint
 
+from .api.throttle import LoginThrottle
 from .config import Settings
 from .court import Court
 from .errors import error_middleware
@@ -30,6 +31,7 @@ COURT = web.AppKey("court", Court)
 ROOMS = web.AppKey("rooms", Rooms)
 USERS = web.AppKey("users", UserDirectory)
 BUS = web.AppKey("bus", EventBus)
+THROTTLE = web.AppKey("throttle", LoginThrottle)
 
 
 def create_app(settings: Settings, store: Store | None = None) -> web.Application:
@@ -39,6 +41,7 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
     app = web.Application(middlewares=[error_middleware], client_max_size=256 * 1024)
     app[SETTINGS] = settings
     app[USERS] = UserDirectory(settings.users_path)
+    app[THROTTLE] = LoginThrottle(settings.auth.login_attempts_per_minute)
     configure_host_addresses(settings.media.ice_addresses)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 HELLO_TIMEOUT = 15.0
 MAX_VIOLATIONS = 50  # a client that keeps sending garbage is cut off; one bad message is only answered
+_cleanups: set[asyncio.Task] = set()
 
 
 class RateLimiter:
@@ -62,12 +63,20 @@ class SignalingSession:
         try:
             await self._loop()
         finally:
-            if self.room is not None:
-                try:
-                    await self.room.disconnect(self.conn)
-                except Exception:
-                    log.exception("cleaning up after a signaling connection failed")
-            await self.conn.finish()
+            # aiohttp cancels the handler when the client vanishes; the court must still learn that the
+            # participant dropped (grace period, roster), so the clean-up runs in a task of its own.
+            cleanup = asyncio.create_task(self._cleanup())
+            _cleanups.add(cleanup)
+            cleanup.add_done_callback(_cleanups.discard)
+            await asyncio.shield(cleanup)
+
+    async def _cleanup(self) -> None:
+        if self.room is not None:
+            try:
+                await self.room.disconnect(self.conn)
+            except Exception:
+                log.exception("cleaning up after a signaling connection failed")
+        await self.conn.finish()
 
     async def _loop(self) -> None:
         deadline = time.monotonic() + HELLO_TIMEOUT

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 import pytest
@@ -39,24 +40,28 @@ def settings(tmp_path) -> Settings:
     return make_settings(tmp_path)
 
 
-@pytest.fixture
+@asynccontextmanager
 async def redis_store() -> AsyncIterator[RedisStore]:
+    """A RedisStore on the real server, under a key prefix of its own that is wiped afterwards."""
     prefix = f"test:{uuid.uuid4().hex[:10]}:"
     client = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
     store = RedisStore(client, key_prefix=prefix)
-    yield store
-    keys = [k async for k in client.scan_iter(match=prefix + "*")]
-    if keys:
-        await client.delete(*keys)
-    await store.close()
+    try:
+        yield store
+    finally:
+        keys = [k async for k in client.scan_iter(match=prefix + "*")]
+        if keys:
+            await client.delete(*keys)
+        await store.close()
 
 
 @pytest.fixture(params=["memory", "redis"])
 async def store(request) -> AsyncIterator[Store]:
     if request.param == "memory":
         yield MemoryStore()
-    else:
-        yield request.getfixturevalue("redis_store")
+        return
+    async with redis_store() as redis:
+        yield redis
 
 
 def add_staff(settings: Settings) -> None:

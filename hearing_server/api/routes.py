@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections import defaultdict, deque
 from typing import Any
 
 import segno
 from aiohttp import web
 
-from ..app import COURT, SETTINGS, STORE, USERS
+from ..app import COURT, SETTINGS, STORE, THROTTLE, USERS
 from ..errors import ApiError
 from ..models import Hearing, Participant, to_dict
 from ..roles import PERMISSIONS, Permission, Role
@@ -18,9 +16,6 @@ from .openapi import openapi_document
 from .requests import json_body, staff
 
 routes = web.RouteTableDef()
-
-_login_attempts: dict[str, deque[float]] = defaultdict(deque)
-
 
 def hearing_json(hearing: Hearing) -> dict[str, Any]:
     return to_dict(hearing)
@@ -46,20 +41,18 @@ async def openapi(request: web.Request) -> web.Response:
 
 @routes.post("/api/login")
 async def login(request: web.Request) -> web.Response:
-    settings = request.app[SETTINGS]
     body = await json_body(request)
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
         raise ApiError(400, "bad_request", "username and password are required strings")
-    attempts = _login_attempts[request.remote or "?"]
-    current = time.monotonic()
-    while attempts and current - attempts[0] > 60:
-        attempts.popleft()
-    if len(attempts) >= settings.auth.login_attempts_per_minute:
-        raise ApiError(429, "too_many_attempts", "too many log-in attempts; wait a minute")
-    attempts.append(current)
-    user = await asyncio.get_running_loop().run_in_executor(None, request.app[USERS].authenticate, username, password)
+    throttle, client = request.app[THROTTLE], request.remote or "?"
+    if throttle.blocked(client):
+        raise ApiError(429, "too_many_attempts", "too many failed log-ins; wait a minute")
+    # Argon2 is deliberately slow: verify off the event loop.
+    user = await asyncio.get_running_loop().run_in_executor(None, request.app[USERS].authenticate, username,
+                                                            password)
     if user is None:
+        throttle.failed(client)
         raise ApiError(401, "invalid_credentials", "wrong username or password")
     token, claims = request.app[COURT].issue_staff_token(user.username, Role(user.role), user.display_name)
     return web.json_response({

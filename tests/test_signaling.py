@@ -1,0 +1,234 @@
+"""Signaling: who gets in with which token, and what hostile or broken messages get back."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import jwt
+
+from hearing_server.roles import Role
+from hearing_server.tokens import ISSUER, TokenKind, TokenService
+
+from .helpers import Participant
+
+
+async def _hearing_with_invite(api, name: str = "Ana Silva", role: str = "plaintiff") -> tuple[str, str, dict]:
+    judge = await api.login("judge")
+    hid = (await api.new_hearing(judge))["id"]
+    return judge, hid, await api.invite(judge, hid, name, role)
+
+
+def _secret(settings) -> bytes:
+    return settings.secret_path.read_bytes().strip()
+
+
+async def _refused(base: str, token: str, code: str, **hello) -> Participant:
+    person = Participant(base, token, **hello)
+    try:
+        reply = await person.connect()
+        assert reply["type"] == "error" and reply["code"] == code, reply
+        await asyncio.sleep(0.2)
+        assert person.ws.closed and person.closed_code == 4401 or code not in ("invalid_token", "token_expired",
+                                                                               "token_revoked")
+    finally:
+        await person.close()
+    return person
+
+
+async def test_forged_expired_and_wrong_kind_tokens_are_refused(api, server, settings):
+    judge, hid, invite = await _hearing_with_invite(api)
+    base = api.base
+    claims = jwt.decode(invite["token"], options={"verify_signature": False})
+    forged = jwt.encode(claims, "someone else's key of thirty-two bytes!", algorithm="HS256")
+    await _refused(base, forged, "invalid_token")
+    tampered = jwt.encode(dict(claims, role="judge"), "x" * 32, algorithm="HS256")
+    await _refused(base, tampered, "invalid_token")
+    none_alg = jwt.encode(claims, key=None, algorithm="none")  # type: ignore[arg-type]
+    await _refused(base, none_alg, "invalid_token")
+    expired = jwt.encode(dict(claims, exp=int(time.time()) - 5, iss=ISSUER), _secret(settings), algorithm="HS256")
+    await _refused(base, expired, "token_expired")
+    # An invitation is no API credential.
+    status, body = await api.call("GET", "/api/hearings", token=invite["token"])
+    assert (status, body["error"]["code"]) == (401, "wrong_token_kind")
+
+
+async def test_a_token_for_another_hearing_does_not_open_this_one(api, server, settings):
+    judge, hid, invite = await _hearing_with_invite(api)
+    other = (await api.new_hearing(judge, case_number="CR-2026-0099"))["id"]
+    pid = invite["participant"]["id"]
+    tokens = TokenService(_secret(settings))
+    wrong, _ = tokens.issue(TokenKind.INVITE, pid, Role.PLAINTIFF, other, 600)
+    await _refused(api.base, wrong, "not_found")
+
+
+async def test_an_invitation_is_single_seat_and_spent_on_admission(api, server):
+    judge, hid, invite = await _hearing_with_invite(api)
+    first = Participant(api.base, invite["token"])
+    second = Participant(api.base, invite["token"])
+    try:
+        assert (await first.connect())["state"] == "lobby"
+        assert (await second.connect())["code"] == "seat_taken"
+        pid = first.of_type("welcome")[0]["participant"]["id"]
+        await api.ok("POST", f"/api/hearings/{hid}/participants/{pid}/admit", token=judge)
+        await first.expect("admitted")
+        await first.close()
+        third = Participant(api.base, invite["token"])
+        reply = await third.connect()
+        assert reply["code"] == "invite_used"
+        await third.close()
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_removal_revokes_both_tokens(api, server):
+    judge, hid, invite = await _hearing_with_invite(api)
+    person = Participant(api.base, invite["token"])
+    try:
+        await person.connect()
+        pid = person.of_type("welcome")[0]["participant"]["id"]
+        await api.ok("POST", f"/api/hearings/{hid}/participants/{pid}/admit", token=judge)
+        session = (await person.expect("admitted"))["session_token"]
+        await api.ok("POST", f"/api/hearings/{hid}/participants/{pid}/remove", {"reason": "contempt"}, judge)
+        removed = await person.expect("removed")
+        assert removed["reason"] == "contempt"
+        await asyncio.sleep(0.2)
+        assert person.closed_code == 4410
+    finally:
+        await person.close()
+    await _refused(api.base, session, "token_revoked")
+    await _refused(api.base, invite["token"], "token_revoked")
+
+
+async def test_reconnect_within_grace_skips_the_lobby_and_after_it_does_not(api, server, settings):
+    settings.media.reconnect_grace_seconds = 1.5
+    judge, hid, invite = await _hearing_with_invite(api)
+    person = Participant(api.base, invite["token"])
+    await person.connect()
+    pid = person.of_type("welcome")[0]["participant"]["id"]
+    await api.ok("POST", f"/api/hearings/{hid}/participants/{pid}/admit", token=judge)
+    session = (await person.expect("admitted"))["session_token"]
+    await person.close()  # the phone lost its network
+    await asyncio.sleep(0.3)
+    roster = await api.ok("GET", f"/api/hearings/{hid}/participants", token=judge)
+    assert roster["participants"][0]["state"] == "disconnected"
+
+    back = Participant(api.base, session)
+    try:
+        assert (await back.connect())["state"] == "admitted"
+    finally:
+        await back.close()
+    await asyncio.sleep(2.5)  # longer than the grace period
+    roster = await api.ok("GET", f"/api/hearings/{hid}/participants?all=1", token=judge)
+    assert roster["participants"][0]["state"] == "left"
+    late = Participant(api.base, session)
+    try:
+        assert (await late.connect())["type"] == "error"  # left: the court must invite them again
+    finally:
+        await late.close()
+
+
+async def test_locked_hearing_turns_newcomers_away(api, server):
+    judge, hid, invite = await _hearing_with_invite(api)
+    await api.ok("POST", f"/api/hearings/{hid}/lock", token=judge)
+    await _refused(api.base, invite["token"], "hearing_locked")
+    await api.ok("POST", f"/api/hearings/{hid}/unlock", token=judge)
+    person = Participant(api.base, invite["token"])
+    try:
+        assert (await person.connect())["state"] == "lobby"
+    finally:
+        await person.close()
+
+
+async def test_hostile_messages_get_errors_and_hurt_nobody(api, server, settings):
+    judge, hid, invite = await _hearing_with_invite(api)
+    other_invite = await api.invite(judge, hid, "Ben Okafor", "defendant")
+    mallory = Participant(api.base, invite["token"])
+    ben = Participant(api.base, other_invite["token"], tone=800.0)
+    try:
+        # Before hello: only hello is accepted.
+        mallory.ws = await mallory.http.ws_connect(mallory.url)
+        mallory._tasks.append(asyncio.create_task(mallory._read()))
+        await mallory.send({"type": "offer", "sdp": "v=0"})
+        assert (await mallory.expect("error"))["code"] == "hello_required"
+        await mallory.send({"type": "hello", "token": invite["token"]})
+        await mallory.expect("welcome")
+
+        await ben.connect()
+        await ben.start_media()
+        ben_id = ben.of_type("welcome")[0]["participant"]["id"]
+        await api.ok("POST", f"/api/hearings/{hid}/participants/{ben_id}/admit", token=judge)
+        await ben.wait_frames(10)
+
+        cases = [
+            ("{not json", "malformed_json"),
+            ("[1,2,3]", "malformed_message"),
+            (json.dumps({"type": "summon_dragons"}), "unknown_type"),
+            (json.dumps({"no": "type"}), "unknown_type"),
+            (json.dumps({"type": "offer"}), "missing_field"),
+            (json.dumps({"type": "offer", "sdp": 42}), "invalid_field"),
+            (json.dumps({"type": "mute", "muted": "yes"}), "invalid_field"),
+            (json.dumps({"type": "ping", "extra": 1}), "unknown_field"),
+            (json.dumps({"type": "hello", "token": "x"}), "already_joined"),
+            (json.dumps({"type": "offer", "sdp": "this is not SDP"}), "bad_sdp"),
+            (json.dumps({"type": "offer", "sdp": "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"}), "bad_sdp"),
+            (json.dumps({"type": "ping", "ref": "x" * 500}), "invalid_field"),
+            (json.dumps({"type": "offer", "sdp": "x" * (settings.signaling.max_message_bytes + 10)}),
+             "message_too_large"),
+            # Above one's role: a party may not watch lobby cameras.
+            (json.dumps({"type": "preview", "participant_id": ben_id, "sdp": "v=0"}), "forbidden"),
+        ]
+        for raw, code in cases:
+            count = len(mallory.messages)
+            await mallory.send_raw(raw)
+            reply = await mallory.expect("error", after=count)
+            assert reply["code"] == code, (raw[:60], reply)
+        count = len(mallory.messages)
+        await mallory.send_raw(b"\xff\xfe binary garbage")
+        assert (await mallory.expect("error", after=count))["code"] == "malformed_json"
+
+        # Still connected, still answered; and the hearing went on for Ben the whole time.
+        count = len(mallory.messages)
+        await mallory.send({"type": "ping", "ref": 7})
+        assert (await mallory.expect("pong", after=count))["ref"] == "7"
+        await ben.wait_frames(10)
+    finally:
+        await mallory.close()
+        await ben.close()
+
+
+async def test_a_flood_is_rate_limited_then_cut_off(api, server):
+    judge, hid, invite = await _hearing_with_invite(api)
+    flood = Participant(api.base, invite["token"])
+    try:
+        await flood.connect()
+        for _ in range(200):
+            if flood.ws.closed:
+                break
+            await flood.send_raw('{"type":"ping"}')
+        await asyncio.sleep(0.5)
+        codes = {m.get("code") for m in flood.of_type("error")}
+        assert "rate_limited" in codes
+        assert len(flood.of_type("pong")) < 100
+        assert flood.ws.closed and flood.closed_code == 1008
+    finally:
+        await flood.close()
+    # The limit was on that connection only: the court's API is unaffected.
+    assert (await api.ok("GET", f"/api/hearings/{hid}/lobby", token=judge))["entrants"]
+
+
+async def test_no_hello_in_time_closes_the_socket(api, server, monkeypatch):
+    import signaling.session
+
+    monkeypatch.setattr(signaling.session, "HELLO_TIMEOUT", 0.5)
+    person = Participant(api.base, "")
+    try:
+        person.ws = await person.http.ws_connect(person.url)
+        person._tasks.append(asyncio.create_task(person._read()))
+        assert (await person.expect("error"))["code"] == "hello_timeout"
+        await asyncio.sleep(0.2)
+        assert person.closed_code == 4401
+    finally:
+        await person.close()

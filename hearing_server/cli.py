@@ -6,6 +6,7 @@ import argparse
 import getpass
 import logging
 import secrets
+import ssl
 import sys
 from pathlib import Path
 
@@ -50,8 +51,13 @@ def serve(args: argparse.Namespace) -> int:
     settings.data_path.mkdir(parents=True, exist_ok=True)
     first_run(settings)
     app = create_app(settings)
-    log.info("judge console: http://%s:%s/judge", settings.server.host, settings.server.port)
-    web.run_app(app, host=settings.server.host, port=settings.server.port, print=None)
+    tls = None
+    if settings.server.tls_cert_file:
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(settings.server.tls_cert_file, settings.server.tls_key_file)
+    scheme = "https" if tls else "http"
+    log.info("judge console: %s://%s:%s/judge", scheme, settings.server.host, settings.server.port)
+    web.run_app(app, host=settings.server.host, port=settings.server.port, ssl_context=tls, print=None)
     return 0
 
 

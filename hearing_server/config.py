@@ -28,6 +28,9 @@ class ServerSettings:
     # Base URL that join links and QR codes point at; empty means "the URL the request came in on".
     public_url: str = ""
     data_dir: str = "./data"
+    # HTTPS without a reverse proxy: phones only allow camera access on https:// (or localhost).
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
 
 
 @dataclass
@@ -185,6 +188,8 @@ def load_settings(path: str | os.PathLike[str] | None = None,
 
 
 def validate(settings: Settings) -> None:
+    if bool(settings.server.tls_cert_file) != bool(settings.server.tls_key_file):
+        raise ConfigError("server.tls_cert_file and server.tls_key_file go together")
     if settings.state.backend not in ("memory", "redis"):
         raise ConfigError("state.backend must be 'memory' or 'redis'")
     if not 1 <= settings.server.port <= 65535 and settings.server.port != 0:

@@ -99,3 +99,154 @@ async def test_court_mute_silences_a_participant_for_everyone(api, server):
         assert rms < 200, rms  # silence, give or take the codec's noise floor
     finally:
         await asyncio.gather(a.close(), b.close())
+
+
+async def test_staff_watch_a_lobby_entrants_camera_before_admitting(api, server):
+    """The identity check: the judge sees the person's own camera; the person still receives nothing."""
+    from aiortc import RTCPeerConnection, RTCSessionDescription
+
+    judge_token = await api.login("judge")
+    hid = (await api.new_hearing(judge_token))["id"]
+    base = str(server.make_url("")).rstrip("/")
+    entrant = Participant(base, (await api.invite(judge_token, hid, "Dana Witness", "witness"))["token"],
+                          tone=700.0, color=(0, 200, 0))
+    judge = Participant(base, judge_token, hearing_id=hid)
+    viewer = RTCPeerConnection()
+    frames: list = []
+    try:
+        assert (await judge.connect())["state"] == "admitted"
+        await entrant.connect()
+        await entrant.start_media()
+        lobby = await judge.expect("lobby")
+        for _ in range(50):
+            lobby = judge.of_type("lobby")[-1]
+            if lobby["entrants"] and lobby["entrants"][0]["camera"]:
+                break
+            await asyncio.sleep(0.1)
+        target = lobby["entrants"][0]["id"]
+
+        viewer.addTransceiver("video", direction="recvonly")
+
+        @viewer.on("track")
+        def on_track(track):
+            async def read():
+                while True:
+                    frames.append(await track.recv())
+            asyncio.ensure_future(read())
+
+        await viewer.setLocalDescription(await viewer.createOffer())
+        count = len(judge.messages)
+        await judge.send({"type": "preview", "participant_id": target, "sdp": viewer.localDescription.sdp})
+        answer = await judge.expect("preview-answer", "error", after=count)
+        assert answer["type"] == "preview-answer", answer
+        await viewer.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
+        for _ in range(100):
+            if len(frames) >= 10:
+                break
+            await asyncio.sleep(0.1)
+        assert len(frames) >= 10
+        # The entrant's own green picture, not the composite.
+        image = frames[-1].to_ndarray(format="bgr24")
+        assert image[20:120, 20:120, 1].mean() > 150 and image[20:120, 20:120, 2].mean() < 60
+        assert (entrant.video_frames, entrant.audio_frames) == (0, 0)
+
+        await api.ok("POST", f"/api/hearings/{hid}/participants/{target}/admit", token=judge_token)
+        ended = await judge.expect("preview-ended")
+        assert ended["participant_id"] == target
+        await entrant.wait_frames(10)
+    finally:
+        await viewer.close()
+        await asyncio.gather(entrant.close(), judge.close())
+
+
+async def test_recess_shows_a_banner_and_silences_the_hearing(api, server):
+    judge = await api.login("judge")
+    hid = (await api.new_hearing(judge))["id"]
+    base = str(server.make_url("")).rstrip("/")
+    a = Participant(base, (await api.invite(judge, hid, "Ana Silva"))["token"], tone=500.0, video=False)
+    b = Participant(base, (await api.invite(judge, hid, "Ben Okafor", "defendant"))["token"], tone=1100.0,
+                    color=(255, 255, 255))
+    try:
+        for person in (a, b):
+            await person.connect()
+            await person.start_media()
+            await api.ok("POST", f"/api/hearings/{hid}/participants/{_pid(person)}/admit", token=judge)
+            await person.expect("admitted")
+        await a.wait_frames(15)
+        await asyncio.sleep(1.0)
+        assert tone_strength(a.audio[-48000:], b.tone) > 0.5
+        await api.ok("POST", f"/api/hearings/{hid}/recess", token=judge)
+        state = await a.expect("hearing", after=0)
+        for _ in range(30):
+            if a.of_type("hearing")[-1]["hearing"]["status"] == "recess":
+                break
+            await asyncio.sleep(0.1)
+        assert a.of_type("hearing")[-1]["hearing"]["status"] == "recess", state
+        await asyncio.sleep(1.5)
+        rms = float(np.sqrt(np.mean(a.audio[-24000:].astype(np.float64) ** 2)))
+        assert rms < 200, rms
+        # The banner darkens a band across the middle and writes in amber.
+        image = a.last_frame.to_ndarray(format="bgr24")
+        band = image[image.shape[0] // 2 - 10:image.shape[0] // 2 + 10]
+        amber = (band[..., 2] > 150) & (band[..., 1] > 100) & (band[..., 0] < 80)
+        assert amber.sum() > 100
+        await api.ok("POST", f"/api/hearings/{hid}/resume", token=judge)
+        await asyncio.sleep(1.5)
+        assert tone_strength(a.audio[-48000:], b.tone) > 0.5
+    finally:
+        await asyncio.gather(a.close(), b.close())
+
+
+async def test_a_receiver_without_h264_gets_the_composite_in_vp8(api, server):
+    from aiortc import RTCRtpSender
+
+    judge = await api.login("judge")
+    hid = (await api.new_hearing(judge))["id"]
+    base = str(server.make_url("")).rstrip("/")
+    person = Participant(base, (await api.invite(judge, hid, "Vic Vp8"))["token"], tone=600.0)
+    original = RTCRtpSender.getCapabilities
+
+    def vp8_only(kind):
+        caps = original(kind)
+        if kind == "video":
+            caps.codecs = [c for c in caps.codecs if c.mimeType.lower() != "video/h264"]
+        return caps
+
+    try:
+        await person.connect()
+        RTCRtpSender.getCapabilities = staticmethod(vp8_only)  # what the client offers, not the server
+        try:
+            person.pc = None
+            from aiortc import RTCPeerConnection
+            pc = RTCPeerConnection()
+            transceiver = pc.addTransceiver("video", direction="recvonly")
+            transceiver.setCodecPreferences([c for c in vp8_only("video").codecs])
+            pc.addTransceiver("audio", direction="recvonly")
+        finally:
+            RTCRtpSender.getCapabilities = original
+        received = []
+
+        @pc.on("track")
+        def on_track(track):
+            async def read():
+                while True:
+                    received.append(await track.recv())
+            if track.kind == "video":
+                asyncio.ensure_future(read())
+
+        await pc.setLocalDescription(await pc.createOffer())
+        assert "H264" not in pc.localDescription.sdp
+        await person.send({"type": "offer", "sdp": pc.localDescription.sdp})
+        answer = await person.expect("answer")
+        assert "VP8/90000" in answer["sdp"]
+        from aiortc import RTCSessionDescription
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
+        await api.ok("POST", f"/api/hearings/{hid}/participants/{_pid(person)}/admit", token=judge)
+        for _ in range(100):
+            if len(received) >= 10:
+                break
+            await asyncio.sleep(0.1)
+        assert len(received) >= 10
+        person.pc = pc
+    finally:
+        await person.close()

@@ -289,7 +289,7 @@ class HearingRoom:
     def _apply_hearing_state(self) -> None:
         status = self.hearing.status
         if self.hearing.is_live and not self.mixer.running:
-            self.mixer.start()
+            self.mixer.start(self.hearing.opened_at)
         self.mixer.banner = RECESS_BANNER if status is HearingStatus.RECESS else ""
         self.mixer.audio.silenced = status is HearingStatus.RECESS
 

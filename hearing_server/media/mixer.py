@@ -72,7 +72,9 @@ class HearingMixer:
     def running(self) -> bool:
         return bool(self._tasks)
 
-    def start(self) -> None:
+    def start(self, opened_at: float | None = None) -> None:
+        """Start the hearing clock. `opened_at` (UTC seconds) puts it where the hearing opened, so a server
+        that restarts mid-hearing carries on the same timeline instead of starting again at zero."""
         if self._tasks:
             return
         s = self.settings
@@ -80,7 +82,8 @@ class HearingMixer:
                                          s.x264_preset, s.encoder_threads)
         # One thread per hearing keeps its frames in order; two hearings encode in parallel.
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="mixer")
-        self.started_at = time.monotonic()
+        elapsed = max(0.0, time.time() - opened_at) if opened_at else 0.0
+        self.started_at = time.monotonic() - elapsed
         self._tasks = [asyncio.create_task(self._video_loop(), name="mixer-video"),
                        asyncio.create_task(self._audio_loop(), name="mixer-audio")]
 
@@ -137,7 +140,8 @@ class HearingMixer:
     async def _video_loop(self) -> None:
         loop = asyncio.get_running_loop()
         interval = 1.0 / self.settings.fps
-        due = time.monotonic()
+        # First frame on the next whole tick of the hearing clock.
+        due = self.started_at + (int((time.monotonic() - self.started_at) / interval) + 1) * interval
         while True:
             delay = due - time.monotonic()
             if delay > 0:
@@ -183,9 +187,10 @@ class HearingMixer:
 
     async def _audio_loop(self) -> None:
         interval = BLOCK / RATE
-        due = time.monotonic()
-        samples = 0
+        # Position on the hearing clock, in samples, on a whole block.
+        samples = int((time.monotonic() - self.started_at) * RATE) // BLOCK * BLOCK
         while True:
+            due = self.started_at + samples / RATE
             delay = due - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -196,9 +201,11 @@ class HearingMixer:
             for listener in list(self.audio_listeners):
                 listener(block, samples)
             samples += BLOCK
-            due += interval
-            if time.monotonic() - due > 0.5:
-                due = time.monotonic()
+            behind = time.monotonic() - (self.started_at + samples / RATE)
+            if behind > 0.5:
+                # The loop was starved: jump ahead on the clock; the skipped span is a gap, filled with
+                # silence by whoever records it, rather than everything after it arriving late.
+                samples += int(behind / interval) * BLOCK
 
     def _update_speaking(self, block: MixedBlock) -> None:
         speaking = set()

@@ -145,8 +145,12 @@ def ok(description: str, schema: Json, example: Any = None) -> Json:
     return {"description": description, "content": json_content(schema, example)}
 
 
-def errors(*codes: str) -> Json:
-    """The error responses for these codes, grouped by HTTP status, each code with an example."""
+def errors(*codes: str, messages: dict[str, str] | None = None) -> Json:
+    """The error responses for these codes, grouped by HTTP status, each code with an example.
+
+    `messages` replaces the example message of a code where the operation words it differently.
+    """
+    messages = messages or {}
     by_status: dict[int, list[str]] = {}
     for code in codes:
         by_status.setdefault(ERROR_CODES[code][0], []).append(code)
@@ -158,7 +162,8 @@ def errors(*codes: str) -> Json:
             "content": {"application/json": {
                 "schema": ref("Error"),
                 "examples": {c: {"summary": ERROR_CODES[c][2],
-                                 "value": {"error": {"code": c, "message": ERROR_CODES[c][1]}}}
+                                 "value": {"error": {"code": c,
+                                                     "message": messages.get(c, ERROR_CODES[c][1])}}}
                              for c in group},
             }},
         }
@@ -308,7 +313,7 @@ def schemas() -> Json:
                              "data:image/png;base64,iVBORw0KGgo..."),
         }),
         "ParticipantActionRequest": obj({
-            "reason": text("Why (reject and remove only): told to the person and written to the record",
+            "reason": text("Why (reject and remove only): told to the person and carried in the court event",
                            "wrong person on camera"),
         }, required=[]),
         "LoginRequest": obj({
@@ -355,13 +360,18 @@ def hearing_action(action: str, summary: str, description: str, conflicts: tuple
 def participant_action(action: str, summary: str, description: str, permission: str,
                        conflicts: tuple[str, ...], reason: bool = False) -> Json:
     note = ("\n\nThe body is optional; when sent it must be a JSON object. " +
-            ("`reason` is told to the person and written to the record." if reason else "It is ignored."))
+            ("`reason` is told to the person and carried in the court event." if reason
+             else "It is ignored."))
     return {"post": operation(
         f"{action}Participant", "participants", summary,
         f"{description}\n\nNeeds `{permission}` (judge: the presiding judge only).{note}",
         {"200": ok("The participant after the change (court view)", ref("Participant")),
          **errors("bad_request", "malformed_json", "payload_too_large", *AUTH_ERRORS, "forbidden",
-                  "not_presiding_judge", "not_found", *conflicts)},
+                  "not_presiding_judge", "not_found", *conflicts,
+                  messages={"forbidden": f"a courtroom may not {permission}",
+                            "not_found": "participant not found",
+                            "bad_request": "reason must be a string" if reason
+                            else "the body must be a JSON object"})},
         request=body("ParticipantActionRequest", required=False) if reason else None,
         params=[HEARING_ID, PARTICIPANT_ID])}
 
@@ -398,19 +408,21 @@ def paths() -> Json:
                 "Needs `create_hearing` (judge, admin). A judge presides over the hearings they create; an "
                 "admin must name the presiding judge in `judge`. The hearing starts `scheduled`.",
                 {"201": ok("Created", ref("Hearing")),
-                 **errors(*BODY_ERRORS, *AUTH_ERRORS, "forbidden")},
+                 **errors(*BODY_ERRORS, *AUTH_ERRORS, "forbidden",
+                          messages={"forbidden": "a clerk may not create hearing"})},
                 request=body("HearingCreate")),
             "get": operation(
                 "listHearings", "hearings", "List hearings",
                 "Every hearing of the court, newest first. Needs `view_hearing` (every staff role).",
-                {"200": ok("The hearings", ref("HearingList")), **errors(*AUTH_ERRORS, "forbidden")},
+                {"200": ok("The hearings", ref("HearingList")), **errors(*AUTH_ERRORS)},
                 params=[{"name": "status", "in": "query", "required": False,
                          "description": "Only hearings in this status (any other value matches nothing)",
                          "schema": ref("HearingStatus")}]),
         },
         "/api/hearings/{hearing_id}": {"get": operation(
             "getHearing", "hearings", "Get a hearing", "Needs `view_hearing` (every staff role).",
-            {"200": ok("The hearing", ref("Hearing")), **errors(*AUTH_ERRORS, "forbidden", "not_found")},
+            {"200": ok("The hearing", ref("Hearing")),
+             **errors(*AUTH_ERRORS, "not_found")},
             params=[HEARING_ID])},
         "/api/hearings/{hearing_id}/open": hearing_action(
             "open", "Open the hearing",
@@ -442,7 +454,8 @@ def paths() -> Json:
             "form: deliver them to the person.",
             {"201": ok("Invited", ref("Invitation")),
              **errors(*BODY_ERRORS, *AUTH_ERRORS, "forbidden", "not_presiding_judge", "not_found",
-                      "hearing_closed")},
+                      "hearing_closed", messages={"forbidden": "a courtroom may not invite",
+                                                  "bad_request": "name is required"})},
             request=body("InvitationRequest"), params=[HEARING_ID])},
         "/api/hearings/{hearing_id}/lobby": {"get": operation(
             "lobby", "lobby", "Who is waiting in the lobby",
@@ -451,7 +464,8 @@ def paths() -> Json:
             "while waiting stays listed until admitted, rejected or removed; the signaling `lobby` message "
             "also says who is online.",
             {"200": ok("The lobby", ref("LobbyList")),
-             **errors(*AUTH_ERRORS, "forbidden", "not_presiding_judge", "not_found")},
+             **errors(*AUTH_ERRORS, "forbidden", "not_presiding_judge", "not_found",
+                      messages={"forbidden": "a courtroom may not admit"})},
             params=[HEARING_ID])},
         "/api/hearings/{hearing_id}/participants": {"get": operation(
             "participants", "participants", "The roster",
@@ -459,7 +473,7 @@ def paths() -> Json:
             "`all=true`) everyone ever invited to or joined the hearing, in any state, in invitation order. "
             "Needs `view_hearing` (every staff role).",
             {"200": ok("The participants (court view)", ref("ParticipantList")),
-             **errors(*AUTH_ERRORS, "forbidden", "not_found")},
+             **errors(*AUTH_ERRORS, "not_found")},
             params=[HEARING_ID, {"name": "all", "in": "query", "required": False,
                                  "description": "`1` or `true`: every participant, in any state",
                                  "schema": {"type": "string", "enum": ["1", "true"]}}])},

@@ -1,0 +1,269 @@
+"""The browser pages, driven in Debian's Chromium: the judge console and the phone join page, end to end."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from .helpers import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
+         "device_scale_factor": 2}
+
+# Sums framesDecoded over the inbound video of the page's hearing connection (window.__hearing.pc).
+FRAMES_DECODED = """async () => {
+  const pc = window.__hearing && window.__hearing.pc;
+  if (!pc) return 0;
+  const stats = await pc.getStats();
+  let frames = 0;
+  stats.forEach((s) => {
+    if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded || 0;
+  });
+  return frames;
+}"""
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+def base_url(server: Any) -> str:
+    return str(server.make_url("")).rstrip("/")
+
+
+async def poll(page: Page, script: str, predicate, timeout: float = 20.0, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        value = await page.evaluate(script)
+        if predicate(value):
+            return value
+        await asyncio.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what or script[:60]}: last value {value!r}")
+
+
+def video_width(selector: str) -> str:
+    return f"(document.querySelector({selector!r}) || {{}}).videoWidth || 0"
+
+
+def positive(value: Any) -> bool:
+    return bool(value) and value > 0
+
+
+async def screenshot(page: Page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    await page.screenshot(path=str(path))
+    print(f"screenshot: {path}")
+    return path
+
+
+def drop_connection(server: Any, name: str) -> None:
+    """Cut a participant's signaling connection at the TCP level, as a lost network would."""
+    from hearing_server.app import ROOMS
+
+    for room in server.app[ROOMS].rooms.values():
+        for pid, conn in room.connections.items():
+            person = room.people.get(pid)
+            if person is not None and person.name == name:
+                transport = conn.ws._req.transport if conn.ws._req is not None else None
+                assert transport is not None
+                transport.abort()
+                return
+    raise AssertionError(f"{name} is not connected")
+
+
+def collect_console(page: Page, sink: list[str]) -> None:
+    page.on("console",
+            lambda m: sink.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: sink.append(f"pageerror: {e}"))
+    page.on("response", lambda r: sink.append(f"http {r.status}: {r.url}") if r.status >= 400 else None)
+
+
+async def test_judge_admits_a_phone_and_both_see_the_hearing(server, browser: Browser) -> None:
+    base = base_url(server)
+    log: list[str] = []
+    judge_ctx = await browser.new_context(viewport={"width": 1280, "height": 800},
+                                          permissions=["camera", "microphone"])
+    phone_ctx = await browser.new_context(permissions=["camera", "microphone"], **PHONE)
+    try:
+        judge = await judge_ctx.new_page()
+        collect_console(judge, log)
+        await judge.goto(f"{base}/judge")
+        await judge.get_by_label("Username").fill("judge")
+        await judge.get_by_label("Password").fill("not the password")
+        await judge.get_by_role("button", name="Sign in").click()
+        # API errors ({error: {code, message}}) reach the status line.
+        await expect(judge.locator("#status")).to_contain_text("wrong username or password")
+        await screenshot(judge, "judge-sign-in-error")
+        await judge.get_by_label("Password").fill(PASSWORD)
+        await judge.get_by_role("button", name="Sign in").click()
+        await expect(judge.locator("#user-name")).to_contain_text("Judge Amira Haddad")
+
+        # A new hearing, through the form.
+        await judge.get_by_role("button", name="New hearing").click()
+        form = judge.locator("#create-form")
+        await form.get_by_label("Case number").fill("CV-2026-0931")
+        await form.get_by_label("Title", exact=True).fill("Lindqvist v. Harbour Freight AB")
+        await form.get_by_label("Court", exact=True).fill("District Court")
+        await form.get_by_label("Courtroom").fill("Courtroom 2")
+        await form.get_by_label("Scheduled start").fill("2026-11-30T09:30")
+        await form.get_by_role("button", name="Create hearing").click()
+        await expect(judge.locator("#h-title")).to_have_text("Lindqvist v. Harbour Freight AB")
+        await expect(judge.locator("#h-status")).to_have_text("Scheduled")
+
+        await judge.get_by_role("button", name="Open hearing").click()
+        await expect(judge.locator("#h-status")).to_have_text("In session")
+        await expect(judge.locator("#conn-text")).to_have_text("Connected to the hearing", timeout=15000)
+
+        # An invitation, through the form; the page shows the link and its QR code.
+        invite = judge.locator("#invite-form")
+        await invite.get_by_label("Full name").fill("Dana Phone")
+        await invite.get_by_label("Role").select_option("witness")
+        await invite.get_by_label("Phone").fill("+46 70 123 45 67")
+        await invite.get_by_role("button", name="Create invitation").click()
+        link_box = judge.locator("#invite-link")
+        await expect(judge.locator("#invite-result")).to_be_visible()
+        link = await link_box.input_value()
+        assert link.startswith(f"{base}/join#token="), link
+        assert (await judge.locator("#invite-qr").get_attribute("src")).startswith("data:image/svg+xml")
+
+        # The phone opens the link, types a name and joins: the waiting room, with its own camera.
+        phone = await phone_ctx.new_page()
+        collect_console(phone, log)
+        await phone.goto(link)
+        name = phone.get_by_label("Your full name")
+        await expect(name).to_have_value("Dana Phone")
+        await name.fill("Dana M. Phone")
+        await poll(phone, video_width("#setup-self"), positive, 10, "self view")
+        await phone.get_by_role("button", name="Join hearing").tap()
+        await expect(phone.get_by_text("Please wait, the court will admit you shortly")).to_be_visible()
+        await poll(phone, video_width("#lobby-self"), positive, 10, "lobby self view")
+
+        # The judge sees the entrant in the lobby, with a live camera preview that decodes frames.
+        card = judge.locator(".entrant", has_text="Dana Phone")
+        await expect(card).to_be_visible(timeout=10000)
+        await expect(card).to_contain_text("Dana M. Phone")
+        await expect(card).to_contain_text("Witness")
+        await poll(judge, video_width(".entrant video"), positive, 20, "lobby preview frames")
+        await asyncio.sleep(0.5)
+        shots = [await screenshot(judge, "judge-lobby-preview"), await screenshot(phone, "phone-waiting")]
+
+        await card.get_by_role("button", name="Admit").click()
+        await expect(phone.get_by_role("button", name="Leave")).to_be_visible(timeout=10000)
+        await expect(judge.locator(".roster-item", has_text="Dana Phone")).to_be_visible(timeout=10000)
+        await expect(judge.locator(".entrant")).to_have_count(0)
+        stored = await phone.evaluate("Object.keys(sessionStorage)")
+        assert len([key for key in stored if key.startswith("court.session.")]) == 1
+
+        # Both pages decode the composite picture.
+        judge_frames = await poll(judge, FRAMES_DECODED, positive, 20, "judge composite frames")
+        phone_frames = await poll(phone, FRAMES_DECODED, positive, 20, "phone composite frames")
+        await poll(phone, video_width("#remote"), positive, 10, "phone video")
+        await asyncio.sleep(1.5)  # let the composite show both cameras
+        shots += [await screenshot(judge, "judge-in-hearing"), await screenshot(phone, "phone-in-hearing")]
+        print(f"frames decoded: judge {judge_frames}, phone {phone_frames}")
+
+        # The network drops under the phone: it comes back into the hearing on its own, with its session.
+        await phone.evaluate("() => { window.__firstPc = window.__hearing.pc; }")
+        drop_connection(server, "Dana Phone")
+        await expect(phone.locator("#banner")).to_contain_text("Reconnecting", timeout=5000)
+        await poll(phone, "!!window.__hearing.pc && window.__hearing.pc !== window.__firstPc", bool, 15,
+                   "a new peer connection after the drop")
+        await poll(phone, FRAMES_DECODED, positive, 20, "phone frames after reconnecting")
+        await expect(phone.get_by_role("button", name="Leave")).to_be_visible()
+        await expect(phone.locator("#banner")).to_be_hidden(timeout=10000)
+
+        # The court mutes the witness; the witness turns the camera off; recess; the hearing closes.
+        row = judge.locator(".roster-item", has_text="Dana Phone")
+        await row.get_by_role("button", name="Mute Dana Phone").click()
+        await expect(phone.locator("#hearing-note")).to_have_text("The court muted your microphone.")
+        await expect(row).to_contain_text("Muted by court")
+        await phone.get_by_role("button", name="Camera off").tap()
+        await expect(row).to_contain_text("Camera off")
+        await judge.get_by_role("button", name="Recess").click()
+        await expect(phone.locator("#hearing-note")).to_contain_text("recess")
+        await expect(judge.locator("#recess-banner")).to_be_visible()
+        await judge.get_by_role("button", name="Close hearing").click()
+        await judge.get_by_role("button", name="Confirm: close hearing").click()
+        await expect(judge.locator("#h-status")).to_have_text("Closed")
+        await expect(phone.get_by_role("heading", name="The hearing has ended")).to_be_visible()
+        print("\n".join(log))
+        assert not [line for line in log if line.startswith("pageerror")], log
+        for shot in shots:
+            assert shot.stat().st_size > 10_000
+    finally:
+        await phone_ctx.close()
+        await judge_ctx.close()
+
+
+async def test_refused_camera_is_explained_and_the_person_can_still_join(server, api,
+                                                                         browser: Browser) -> None:
+    judge = await api.login("judge")
+    hearing = await api.new_hearing(judge, case_number="CR-2026-0077")
+    invitation = await api.invite(judge, hearing["id"], "Omar Refused", "defendant")
+    ctx = await browser.new_context(**PHONE)
+    try:
+        # The person says no to the camera and microphone prompt.
+        await ctx.add_init_script("""
+          navigator.mediaDevices.getUserMedia = () =>
+            Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+        """)
+        phone = await ctx.new_page()
+        await phone.goto(invitation["join_url"])
+        notice = phone.locator("#media-notice")
+        await expect(notice).to_be_visible()
+        await expect(notice).to_contain_text("Camera and microphone are blocked")
+        await expect(notice).to_contain_text("You can still join")
+        await expect(phone.get_by_label("Your full name")).to_have_value("Omar Refused")
+        join = phone.get_by_role("button", name="Join hearing")
+        await expect(join).to_be_enabled()
+        await screenshot(phone, "phone-camera-refused")
+        await join.tap()
+        await expect(phone.get_by_text("Please wait, the court will admit you shortly")).to_be_visible()
+        note = phone.locator("#lobby-media-note")
+        await expect(note).to_contain_text("cannot check your identity on camera")
+        # Receive-only: the offer (recvonly audio and video) is still answered and connects.
+        await poll(phone, "window.__hearing.pc && window.__hearing.pc.connectionState",
+                   lambda state: state == "connected", 10, "a receive-only connection")
+        lobby = await api.ok("GET", f"/api/hearings/{hearing['id']}/lobby", token=judge)
+        assert [e["stated_name"] for e in lobby["entrants"]] == ["Omar Refused"]
+        # The court says no: a clear final screen, and no reconnecting after the 4403 close.
+        pid = lobby["entrants"][0]["id"]
+        await api.ok("POST", f"/api/hearings/{hearing['id']}/participants/{pid}/reject",
+                     {"reason": "identity could not be checked"}, judge)
+        await expect(phone.get_by_role("heading", name="The court did not admit you")).to_be_visible()
+        await expect(phone.locator("#final-text")).to_contain_text("identity could not be checked")
+        await asyncio.sleep(1.5)
+        await expect(phone.locator("#banner")).to_be_hidden()
+    finally:
+        await ctx.close()

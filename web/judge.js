@@ -1,0 +1,959 @@
+// Judge console: sign in, hearings, hearing controls, invitations, the live hearing, lobby and roster.
+
+import {
+  $, h, show, apiCall, ApiError, SignalingChannel, SignalError, CLOSE, createHearingPeer, offerWithCandidates,
+  iceGatheringComplete, watchPeer, closePeer, getLocalMedia, stopStream, playWithSound, unmuteAndPlay,
+  inboundVideoStats, Backoff, roleLabel, STATUS_LABELS, since, clockTime, formatSchedule,
+} from "./common.js";
+
+const TOKEN_KEY = "court.staff.token";
+const USER_KEY = "court.staff.user";
+const SELECTED_KEY = "court.staff.hearing";
+
+const state = {
+  token: sessionStorage.getItem(TOKEN_KEY) || "",
+  user: readJson(sessionStorage.getItem(USER_KEY)),
+  hearings: [],
+  selected: null,
+  live: null,
+};
+
+// Tests (and support staff) can reach the live peer connection: window.__hearing.pc.getStats().
+window.__hearing = { pc: null, previews: new Map(), inboundVideoStats };
+
+function readJson(text) {
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return null;
+  }
+}
+
+function can(permission) {
+  const permissions = (state.user && state.user.permissions) || [];
+  return permissions.includes(permission);
+}
+
+// -- status line --------------------------------------------------------------------------------------
+
+let statusTimer = null;
+
+function notify(text, kind = "info") {
+  const line = $("#status");
+  $("#status-text").textContent = text;
+  line.className = `statusline statusline-${kind}`;
+  line.setAttribute("role", kind === "error" ? "alert" : "status");
+  show(line, true);
+  clearTimeout(statusTimer);
+  if (kind !== "error") statusTimer = setTimeout(() => show(line, false), 6000);
+}
+
+function reportError(error, what) {
+  if (error instanceof ApiError && error.status === 401 && error.code !== "invalid_credentials") {
+    signOut("Your session has expired. Please sign in again.");
+    return;
+  }
+  const code = error && error.code ? ` (${error.code})` : "";
+  notify(`${what}: ${error && error.message ? error.message : error}${code}`, "error");
+}
+
+async function api(method, path, body) {
+  return apiCall(method, path, { body, token: state.token });
+}
+
+// -- sign in ------------------------------------------------------------------------------------------
+
+async function signIn(event) {
+  event.preventDefault();
+  const button = $("#login-submit");
+  button.disabled = true;
+  try {
+    const result = await apiCall("POST", "/api/login", {
+      body: { username: $("#login-username").value.trim(), password: $("#login-password").value },
+    });
+    state.token = result.token;
+    state.user = { ...result.user, permissions: result.permissions };
+    sessionStorage.setItem(TOKEN_KEY, state.token);
+    sessionStorage.setItem(USER_KEY, JSON.stringify(state.user));
+    $("#login-password").value = "";
+    show($("#status"), false);
+    await enterConsole();
+  } catch (error) {
+    reportError(error, "Sign-in failed");
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function signOut(message) {
+  if (state.live) state.live.stop();
+  state.live = null;
+  state.token = "";
+  state.user = null;
+  state.selected = null;
+  sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(USER_KEY);
+  sessionStorage.removeItem(SELECTED_KEY);
+  show($("#console-view"), false);
+  show($("#user-box"), false);
+  show($("#login-view"), true);
+  if (message) notify(message, "error");
+  $("#login-username").focus();
+}
+
+async function enterConsole() {
+  show($("#login-view"), false);
+  show($("#console-view"), true);
+  show($("#user-box"), true);
+  $("#user-name").textContent = state.user ? `${state.user.display_name} · ${roleLabel(state.user.role)}` : "";
+  show($("#new-hearing-toggle"), can("create_hearing"));
+  await loadHearings();
+  const remembered = sessionStorage.getItem(SELECTED_KEY);
+  if (remembered && state.hearings.some((x) => x.id === remembered)) selectHearing(remembered);
+}
+
+// -- hearings -----------------------------------------------------------------------------------------
+
+async function loadHearings() {
+  try {
+    const data = await api("GET", "/api/hearings");
+    state.hearings = (data.hearings || []).sort((a, b) => (b.created_at || 0) - (a.created_at || 0));
+    renderHearingList();
+  } catch (error) {
+    reportError(error, "Could not load the hearings");
+  }
+}
+
+function renderHearingList() {
+  const list = $("#hearing-list");
+  list.replaceChildren();
+  if (!state.hearings.length) {
+    list.append(h("li", { class: "empty" }, "No hearings yet."));
+    return;
+  }
+  for (const hearing of state.hearings) {
+    const selected = state.selected && state.selected.id === hearing.id;
+    list.append(h("li", {},
+      h("button", {
+        type: "button", class: `hearing-item${selected ? " selected" : ""}`,
+        "aria-current": selected ? "true" : null, onclick: () => selectHearing(hearing.id),
+      },
+      h("span", { class: "hearing-item-top" },
+        h("span", { class: "case-number" }, hearing.case_number),
+        h("span", { class: `badge badge-${hearing.status}` }, STATUS_LABELS[hearing.status] || hearing.status)),
+      h("span", { class: "hearing-item-title" }, hearing.title),
+      h("span", { class: "hearing-item-meta" }, [formatSchedule(hearing.scheduled_start), hearing.courtroom]
+        .filter(Boolean).join(" · ")))));
+  }
+}
+
+function toggleCreateForm(open) {
+  const form = $("#create-form");
+  show(form, open);
+  $("#new-hearing-toggle").setAttribute("aria-expanded", String(open));
+  show($("#new-hearing-toggle"), !open && can("create_hearing"));
+  if (open) form.elements.case_number.focus();
+}
+
+async function createHearing(event) {
+  event.preventDefault();
+  const form = event.target;
+  const values = Object.fromEntries(new FormData(form).entries());
+  if (values.scheduled_start) {
+    const date = new Date(values.scheduled_start);
+    values.scheduled_start = Number.isNaN(date.getTime()) ? values.scheduled_start : date.toISOString();
+  }
+  const submit = form.querySelector("button[type=submit]");
+  submit.disabled = true;
+  try {
+    const hearing = await api("POST", "/api/hearings", values);
+    form.reset();
+    toggleCreateForm(false);
+    notify(`Hearing ${hearing.case_number} created.`, "success");
+    state.hearings.unshift(hearing);
+    selectHearing(hearing.id);
+  } catch (error) {
+    reportError(error, "Could not create the hearing");
+  } finally {
+    submit.disabled = false;
+  }
+}
+
+function selectHearing(id) {
+  const hearing = state.hearings.find((x) => x.id === id);
+  if (!hearing) return;
+  if (state.live && state.live.hearingId !== id) {
+    state.live.stop();
+    state.live = null;
+  }
+  state.selected = hearing;
+  sessionStorage.setItem(SELECTED_KEY, id);
+  $("#invite-result").hidden = true;
+  $("#invite-form").reset();
+  renderHearingList();
+  renderHearing();
+  resetPanels();
+  syncLiveSession();
+}
+
+function renderHearing() {
+  const hearing = state.selected;
+  show($("#no-selection"), !hearing);
+  show($("#hearing-view"), !!hearing);
+  show($("#side-column"), !!hearing);
+  if (!hearing) return;
+  $("#h-case").textContent = hearing.case_number;
+  $("#h-title").textContent = hearing.title;
+  $("#h-meta").textContent = [hearing.court, hearing.courtroom, formatSchedule(hearing.scheduled_start)]
+    .filter(Boolean).join(" · ");
+  const status = $("#h-status");
+  status.textContent = STATUS_LABELS[hearing.status] || hearing.status;
+  status.className = `badge badge-${hearing.status}`;
+  show($("#h-locked"), !!hearing.locked);
+
+  const allowed = can("control_hearing");
+  const visible = {
+    open: hearing.status === "scheduled",
+    lock: hearing.status !== "closed" && !hearing.locked,
+    unlock: hearing.status !== "closed" && hearing.locked,
+    recess: hearing.status === "open",
+    resume: hearing.status === "recess",
+    close: hearing.status !== "closed",
+  };
+  for (const button of document.querySelectorAll(".hearing-controls [data-action]")) {
+    const action = button.dataset.action;
+    show(button, visible[action]);
+    button.disabled = !allowed;
+    disarm(button);
+  }
+  const inviteForm = $("#invite-form");
+  for (const element of inviteForm.elements) element.disabled = hearing.status === "closed" || !can("invite");
+
+  updateOverlay();
+}
+
+/** The notice over the video: not open yet, closed, connecting; and the recess banner. */
+function updateOverlay() {
+  const hearing = state.selected;
+  if (!hearing) return;
+  const pc = state.live && state.live.pc;
+  let text = "";
+  if (hearing.status === "scheduled") text = "The hearing has not been opened. Open it to start the video and the lobby.";
+  else if (hearing.status === "closed") text = "This hearing is closed.";
+  else if (!pc || pc.connectionState !== "connected") text = "Connecting to the hearing…";
+  const overlay = $("#video-overlay");
+  overlay.textContent = text;
+  show(overlay, !!text);
+  show($("#recess-banner"), hearing.status === "recess");
+}
+
+const ACTION_MESSAGES = {
+  open: "The hearing is open.", lock: "The hearing is locked: nobody new may enter.",
+  unlock: "The hearing is unlocked.", recess: "The hearing is in recess.", resume: "The hearing has resumed.",
+  close: "The hearing is closed.",
+};
+
+async function hearingAction(button) {
+  const action = button.dataset.action;
+  if (action === "close" && !armed(button, "Confirm: close hearing")) return;
+  const hearing = state.selected;
+  button.disabled = true;
+  try {
+    const updated = await api("POST", `/api/hearings/${encodeURIComponent(hearing.id)}/${action}`);
+    mergeHearing(updated);
+    notify(ACTION_MESSAGES[action], "success");
+  } catch (error) {
+    reportError(error, `Could not ${action} the hearing`);
+  } finally {
+    button.disabled = !can("control_hearing");
+  }
+}
+
+function mergeHearing(update) {
+  if (!update) return;
+  const index = state.hearings.findIndex((x) => x.id === update.id);
+  const merged = { ...(index >= 0 ? state.hearings[index] : {}), ...update };
+  if (index >= 0) state.hearings[index] = merged;
+  if (state.selected && state.selected.id === update.id) {
+    state.selected = merged;
+    renderHearing();
+    syncLiveSession();
+  }
+  renderHearingList();
+}
+
+/** Join the hearing over signaling while it is open or in recess; leave it otherwise. */
+function syncLiveSession() {
+  const hearing = state.selected;
+  const live = hearing && (hearing.status === "open" || hearing.status === "recess");
+  if (live && !state.live) {
+    state.live = new LiveSession(hearing.id);
+    state.live.start();
+  } else if (!live && state.live) {
+    state.live.stop();
+    state.live = null;
+  }
+}
+
+// Two-step buttons for actions that cannot be undone.
+function armed(button, confirmLabel) {
+  if (button.dataset.armed) {
+    disarm(button);
+    return true;
+  }
+  button.dataset.armed = "1";
+  button.dataset.label = button.textContent;
+  button.textContent = confirmLabel;
+  button.classList.add("armed");
+  button._disarm = setTimeout(() => disarm(button), 5000);
+  return false;
+}
+
+function disarm(button) {
+  if (!button.dataset.armed) return;
+  clearTimeout(button._disarm);
+  button.textContent = button.dataset.label;
+  delete button.dataset.armed;
+  button.classList.remove("armed");
+}
+
+// -- invitations --------------------------------------------------------------------------------------
+
+async function createInvite(event) {
+  event.preventDefault();
+  const form = event.target;
+  const values = Object.fromEntries(new FormData(form).entries());
+  for (const key of ["phone", "email"]) if (!values[key]) delete values[key];
+  const submit = form.querySelector("button[type=submit]");
+  submit.disabled = true;
+  try {
+    const invite = await api("POST", `/api/hearings/${encodeURIComponent(state.selected.id)}/invites`, values);
+    const person = invite.participant;
+    $("#invite-for").textContent = `Invitation for ${person.name} (${roleLabel(person.role)})`;
+    $("#invite-link").value = invite.join_url;
+    $("#invite-qr").src = invite.qr_svg;
+    requestAnimationFrame(() => $("#invite-result").scrollIntoView({ block: "nearest", behavior: "smooth" }));
+    $("#invite-expiry").textContent = invite.expires_at
+      ? `Valid until ${new Date(invite.expires_at * 1000).toLocaleString([], { dateStyle: "medium", timeStyle: "short" })}. `
+        + "Send the link or show the QR code; it is shown only once."
+      : "";
+    show($("#invite-result"), true);
+    form.reset();
+    form.elements.name.blur();
+    notify(`Invitation created for ${person.name}.`, "success");
+  } catch (error) {
+    reportError(error, "Could not create the invitation");
+  } finally {
+    submit.disabled = false;
+  }
+}
+
+async function copyLink() {
+  const input = $("#invite-link");
+  try {
+    await navigator.clipboard.writeText(input.value);
+  } catch {
+    input.select();
+    document.execCommand("copy");
+  }
+  $("#copy-link").textContent = "Copied";
+  setTimeout(() => { $("#copy-link").textContent = "Copy"; }, 2000);
+}
+
+// -- the live hearing ---------------------------------------------------------------------------------
+
+function setConn(kind, text) {
+  const conn = $("#conn-state");
+  conn.className = `conn conn-${kind}`;
+  $("#conn-text").textContent = text;
+}
+
+function resetPanels() {
+  $("#lobby-list").replaceChildren();
+  $("#roster-list").replaceChildren();
+  $("#lobby-count").textContent = "0";
+  $("#roster-count").textContent = "0";
+  show($("#lobby-empty"), true);
+  show($("#roster-empty"), true);
+}
+
+class LiveSession {
+  constructor(hearingId) {
+    this.hearingId = hearingId;
+    this.channel = null;
+    this.pc = null;
+    this.unwatch = null;
+    this.local = null;
+    this.mediaProblem = null;
+    this.iceServers = [];
+    this.me = null;
+    this.stopped = false;
+    this.backoff = new Backoff(1000, 10000);
+    this.retryTimer = null;
+    this.micMuted = false;
+    this.cameraOff = false;
+    this.previews = new LobbyPreviews(this);
+    this.entrants = [];
+    this.clock = setInterval(() => this.refreshWaitingTimes(), 30000);
+  }
+
+  async start() {
+    setConn("connecting", "Starting camera…");
+    const { stream, problem } = await getLocalMedia();
+    if (this.stopped) {
+      stopStream(stream);
+      return;
+    }
+    this.local = stream;
+    this.mediaProblem = problem;
+    const selfview = $("#selfview");
+    selfview.srcObject = stream && stream.getVideoTracks().length ? stream : null;
+    show(selfview, !!selfview.srcObject);
+    const notes = {
+      denied: "Camera and microphone are blocked: you can watch and listen, but the hearing cannot see or hear you.",
+      none: "No camera or microphone found: you join to watch and listen only.",
+      "no-camera": "No camera found: you join with your microphone only.",
+      "no-microphone": "No microphone found: the hearing cannot hear you.",
+      busy: "The camera or microphone is in use by another program.",
+      insecure: "Camera and microphone need a secure (https) connection.",
+      error: "The camera or microphone could not be started.",
+    };
+    $("#media-note").textContent = problem ? notes[problem] : "";
+    this.updateMediaButtons();
+    await this.connect();
+  }
+
+  updateMediaButtons() {
+    const audio = this.local && this.local.getAudioTracks()[0];
+    const video = this.local && this.local.getVideoTracks()[0];
+    const mic = $("#mic-toggle");
+    const cam = $("#cam-toggle");
+    mic.disabled = !audio;
+    cam.disabled = !video;
+    show(mic, !!audio || !this.mediaProblem);
+    show(cam, !!video || !this.mediaProblem);
+    mic.textContent = this.micMuted ? "Unmute" : "Mute";
+    mic.setAttribute("aria-label", this.micMuted ? "Unmute your microphone" : "Mute your microphone");
+    mic.setAttribute("aria-pressed", String(this.micMuted));
+    cam.textContent = this.cameraOff ? "Camera on" : "Camera off";
+    cam.setAttribute("aria-label", this.cameraOff ? "Turn your camera on" : "Turn your camera off");
+    cam.setAttribute("aria-pressed", String(this.cameraOff));
+  }
+
+  toggleMic() {
+    this.micMuted = !this.micMuted;
+    this.local?.getAudioTracks().forEach((t) => { t.enabled = !this.micMuted; });
+    this.channel?.send({ type: "mute", muted: this.micMuted });
+    this.updateMediaButtons();
+  }
+
+  toggleCamera() {
+    this.cameraOff = !this.cameraOff;
+    this.local?.getVideoTracks().forEach((t) => { t.enabled = !this.cameraOff; });
+    this.channel?.send({ type: "camera", on: !this.cameraOff });
+    this.updateMediaButtons();
+  }
+
+  async connect() {
+    if (this.stopped) return;
+    clearTimeout(this.retryTimer);
+    show($("#rejoin"), false);
+    setConn("connecting", "Connecting to the hearing…");
+    const channel = new SignalingChannel();
+    this.channel = channel;
+    channel.addEventListener("message", (event) => this.onMessage(channel, event.detail));
+    channel.addEventListener("close", (event) => this.onClose(channel, event.detail));
+    try {
+      await channel.open();
+    } catch (error) {
+      // A refused connection is reported by the close event; only a timeout needs handling here.
+      if (this.channel === channel && error.code === "timeout") this.retry("The server does not answer.");
+      return;
+    }
+    let welcome;
+    try {
+      welcome = await channel.request({ type: "hello", token: state.token, hearing_id: this.hearingId }, ["welcome"]);
+    } catch (error) {
+      if (this.channel !== channel || error.code === "disconnected") return; // onClose takes over
+      if (error.code === "timeout") {
+        this.restart("The server does not answer.");
+        return;
+      }
+      channel.close(1000, "hello refused");
+      if (["token_expired", "invalid_token", "token_revoked", "unauthorized"].includes(error.code)) {
+        signOut("Your session has expired. Please sign in again.");
+        return;
+      }
+      this.fail(`Could not join the hearing: ${error.message} (${error.code})`);
+      return;
+    }
+    if (this.channel !== channel || this.stopped) return;
+    this.backoff.reset();
+    this.iceServers = welcome.ice_servers || [];
+    this.me = welcome.participant;
+    mergeHearing(welcome.hearing);
+    if (this.micMuted) channel.send({ type: "mute", muted: true });
+    if (this.cameraOff) channel.send({ type: "camera", on: false });
+    await this.startPeer(channel);
+  }
+
+  async startPeer(channel) {
+    const { pc, remote } = createHearingPeer(this.iceServers, this.local);
+    this.pc = pc;
+    window.__hearing.pc = pc;
+    const video = $("#composite");
+    video.srcObject = remote;
+    pc.addEventListener("track", () => {
+      playWithSound(video, () => show($("#sound-button"), true));
+    });
+    pc.addEventListener("connectionstatechange", () => {
+      if (this.pc !== pc) return;
+      const labels = {
+        new: ["connecting", "Connecting media…"], connecting: ["connecting", "Connecting media…"],
+        connected: ["ok", "Connected to the hearing"], disconnected: ["warn", "Connection unstable…"],
+        failed: ["error", "Media connection failed"], closed: ["idle", "Not connected"],
+      };
+      const [kind, text] = labels[pc.connectionState] || ["idle", pc.connectionState];
+      setConn(kind, text);
+      updateOverlay();
+    });
+    this.unwatch = watchPeer(pc, () => this.restart("The media connection was lost."));
+    try {
+      const sdp = await offerWithCandidates(pc);
+      if (this.pc !== pc) return;
+      const answer = await channel.request({ type: "offer", sdp }, ["answer"]);
+      if (this.pc !== pc) return;
+      await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+    } catch (error) {
+      if (this.pc !== pc || this.stopped) return;
+      if (error instanceof SignalError && error.code === "disconnected") return; // onClose takes over
+      reportError(error, "The video connection could not be set up");
+      this.restart("The video connection could not be set up.");
+    }
+  }
+
+  onMessage(channel, message) {
+    if (channel !== this.channel) return;
+    switch (message.type) {
+      case "lobby":
+        this.entrants = message.entrants || [];
+        renderLobby(this.entrants, this);
+        this.previews.sync(this.entrants);
+        break;
+      case "roster":
+        renderRoster(message.participants || [], this);
+        break;
+      case "hearing":
+        mergeHearing(message.hearing);
+        break;
+      case "preview-ended":
+        this.previews.ended(message.participant_id);
+        break;
+      case "muted":
+        if (message.by === "court") notify(message.muted ? "Your microphone was muted." : "Your microphone was unmuted.");
+        break;
+      case "error":
+        if (message.ref === undefined) notify(`Hearing connection: ${message.message} (${message.code})`, "error");
+        break;
+      default:
+        break;
+    }
+  }
+
+  onClose(channel, { code, reason, local }) {
+    if (channel !== this.channel || local || this.stopped) return;
+    this.teardownMedia();
+    if (code === CLOSE.HEARING_CLOSED && /shutting down/i.test(reason || "")) {
+      this.retry("The server is restarting.");
+      return;
+    }
+    if (code === CLOSE.HEARING_CLOSED) {
+      this.fail("The hearing is closed.", "idle");
+      loadHearings().then(() => {
+        const fresh = state.hearings.find((x) => x.id === this.hearingId);
+        if (fresh) mergeHearing(fresh);
+      });
+      return;
+    }
+    if (code === CLOSE.REPLACED) {
+      this.fail("This hearing was opened in another window or device. This window is no longer connected.");
+      return;
+    }
+    if (code === CLOSE.UNAUTHORIZED) {
+      signOut("Your session has expired. Please sign in again.");
+      return;
+    }
+    if (code === CLOSE.FORBIDDEN || code === CLOSE.REMOVED) {
+      this.fail("The server ended this connection.");
+      return;
+    }
+    this.retry("The connection to the hearing was lost.");
+  }
+
+  retry(reason) {
+    if (this.stopped) return;
+    this.teardownMedia();
+    const delay = this.backoff.next();
+    setConn("warn", `${reason} Reconnecting in ${Math.ceil(delay / 1000)} s…`);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  restart(reason) {
+    const channel = this.channel;
+    this.channel = null;
+    if (channel) channel.close(4000, "restart");
+    this.retry(reason);
+  }
+
+  fail(text, kind = "error") {
+    this.teardownMedia();
+    setConn(kind === "idle" ? "idle" : "error", text);
+    show($("#rejoin"), kind !== "idle" && !this.stopped);
+  }
+
+  teardownMedia() {
+    this.previews.stopAll(false);
+    if (this.unwatch) this.unwatch();
+    this.unwatch = null;
+    closePeer(this.pc);
+    this.pc = null;
+    window.__hearing.pc = null;
+    const video = $("#composite");
+    video.srcObject = null;
+    show($("#sound-button"), false);
+    updateOverlay();
+  }
+
+  refreshWaitingTimes() {
+    if (this.entrants.length) renderLobby(this.entrants, this);
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    clearInterval(this.clock);
+    const channel = this.channel;
+    this.channel = null;
+    this.teardownMedia();
+    if (channel) {
+      channel.send({ type: "leave" });
+      setTimeout(() => channel.close(1000, "left"), 300);
+    }
+    stopStream(this.local);
+    this.local = null;
+    const selfview = $("#selfview");
+    selfview.srcObject = null;
+    show(selfview, false);
+    $("#media-note").textContent = "";
+    $("#mic-toggle").disabled = true;
+    $("#cam-toggle").disabled = true;
+    show($("#rejoin"), false);
+    setConn("idle", "Not connected");
+    resetPanels();
+  }
+}
+
+// -- lobby: entrants and their camera previews ---------------------------------------------------------
+
+/**
+ * One receive-only peer connection per lobby entrant, so that the court can check their identity on camera.
+ * The server answers {type:"preview"} with "preview-answer", or an error "no_camera" while the entrant's
+ * picture has not arrived yet: then we try again a little later.
+ */
+class LobbyPreviews {
+  constructor(session) {
+    this.session = session;
+    this.items = window.__hearing.previews;
+    this.items.clear();
+  }
+
+  sync(entrants) {
+    const present = new Set(entrants.map((e) => e.id));
+    for (const pid of [...this.items.keys()]) if (!present.has(pid)) this.stop(pid, true);
+    for (const entrant of entrants) {
+      const item = this.items.get(entrant.id);
+      if (!entrant.online) {
+        if (item) this.stop(entrant.id, true);
+        setPreviewNote(entrant.id, "Offline");
+        continue;
+      }
+      if (!item) this.start(entrant.id, entrant.camera ? 0 : 1);
+      else if (entrant.camera && item.state === "waiting") {
+        clearTimeout(item.timer);
+        this.start(entrant.id, 0);
+      }
+    }
+  }
+
+  async start(pid, attempts = 0) {
+    const session = this.session;
+    const channel = session.channel;
+    if (!channel || !channel.isOpen) return;
+    const old = this.items.get(pid);
+    if (old) this.close(old);
+    const pc = new RTCPeerConnection({ iceServers: session.iceServers });
+    const item = { pid, pc, state: "connecting", timer: null, attempts };
+    this.items.set(pid, item);
+    pc.addTransceiver("video", { direction: "recvonly" });
+    pc.addEventListener("track", (event) => {
+      const video = previewVideo(pid);
+      if (video) {
+        video.srcObject = new MediaStream([event.track]);
+        video.play().catch(() => {});
+      }
+    });
+    pc.addEventListener("connectionstatechange", () => {
+      if (this.items.get(pid) !== item) return;
+      if (pc.connectionState === "connected") {
+        item.state = "live";
+        item.attempts = 0;
+        setPreviewNote(pid, "");
+      } else if (pc.connectionState === "failed") {
+        this.later(item, "Camera connection lost. Retrying…");
+      }
+    });
+    setPreviewNote(pid, attempts ? "Waiting for the camera…" : "Connecting camera…");
+    try {
+      await pc.setLocalDescription(await pc.createOffer());
+      await iceGatheringComplete(pc, 2000);
+      if (this.items.get(pid) !== item) return;
+      const reply = await channel.request({ type: "preview", participant_id: pid, sdp: pc.localDescription.sdp },
+        ["preview-answer"]);
+      if (this.items.get(pid) !== item) return;
+      await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
+    } catch (error) {
+      if (this.items.get(pid) !== item) return;
+      if (error.code === "disconnected") {
+        this.stop(pid, false);
+        return;
+      }
+      if (error.code === "no_camera") this.later(item, "No camera picture yet.");
+      else if (error.code === "not_in_lobby") this.stop(pid, false); // admitted or gone: a lobby update follows
+      else if (error.code === "forbidden") {
+        this.close(item);
+        item.state = "forbidden";
+        setPreviewNote(pid, "You may not watch lobby cameras.");
+      } else this.later(item, `Camera preview unavailable (${error.code || "error"}). Retrying…`);
+    }
+  }
+
+  /** Try again after a pause that grows with each failed attempt (1 s … 6 s). */
+  later(item, note) {
+    this.close(item);
+    item.state = "waiting";
+    item.attempts += 1;
+    setPreviewNote(item.pid, note);
+    const delay = Math.min(6000, 700 * 1.6 ** Math.min(item.attempts, 6));
+    item.timer = setTimeout(() => {
+      if (this.items.get(item.pid) === item) this.start(item.pid, item.attempts);
+    }, delay);
+  }
+
+  ended(pid) {
+    const item = this.items.get(pid);
+    if (!item) return;
+    const stillWaiting = this.session.entrants.some((e) => e.id === pid && e.online);
+    if (stillWaiting) this.later(item, "The camera picture stopped. Reconnecting…");
+    else this.stop(pid, false);
+  }
+
+  close(item) {
+    clearTimeout(item.timer);
+    closePeer(item.pc);
+    item.pc = null;
+  }
+
+  stop(pid, tellServer) {
+    const item = this.items.get(pid);
+    if (!item) return;
+    this.items.delete(pid);
+    this.close(item);
+    if (tellServer) this.session.channel?.send({ type: "preview-stop", participant_id: pid });
+    const video = previewVideo(pid);
+    if (video) video.srcObject = null;
+  }
+
+  stopAll(tellServer) {
+    for (const pid of [...this.items.keys()]) this.stop(pid, tellServer);
+  }
+}
+
+function entrantCard(pid) {
+  return document.querySelector(`.entrant[data-pid="${CSS.escape(pid)}"]`);
+}
+
+function previewVideo(pid) {
+  const card = entrantCard(pid);
+  return card ? card.querySelector("video") : null;
+}
+
+function setPreviewNote(pid, text) {
+  const card = entrantCard(pid);
+  if (!card) return;
+  const note = card.querySelector(".preview-note");
+  note.textContent = text;
+  show(note, !!text);
+}
+
+function renderLobby(entrants, session) {
+  const list = $("#lobby-list");
+  const present = new Set(entrants.map((e) => e.id));
+  for (const card of [...list.children]) if (!present.has(card.dataset.pid)) card.remove();
+  $("#lobby-count").textContent = String(entrants.length);
+  show($("#lobby-empty"), !entrants.length);
+  for (const entrant of entrants) {
+    let card = entrantCard(entrant.id);
+    if (!card) {
+      card = h("article", { class: "entrant", dataset: { pid: entrant.id }, "aria-label": `Waiting: ${entrant.name}` },
+        h("div", { class: "preview" },
+          h("video", { autoplay: true, playsinline: true, muted: true, "aria-label": `Camera of ${entrant.name}` }),
+          h("span", { class: "preview-note" }, "Connecting camera…")),
+        h("div", { class: "entrant-body" },
+          h("div", { class: "entrant-name" }),
+          h("div", { class: "entrant-stated" }),
+          h("div", { class: "entrant-meta" }),
+          h("div", { class: "entrant-actions" },
+            h("button", { type: "button", class: "btn btn-success btn-small", onclick: (e) => admit(entrant.id, e.target) }, "Admit"),
+            h("button", { type: "button", class: "btn btn-danger-quiet btn-small", onclick: (e) => reject(entrant.id, e.target) }, "Reject"))));
+      card.querySelector("video").muted = true;
+      list.append(card);
+      $("#side-column").scrollTo({ top: 0, behavior: "smooth" }); // someone new is waiting: show them
+    } else {
+      list.append(card); // keep the server's order (longest waiting first) without re-creating the video
+    }
+    card.querySelector(".entrant-name").replaceChildren(
+      h("strong", {}, entrant.name), " ", h("span", { class: "role-tag" }, roleLabel(entrant.role)));
+    const stated = (entrant.stated_name || "").trim();
+    const differs = stated && stated.toLowerCase() !== (entrant.name || "").trim().toLowerCase();
+    card.querySelector(".entrant-stated").replaceChildren(
+      stated ? h("span", { class: differs ? "stated-differs" : "" }, "Typed name: ", h("strong", {}, stated),
+        differs ? " — differs from the invitation" : "") : h("span", { class: "muted" }, "No name typed"));
+    card.querySelector(".entrant-meta").replaceChildren(
+      h("span", { class: `presence ${entrant.online ? "online" : "offline"}` }, entrant.online ? "Online" : "Offline"),
+      ` · waiting ${since(entrant.waiting_since)}`,
+      entrant.waiting_since ? ` (since ${clockTime(entrant.waiting_since)})` : "");
+    for (const button of card.querySelectorAll(".entrant-actions button")) button.disabled = !can("admit");
+    if (!entrant.online) setPreviewNote(entrant.id, "Offline");
+  }
+  void session;
+}
+
+async function admit(pid, button) {
+  button.disabled = true;
+  try {
+    const person = await api("POST", participantPath(pid, "admit"));
+    notify(`${person.name} admitted to the hearing.`, "success");
+  } catch (error) {
+    reportError(error, "Could not admit");
+    button.disabled = false;
+  }
+}
+
+async function reject(pid, button) {
+  if (!armed(button, "Confirm reject")) return;
+  button.disabled = true;
+  try {
+    const person = await api("POST", participantPath(pid, "reject"), {});
+    notify(`${person.name} was not admitted.`, "success");
+  } catch (error) {
+    reportError(error, "Could not reject");
+    button.disabled = false;
+  }
+}
+
+function participantPath(pid, action) {
+  return `/api/hearings/${encodeURIComponent(state.selected.id)}/participants/${encodeURIComponent(pid)}/${action}`;
+}
+
+// -- roster -------------------------------------------------------------------------------------------
+
+function renderRoster(people, session) {
+  const list = $("#roster-list");
+  list.replaceChildren();
+  $("#roster-count").textContent = String(people.length);
+  show($("#roster-empty"), !people.length);
+  const myId = session.me && session.me.id;
+  for (const person of people) {
+    const me = person.id === myId;
+    const lost = person.state === "disconnected" || !person.online;
+    const flags = [];
+    if (person.muted_by_court) flags.push(h("span", { class: "flag flag-muted" }, "Muted by court"));
+    else if (person.muted) flags.push(h("span", { class: "flag" }, "Microphone off"));
+    if (person.camera_off) flags.push(h("span", { class: "flag" }, "Camera off"));
+    if (lost) flags.push(h("span", { class: "flag flag-warn" }, "Connection lost"));
+    const actions = h("div", { class: "roster-actions" });
+    if (!me) {
+      actions.append(
+        h("button", {
+          type: "button", class: "btn btn-secondary btn-small", disabled: !can("moderate"),
+          "aria-label": `${person.muted_by_court ? "Unmute" : "Mute"} ${person.name}`,
+          onclick: (e) => moderate(person, person.muted_by_court ? "unmute" : "mute", e.target),
+        }, person.muted_by_court ? "Unmute" : "Mute"),
+        h("button", {
+          type: "button", class: "btn btn-danger-quiet btn-small", disabled: !can("moderate"),
+          "aria-label": `Remove ${person.name}`, onclick: (e) => moderate(person, "remove", e.target),
+        }, "Remove"));
+    }
+    list.append(h("li", { class: "roster-item", dataset: { pid: person.id } },
+      h("div", { class: "roster-who" },
+        h("span", { class: `presence ${lost ? "offline" : "online"}`, "aria-hidden": "true" }),
+        h("strong", {}, person.name), me ? h("span", { class: "muted" }, " (you)") : null,
+        " ", h("span", { class: "role-tag" }, roleLabel(person.role))),
+      flags.length ? h("div", { class: "roster-flags" }, flags) : null,
+      actions));
+  }
+}
+
+async function moderate(person, action, button) {
+  if (action === "remove" && !armed(button, "Confirm remove")) return;
+  button.disabled = true;
+  try {
+    await api("POST", participantPath(person.id, action), action === "remove" ? {} : undefined);
+    const done = { mute: "muted", unmute: "unmuted", remove: "removed from the hearing" }[action];
+    notify(`${person.name} ${done}.`, "success");
+  } catch (error) {
+    reportError(error, `Could not ${action} ${person.name}`);
+    button.disabled = false;
+  }
+}
+
+// -- wiring -------------------------------------------------------------------------------------------
+
+function init() {
+  $("#login-form").addEventListener("submit", signIn);
+  $("#logout").addEventListener("click", () => signOut());
+  $("#status-close").addEventListener("click", () => show($("#status"), false));
+  $("#refresh-hearings").addEventListener("click", loadHearings);
+  $("#new-hearing-toggle").addEventListener("click", () => toggleCreateForm(true));
+  $("#create-cancel").addEventListener("click", () => toggleCreateForm(false));
+  $("#create-form").addEventListener("submit", createHearing);
+  $("#invite-form").addEventListener("submit", createInvite);
+  $("#copy-link").addEventListener("click", copyLink);
+  for (const button of document.querySelectorAll(".hearing-controls [data-action]")) {
+    button.addEventListener("click", () => hearingAction(button));
+  }
+  $("#mic-toggle").addEventListener("click", () => state.live?.toggleMic());
+  $("#cam-toggle").addEventListener("click", () => state.live?.toggleCamera());
+  $("#rejoin").addEventListener("click", () => {
+    if (!state.live) return;
+    state.live.backoff.reset();
+    state.live.connect();
+  });
+  $("#sound-button").addEventListener("click", async () => {
+    if (await unmuteAndPlay($("#composite"))) show($("#sound-button"), false);
+  });
+  window.addEventListener("pagehide", () => state.live?.stop());
+  if (state.token && state.user) {
+    apiCall("GET", "/api/me", { token: state.token })
+      .then(() => enterConsole())
+      .catch((error) => {
+        if (error.status === 401) signOut("Your session has expired. Please sign in again.");
+        else enterConsole();
+      });
+  } else {
+    show($("#login-view"), true);
+  }
+}
+
+init();

@@ -50,7 +50,8 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
         app[STORE] = store if store is not None else create_store(
             settings.state.backend, settings.state.redis_url, settings.state.key_prefix)
         bus = app[BUS] = EventBus()
-        app[COURT] = Court(settings, app[STORE], TokenService(load_or_create_secret(settings.secret_path)), bus)
+        app[COURT] = Court(settings, app[STORE], TokenService(load_or_create_secret(settings.secret_path)), bus,
+                           app[USERS])
         app[ROOMS] = Rooms(app[COURT], settings)
         yield
         await app[ROOMS].close()

@@ -18,7 +18,9 @@ from .models import Hearing, HearingStatus, Participant, ParticipantState, new_i
 from .roles import Permission, Role, allowed
 from .store import Store
 from .tokens import Claims, TokenError, TokenKind, TokenService
+from .users import UserDirectory
 
+LOST_CONNECTION = "connection lost"
 HEARING_FIELDS = ("case_number", "title", "court", "courtroom", "scheduled_start")
 FIELD_LIMIT = 200
 
@@ -34,11 +36,13 @@ class Invitation:
 
 
 class Court:
-    def __init__(self, settings: Settings, store: Store, tokens: TokenService, bus: EventBus) -> None:
+    def __init__(self, settings: Settings, store: Store, tokens: TokenService, bus: EventBus,
+                 users: UserDirectory | None = None) -> None:
         self.settings = settings
         self.store = store
         self.tokens = tokens
         self.bus = bus
+        self.users = users
 
     # -- tokens -------------------------------------------------------------------------------------
 
@@ -49,7 +53,14 @@ class Court:
             raise ApiError(401, exc.code, exc.message) from None
         if await self.store.is_revoked(claims.jti):
             raise ApiError(401, "token_revoked", "this token has been revoked")
+        if claims.kind is TokenKind.STAFF and self.users is not None:
+            account = self.users.get(claims.subject)
+            if account is None or account.disabled or account.role != claims.role.value:
+                raise ApiError(401, "account_changed", "this account was removed or changed; log in again")
         return claims
+
+    async def logout(self, claims: Claims) -> None:
+        await self.store.revoke(claims.jti, claims.expires_at)
 
     def issue_staff_token(self, username: str, role: Role, name: str) -> tuple[str, Claims]:
         return self.tokens.issue(TokenKind.STAFF, username, role, "*",
@@ -64,6 +75,13 @@ class Court:
         if hearing is not None and claims.role is Role.JUDGE and hearing.judge != claims.subject:
             if permission not in (Permission.VIEW_HEARING,):
                 raise forbidden("only the presiding judge may do this", "not_presiding_judge")
+
+    def may(self, claims: Claims, permission: Permission, hearing: Hearing | None = None) -> bool:
+        try:
+            self.require(claims, permission, hearing)
+        except ApiError:
+            return False
+        return True
 
     # -- hearings -----------------------------------------------------------------------------------
 
@@ -81,7 +99,10 @@ class Court:
         judge_name = claims.name or claims.subject
         if claims.role is Role.ADMIN:
             judge = clean_text(fields.get("judge", ""), "judge", required=True)
-            judge_name = clean_text(fields.get("judge_name", ""), "judge_name") or judge
+            account = self.users.get(judge) if self.users else None
+            if account is None or account.role != Role.JUDGE.value:
+                raise ApiError(400, "bad_request", f"judge: no judge account named {judge!r}")
+            judge_name = clean_text(fields.get("judge_name", ""), "judge_name") or account.display_name
         hearing = Hearing(id=new_id("h"), judge=judge, judge_name=judge_name, **values)
         await self.store.save_hearing(hearing)
         return hearing
@@ -243,6 +264,7 @@ class Court:
         return person, token
 
     async def reject(self, claims: Claims, hearing_id: str, participant_id: str, reason: str = "") -> Participant:
+        reason = clean_text(reason, "reason")  # checked before anything changes
         hearing = await self.hearing(hearing_id)
         self.require(claims, Permission.ADMIT, hearing)
         person = await self.participant(hearing.id, participant_id)
@@ -253,7 +275,7 @@ class Court:
         await self.store.save_participant(person)
         await self.store.lobby_leave(hearing.id, person.id)
         await self.bus.publish(CourtEvent(ev.REJECTED, hearing.id, person.id, claims.subject,
-                                          {"reason": clean_text(reason, "reason")}))
+                                          {"reason": reason}))
         return person
 
     async def mute(self, claims: Claims, hearing_id: str, participant_id: str, muted: bool) -> Participant:
@@ -269,6 +291,7 @@ class Court:
         return person
 
     async def remove(self, claims: Claims, hearing_id: str, participant_id: str, reason: str = "") -> Participant:
+        reason = clean_text(reason, "reason")  # checked before anything changes
         hearing = await self.hearing(hearing_id)
         self.require(claims, Permission.MODERATE, hearing)
         person = await self.participant(hearing.id, participant_id)
@@ -282,7 +305,7 @@ class Court:
         await self.store.save_participant(person)
         await self.store.lobby_leave(hearing.id, person.id)
         await self.bus.publish(CourtEvent(ev.REMOVED, hearing.id, person.id, claims.subject,
-                                          {"name": person.name, "reason": clean_text(reason, "reason")}))
+                                          {"name": person.name, "reason": reason}))
         return person
 
     async def _revoke_tokens(self, person: Participant) -> None:
@@ -318,7 +341,11 @@ class Court:
         return person
 
     async def resume_session(self, claims: Claims) -> Participant:
-        """An admitted person comes back with their session token (page reload, network drop)."""
+        """An admitted person comes back with their session token (page reload, network drop).
+
+        Within the grace period they go straight back into the hearing; after it, to the lobby, where the
+        court checks them again (their invitation is spent; admission gives them a new session).
+        """
         hearing = await self.hearing(claims.hearing)
         person = await self.participant(claims.hearing, claims.subject)
         if person.session_jti != claims.jti:
@@ -326,11 +353,14 @@ class Court:
         if hearing.status is HearingStatus.CLOSED:
             raise conflict("hearing_closed", "the hearing is closed")
         grace = self.settings.media.reconnect_grace_seconds
-        if person.state is ParticipantState.DISCONNECTED and person.disconnected_at is not None \
-                and time.time() - person.disconnected_at > grace:
-            # Too long away: the court checks them again in the lobby.
+        lost = person.state is ParticipantState.DISCONNECTED or (
+            person.state is ParticipantState.LEFT and person.left_reason == LOST_CONNECTION)
+        if lost and person.disconnected_at is not None and time.time() - person.disconnected_at > grace:
+            if hearing.locked:
+                raise forbidden("the hearing is locked; nobody new may enter", "hearing_locked")
             person.state = ParticipantState.WAITING
             person.lobby_at = time.time()
+            person.left_reason = ""
             await self.store.save_participant(person)
             await self.store.lobby_enter(hearing.id, person.id, person.lobby_at)
             await self.bus.publish(CourtEvent(ev.LOBBY_ENTERED, hearing.id, person.id,
@@ -364,8 +394,9 @@ class Court:
         if person and person.state is ParticipantState.DISCONNECTED:
             person.state = ParticipantState.LEFT
             person.left_at = time.time()
+            person.left_reason = LOST_CONNECTION
             await self.store.save_participant(person)
-            await self.bus.publish(CourtEvent(ev.LEFT, hearing_id, person.id, data={"reason": "connection lost"}))
+            await self.bus.publish(CourtEvent(ev.LEFT, hearing_id, person.id, data={"reason": LOST_CONNECTION}))
 
     async def leave(self, hearing_id: str, participant_id: str) -> None:
         person = await self.store.get_participant(hearing_id, participant_id)

@@ -78,6 +78,7 @@ class Participant:
     admitted_at: float | None = None
     disconnected_at: float | None = None
     left_at: float | None = None
+    left_reason: str = ""
 
     @property
     def in_hearing(self) -> bool:

@@ -41,12 +41,19 @@ class UserError(ValueError):
 class UserDirectory:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._cache: tuple[tuple[int, int], dict[str, User]] | None = None
 
     def _load(self) -> dict[str, User]:
-        if not self.path.exists():
+        # Every API call checks its account still exists: re-read the file only when it changed.
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
             return {}
-        data = json.loads(self.path.read_text(encoding="utf-8"))
-        return {u["username"]: User(**u) for u in data.get("users", [])}
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        if self._cache is None or self._cache[0] != stamp:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            self._cache = (stamp, {u["username"]: User(**u) for u in data.get("users", [])})
+        return dict(self._cache[1])
 
     def _save(self, users: dict[str, User]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,7 @@ from hearing_server.media.mixer import HearingMixer, Seat
 from hearing_server.media.peer import OfferError, ParticipantPeer, drain
 from hearing_server.media.tracks import IncomingVideo
 from hearing_server.models import Hearing, HearingStatus, Participant, ParticipantState
-from hearing_server.roles import Permission, Role, allowed
+from hearing_server.roles import Permission, Role
 
 from . import messages as msg
 from .connection import (CLOSE_FORBIDDEN, CLOSE_HEARING_CLOSED, CLOSE_REMOVED, CLOSE_REPLACED,
@@ -120,6 +120,7 @@ class HearingRoom:
             camera = IncomingVideo(f"{pid}:v{index}")
             self.cameras.setdefault(pid, []).append(camera)
             self._refresh_seats()
+            self._send_roster_and_lobby()  # the court's lobby list shows who has a camera to check
             await drain(track, lambda frame: camera.push(frame))  # type: ignore[arg-type]
         else:
             source = AudioSource(f"{pid}:a{len(self.microphones.get(pid, []))}", pid)
@@ -141,7 +142,7 @@ class HearingRoom:
         for source in self.microphones.get(pid, []):
             source.muted = person.muted_by_court or person.self_muted
             self.mixer.add_audio(source)
-        if peer is not None and peer.video_out is not None and not self.mixer.is_attached(pid):
+        if peer is not None and not self.mixer.is_attached(pid):
             self.mixer.attach(pid, peer.video_out, peer.audio_out)
         self._refresh_seats()
 
@@ -182,8 +183,11 @@ class HearingRoom:
 
     async def start_preview(self, conn: Connection, target_id: str, sdp: str) -> str:
         assert conn.claims is not None
-        if not allowed(conn.claims.role, Permission.WATCH_LOBBY) or conn.claims.kind.value != "staff":
-            raise ApiError(403, "forbidden", "only court staff may watch the lobby cameras")
+        if not self.court.may(conn.claims, Permission.WATCH_LOBBY, self.hearing):
+            raise ApiError(403, "forbidden", "only the court running this hearing may watch the lobby cameras")
+        target = self.people.get(target_id)
+        if target is None or target.state is not ParticipantState.WAITING:
+            raise ApiError(409, "not_in_lobby", "that person is not waiting in the lobby")
         cameras = self.cameras.get(target_id)
         if not cameras:
             raise ApiError(409, "no_camera", "that participant is not sending a picture (yet)")
@@ -318,13 +322,12 @@ class HearingRoom:
             if person is None or not person.in_hearing:
                 continue  # the lobby learns nothing about who is in the hearing
             conn.send(roster)
-            if conn.claims is not None and allowed(conn.claims.role, Permission.ADMIT) \
-                    and conn.claims.kind.value == "staff":
+            if conn.claims is not None and self.court.may(conn.claims, Permission.ADMIT, self.hearing):
                 conn.send(lobby)
 
-    async def shutdown(self, reason: str) -> None:
+    async def shutdown(self, reason: str, code: int = CLOSE_HEARING_CLOSED) -> None:
         for conn in list(self.connections.values()):
-            conn.close(CLOSE_HEARING_CLOSED, reason)
+            conn.close(code, reason)
         for task in self._grace.values():
             task.cancel()
         self._grace.clear()

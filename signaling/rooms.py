@@ -11,6 +11,7 @@ from hearing_server.court import Court
 from hearing_server.events import CourtEvent
 from hearing_server.models import Hearing
 
+from .connection import CLOSE_GOING_AWAY
 from .room import HearingRoom
 
 log = logging.getLogger(__name__)
@@ -55,5 +56,6 @@ class Rooms:
     async def close(self) -> None:
         self.court.bus.unsubscribe(self.on_event)
         rooms, self.rooms = list(self.rooms.values()), {}
-        await asyncio.gather(*(room.shutdown("the server is shutting down") for room in rooms),
+        # 1001 "going away": clients reconnect (to this server once it is back, within the grace period).
+        await asyncio.gather(*(room.shutdown("the server is shutting down", CLOSE_GOING_AWAY) for room in rooms),
                              return_exceptions=True)

@@ -102,7 +102,8 @@ class SignalingSession:
     async def _handle(self, data: str | bytes) -> None:
         ref = None
         try:
-            if len(data) > self.settings.max_message_bytes:
+            size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass"))
+            if size > self.settings.max_message_bytes:
                 raise msg.ProtocolError("message_too_large",
                                         f"messages are limited to {self.settings.max_message_bytes} bytes")
             if not self.limiter.allow():
@@ -157,27 +158,23 @@ class SignalingSession:
         if self.room is not None:
             raise msg.ProtocolError("already_joined", "hello was already accepted", hello.ref)
         claims = await self.court.authenticate(hello.token, (TokenKind.STAFF, TokenKind.INVITE, TokenKind.SESSION))
+        # The court decides first; a room is only made for someone it let in.
         if claims.kind is TokenKind.STAFF:
             if not hello.hearing_id:
                 raise msg.ProtocolError("missing_field", "hello: staff must name the hearing_id", hello.ref)
-            hearing = await self.court.hearing(hello.hearing_id)
-            room = await self.rooms.room(hearing)
-            person = await self.court.join_staff(claims, hearing.id)
+            person = await self.court.join_staff(claims, hello.hearing_id)
         elif claims.kind is TokenKind.INVITE:
-            hearing = await self.court.hearing(claims.hearing)
-            room = await self.rooms.room(hearing)
-            taken = claims.subject in room.connections
+            live = self.rooms.rooms.get(claims.hearing)
+            taken = live is not None and claims.subject in live.connections
             person = await self.court.enter_lobby(claims, hello.name, seat_taken=taken)
         else:
-            hearing = await self.court.hearing(claims.hearing)
-            room = await self.rooms.room(hearing)
             person = await self.court.resume_session(claims)
+        room = await self.rooms.room(await self.court.hearing(person.hearing_id))
         self.conn.claims = claims
         self.conn.participant = person
         self.room = room
-        await room.connect(self.conn)
         in_hearing = person.state is ParticipantState.ADMITTED
-        welcome = msg.message(
+        self.conn.send(msg.message(
             "welcome", hello.ref,
             state="admitted" if in_hearing else "lobby",
             participant=dict(person.public(), stated_name=person.stated_name),
@@ -185,10 +182,8 @@ class SignalingSession:
             ice_servers=browser_ice_servers(self.rooms.settings.media),
             permissions=sorted(p.value for p in PERMISSIONS.get(claims.role, frozenset()))
             if claims.kind is TokenKind.STAFF else [],
-        )
-        self.conn.send(welcome)
-        if in_hearing:
-            room.set_self_state(person)  # sends roster (and lobby to staff) to everyone, this one included
+        ))
+        await room.connect(self.conn)  # then roster and lobby, so that welcome always comes first
 
 
 async def signaling_endpoint(request: web.Request) -> web.WebSocketResponse:

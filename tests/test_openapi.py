@@ -203,6 +203,8 @@ async def test_answers_match_the_document(api, server):
         await ana.close()
     assert (await call("POST", f"/api/hearings/{hid}/close", token=judge))[0] == 200
     assert (await call("POST", invites, {"name": "Y", "role": "witness"}, judge))[0] == 409
+    assert (await call("POST", "/api/logout", token=judge2))[0] == 200
+    assert (await call("GET", "/api/me", token=judge2))[0] == 401  # token_revoked
 
     exercised = {(m, p) for m, p, s in contract.seen if s.startswith("2")}
     assert documented_operations(contract.document) - exercised == {("GET", "/api/openapi.json")}

@@ -125,9 +125,16 @@ async def test_reconnect_within_grace_skips_the_lobby_and_after_it_does_not(api,
     assert roster["participants"][0]["state"] == "left"
     late = Participant(api.base, session)
     try:
-        assert (await late.connect())["type"] == "error"  # left: the court must invite them again
+        # Too long away: back to the lobby for the court to check again, then straight in once admitted.
+        assert (await late.connect())["state"] == "lobby"
+        lobby = await api.ok("GET", f"/api/hearings/{hid}/lobby", token=judge)
+        assert [(e["id"], e["online"]) for e in lobby["entrants"]] == [(pid, True)]
+        await api.ok("POST", f"/api/hearings/{hid}/participants/{pid}/admit", token=judge)
+        renewed = (await late.expect("admitted"))["session_token"]
+        assert renewed != session
     finally:
         await late.close()
+    await _refused(api.base, session, "token_revoked")  # the old session was replaced
 
 
 async def test_locked_hearing_turns_newcomers_away(api, server):

@@ -29,7 +29,9 @@ ERROR_CODES: dict[str, tuple[int, str, str]] = {
     "token_expired": (401, "the token has expired", "The token's `exp` has passed: log in again."),
     "wrong_token_kind": (401, "a invite token cannot be used here",
                          "An invite or session token was sent where a staff token is needed."),
-    "token_revoked": (401, "this token has been revoked", "The token's id was revoked."),
+    "token_revoked": (401, "this token has been revoked", "The token's id was revoked (logout, removal)."),
+    "account_changed": (401, "this account was removed or changed; log in again",
+                        "The staff account behind the token was removed, disabled or given another role."),
     "invalid_credentials": (401, "wrong username or password",
                             "Unknown username, wrong password or disabled account (not told apart)."),
     "forbidden": (403, "a clerk may not control hearing", "The caller's role lacks the permission."),
@@ -59,7 +61,8 @@ STATUS_TEXT = {400: "Bad request", 401: "Not authenticated", 403: "Not allowed",
                409: "Conflict with the hearing's or participant's state", 413: "Body too large",
                429: "Too many attempts"}
 
-AUTH_ERRORS = ("unauthorized", "invalid_token", "token_expired", "wrong_token_kind", "token_revoked")
+AUTH_ERRORS = ("unauthorized", "invalid_token", "token_expired", "wrong_token_kind", "token_revoked",
+               "account_changed")
 BODY_ERRORS = ("bad_request", "malformed_json", "payload_too_large")
 
 DESCRIPTION = f"""\
@@ -283,6 +286,8 @@ def schemas() -> Json:
             "admitted_at": timestamp("Admitted"),
             "disconnected_at": timestamp("Connection lost (while within the reconnect grace period)"),
             "left_at": timestamp("Left, was removed, or the hearing closed"),
+            "left_reason": string("Why they left: 'connection lost' (a session token brings them back to the "
+                                  "lobby), or empty"),
         }, description="The court's view of a participant, contact details included (token ids left out)."),
         "ParticipantList": obj({"participants": array(ref("Participant"))}),
         "LobbyEntrant": obj({
@@ -291,6 +296,8 @@ def schemas() -> Json:
             "waiting_since": timestamp("Entered the lobby"),
             "phone": string("Phone number from the invitation"),
             "email": string("E-mail address from the invitation"),
+            "online": boolean("Connected to signaling right now (false: their connection dropped; they may "
+                              "come back with the same link)"),
         }, description="A person waiting in the lobby: PublicParticipant and what the identity check needs."),
         "LobbyList": obj({"entrants": array(ref("LobbyEntrant"), "First arrival first")}),
         "InvitationRequest": obj({
@@ -398,6 +405,14 @@ def paths() -> Json:
              **errors("bad_request", "malformed_json", "payload_too_large", "invalid_credentials",
                       "too_many_attempts")},
             request=body("LoginRequest"), public=True)},
+        "/api/logout": {"post": operation(
+            "logout", "auth", "Log out",
+            "Revokes the staff token sent with the request: it is refused from now until it would have "
+            "expired. Other log-ins of the same account are unaffected.",
+            {"200": ok("Logged out", {"type": "object", "required": ["logged_out"],
+                                      "properties": {"logged_out": {"type": "boolean", "const": True}},
+                                      "additionalProperties": False}),
+             **errors(*AUTH_ERRORS)})},
         "/api/me": {"get": operation(
             "me", "auth", "Who am I",
             "The account behind the staff token, and what its role may do.",

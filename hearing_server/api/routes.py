@@ -8,7 +8,7 @@ from typing import Any
 import segno
 from aiohttp import web
 
-from ..app import COURT, SETTINGS, STORE, THROTTLE, USERS
+from ..app import COURT, ROOMS, SETTINGS, STORE, THROTTLE, USERS
 from ..errors import ApiError
 from ..models import Hearing, Participant, to_dict
 from ..roles import PERMISSIONS, Permission, Role
@@ -46,14 +46,14 @@ async def login(request: web.Request) -> web.Response:
     if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
         raise ApiError(400, "bad_request", "username and password are required strings")
     throttle, client = request.app[THROTTLE], request.remote or "?"
-    if throttle.blocked(client):
+    if not throttle.attempt(client):
         raise ApiError(429, "too_many_attempts", "too many failed log-ins; wait a minute")
     # Argon2 is deliberately slow: verify off the event loop.
     user = await asyncio.get_running_loop().run_in_executor(None, request.app[USERS].authenticate, username,
                                                             password)
     if user is None:
-        throttle.failed(client)
         raise ApiError(401, "invalid_credentials", "wrong username or password")
+    throttle.succeeded(client)
     token, claims = request.app[COURT].issue_staff_token(user.username, Role(user.role), user.display_name)
     return web.json_response({
         "token": token,
@@ -61,6 +61,13 @@ async def login(request: web.Request) -> web.Response:
         "user": {"username": user.username, "display_name": user.display_name, "role": user.role},
         "permissions": sorted(p.value for p in PERMISSIONS.get(Role(user.role), frozenset())),
     })
+
+
+@routes.post("/api/logout")
+async def logout(request: web.Request) -> web.Response:
+    claims = await staff(request)
+    await request.app[COURT].logout(claims)
+    return web.json_response({"logged_out": True})
 
 
 @routes.get("/api/me")
@@ -141,13 +148,16 @@ async def invite(request: web.Request) -> web.Response:
 @routes.get("/api/hearings/{hearing_id}/lobby")
 async def lobby(request: web.Request) -> web.Response:
     claims = await staff(request)
-    people = await request.app[COURT].lobby(claims, request.match_info["hearing_id"])
-    return web.json_response({"entrants": [_entrant(p) for p in people]})
+    hid = request.match_info["hearing_id"]
+    people = await request.app[COURT].lobby(claims, hid)
+    room = request.app[ROOMS].rooms.get(hid)
+    online = set(room.connections) if room else set()
+    return web.json_response({"entrants": [_entrant(p, p.id in online) for p in people]})
 
 
-def _entrant(person: Participant) -> dict[str, Any]:
+def _entrant(person: Participant, online: bool) -> dict[str, Any]:
     return dict(person.public(), stated_name=person.stated_name, waiting_since=person.lobby_at,
-                phone=person.phone, email=person.email)
+                phone=person.phone, email=person.email, online=online)
 
 
 @routes.get("/api/hearings/{hearing_id}/participants")
@@ -158,7 +168,10 @@ async def roster(request: web.Request) -> web.Response:
     court.require(claims, Permission.VIEW_HEARING, hearing)
     everyone = request.query.get("all") in ("1", "true")
     people = await court.store.list_participants(hearing.id) if everyone else await court.roster(hearing.id)
-    return web.json_response({"participants": [p.for_court() for p in people]})
+    # Contact details are for the staff who invite and admit people, not for every court account.
+    private = court.may(claims, Permission.ADMIT, hearing)
+    return web.json_response({"participants": [p.for_court() if private else dict(p.for_court(), phone="", email="")
+                                               for p in people]})
 
 
 def _participant_action(action: str) -> None:

@@ -24,6 +24,18 @@ class LoginThrottle:
     def blocked(self, client: str) -> bool:
         return len(self._recent(client)) >= self.limit
 
-    def failed(self, client: str) -> None:
-        self._recent(client)
+    def attempt(self, client: str) -> bool:
+        """Count an attempt before the (slow) password check, so parallel guesses cannot slip past the
+        limit; False when the client is over it."""
+        if self.blocked(client):
+            return False
         self._failures[client].append(time.monotonic())
+        return True
+
+    def succeeded(self, client: str) -> None:
+        """A right password does not count against the address (colleagues share a court's NAT)."""
+        failures = self._failures.get(client)
+        if failures:
+            failures.pop()
+            if not failures:
+                del self._failures[client]

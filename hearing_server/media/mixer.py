@@ -119,18 +119,21 @@ class HearingMixer:
             if source.participant_id == participant_id:
                 source.muted = muted
 
-    def attach(self, participant_id: str, video: CompositeVideoTrack, audio: MixMinusAudioTrack) -> None:
+    def attach(self, participant_id: str, video: CompositeVideoTrack | None,
+               audio: MixMinusAudioTrack | None) -> None:
         """Start sending the hearing to a participant (only ever called once the court admitted them)."""
-        self._video_sinks[participant_id] = video
-        self._audio_sinks[participant_id] = audio
-        self.request_keyframe()
+        if video is not None:
+            self._video_sinks[participant_id] = video
+            self.request_keyframe()
+        if audio is not None:
+            self._audio_sinks[participant_id] = audio
 
     def detach(self, participant_id: str) -> None:
         self._video_sinks.pop(participant_id, None)
         self._audio_sinks.pop(participant_id, None)
 
     def is_attached(self, participant_id: str) -> bool:
-        return participant_id in self._video_sinks
+        return participant_id in self._video_sinks or participant_id in self._audio_sinks
 
     def request_keyframe(self) -> None:
         self._keyframe = True

@@ -40,7 +40,7 @@ class ParticipantPeer:
         self.settings = settings
         self.pc = RTCPeerConnection(rtc_configuration(settings))
         self.video_out: CompositeVideoTrack | None = None
-        self.audio_out = MixMinusAudioTrack(participant_id)
+        self.audio_out: MixMinusAudioTrack | None = None
         self._on_track = on_track
         self._on_keyframe_request = on_keyframe_request
         self._consumers: set[asyncio.Task] = set()
@@ -67,18 +67,25 @@ class ParticipantPeer:
             raise OfferError("renegotiation is not supported: reconnect with a new offer")
         # Transceivers made before the offer is applied take the offer's first audio and video m-lines,
         # and with them our codec preference: aiortc fixes the codec list when the offer is set.
-        self.video_out = CompositeVideoTrack(self.participant_id)
-        video = self.pc.addTransceiver(self.video_out, direction="sendrecv")
-        video.setCodecPreferences(_h264_baseline_first())
-        self._route_keyframe_requests(video.sender)
-        self.pc.addTransceiver(self.audio_out, direction="sendrecv")
+        kinds = [line.split()[0][2:] for line in offer_sdp.splitlines() if line.startswith("m=")]
+        if "audio" not in kinds and "video" not in kinds:
+            raise OfferError("the offer has neither audio nor video")
+        video = None
+        if "video" in kinds:
+            self.video_out = CompositeVideoTrack(self.participant_id)
+            video = self.pc.addTransceiver(self.video_out, direction="sendrecv")
+            video.setCodecPreferences(_h264_baseline_first())
+            self._route_keyframe_requests(video.sender)
+        if "audio" in kinds:
+            self.audio_out = MixMinusAudioTrack(self.participant_id)
+            self.pc.addTransceiver(self.audio_out, direction="sendrecv")
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # aiortc raises ValueError, KeyError, AssertionError... on bad SDP
             raise OfferError(f"the offer could not be parsed ({exc.__class__.__name__}: {exc})") from None
-        if video.mid is None:
+        if video is None or video.mid is None:
             self.video_out = None  # the offer has no video: nothing to send the composite on
         else:
             # A receiver that refused H.264 gets frames, which aiortc encodes for it alone (VP8).
@@ -105,9 +112,9 @@ class ParticipantPeer:
     async def close(self) -> None:
         for task in list(self._consumers):
             task.cancel()
-        if self.video_out is not None:
-            self.video_out.stop()
-        self.audio_out.stop()
+        for track in (self.video_out, self.audio_out):
+            if track is not None:
+                track.stop()
         await self.pc.close()
         self.closed.set()
 

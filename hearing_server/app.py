@@ -20,6 +20,8 @@ from .media.ice import configure_host_addresses
 from .store import Store, create_store
 from .tokens import TokenService, load_or_create_secret
 from .users import UserDirectory
+from recorder.recorder import Recorder
+from recorder.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +34,12 @@ ROOMS = web.AppKey("rooms", Rooms)
 USERS = web.AppKey("users", UserDirectory)
 BUS = web.AppKey("bus", EventBus)
 THROTTLE = web.AppKey("throttle", LoginThrottle)
+RECORDER = web.AppKey("recorder", Recorder)
 
 
-def create_app(settings: Settings, store: Store | None = None) -> web.Application:
-    """Build the server. Pass `store` to share one (tests do); otherwise the configured backend is used."""
+def create_app(settings: Settings, store: Store | None = None, storage: Storage | None = None) -> web.Application:
+    """Build the server. Pass `store` or `storage` to share one (tests do); otherwise the configured
+    backends are used."""
     from .api import routes  # local: the routes import the keys above
 
     app = web.Application(middlewares=[error_middleware], client_max_size=256 * 1024)
@@ -52,9 +56,12 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
         bus = app[BUS] = EventBus()
         app[COURT] = Court(settings, app[STORE], TokenService(load_or_create_secret(settings.secret_path)), bus,
                            app[USERS])
-        app[ROOMS] = Rooms(app[COURT], settings)
+        recorder = app[RECORDER] = Recorder(settings, storage)
+        await recorder.start(app[STORE])
+        app[ROOMS] = Rooms(app[COURT], settings, recorder)
         yield
         await app[ROOMS].close()
+        await recorder.close()
         if own_store:
             await app[STORE].close()
 

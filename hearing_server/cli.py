@@ -84,6 +84,50 @@ def users_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def verify_command(args: argparse.Namespace) -> int:
+    import asyncio
+    import tempfile
+
+    from recorder.verify import verify_folder
+
+    settings = _settings(args)
+    trusted = None
+    if args.public_key:
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
+
+        trusted = load_pem_public_key(Path(args.public_key).read_bytes()).public_bytes(Encoding.Raw,
+                                                                                       PublicFormat.Raw)
+    if args.hearing:
+        with tempfile.TemporaryDirectory(prefix="verify-") as tmp:
+            folder = asyncio.run(_fetch_recording(settings, args.hearing, Path(tmp)))
+            return _report(verify_folder(folder, trusted))
+    return _report(verify_folder(Path(args.path), trusted))
+
+
+async def _fetch_recording(settings: Settings, hearing_id: str, into: Path) -> Path:
+    from recorder.recorder import create_storage
+    from recorder.storage import LocalStorage
+
+    storage = create_storage(settings)
+    if isinstance(storage, LocalStorage):
+        return storage.path(hearing_id)
+    for key in await storage.list(f"{hearing_id}/"):
+        target = into / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("wb") as handle:
+            async for block in storage.stream(key):
+                handle.write(block)
+    return into / hearing_id
+
+
+def _report(checks: list) -> int:
+    for check in checks:
+        print(check.line())
+    failed = [c for c in checks if not c.ok]
+    print(f"{len(checks) - len(failed)} checks passed, {len(failed)} failed")
+    return 1 if failed else 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="hearing-server", description="Remote court hearing server")
     top.add_argument("--config", help="TOML configuration file (see config/default.toml)")
@@ -104,6 +148,11 @@ def parser() -> argparse.ArgumentParser:
     users_actions.add_parser("list", help="list accounts")
     remove = users_actions.add_parser("remove", help="remove an account")
     remove.add_argument("username")
+    verify = commands.add_parser("verify", help="check a recording's hashes, hash chain and signature offline")
+    verify.add_argument("path", nargs="?", help="folder holding manifest.json (as stored or downloaded)")
+    verify.add_argument("--hearing", help="check the recording of this hearing in the configured store instead")
+    verify.add_argument("--public-key", help="PEM public key the signature must come from "
+                                             "(e.g. data/recording-signing.pub)")
     return top
 
 
@@ -113,6 +162,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "users":
             return users_command(args)
+        if args.command == "verify":
+            if not args.path and not args.hearing:
+                print("hearing-server verify: give a folder or --hearing ID", file=sys.stderr)
+                return 2
+            return verify_command(args)
         return serve(args)
     except (ConfigError, UserError) as exc:
         print(f"hearing-server: {exc}", file=sys.stderr)

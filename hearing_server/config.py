@@ -80,12 +80,45 @@ class SignalingSettings:
 
 
 @dataclass
+class RecordingSettings:
+    enabled: bool = True
+    segment_seconds: float = 4.0
+    audio_bitrate: int = 64000
+    # Where segments wait until the store confirmed them. Empty: <data_dir>/spool.
+    spool_dir: str = ""
+    # Ed25519 key that signs manifests. Empty: <data_dir>/recording-signing.key, created on first start.
+    signing_key_file: str = ""
+    pause_during_recess: bool = False
+    speaking_threshold_dbfs: float = -45.0
+    upload_max_backoff_seconds: float = 30.0
+
+
+@dataclass
+class StorageSettings:
+    backend: str = "local"
+    # Local backend: the folder finished recordings live in. Empty: <data_dir>/recordings.
+    local_dir: str = ""
+    s3_bucket: str = ""
+    s3_prefix: str = "recordings/"
+    s3_endpoint_url: str = ""
+    s3_region: str = ""
+    # Empty: boto3's usual sources (environment, ~/.aws, instance role).
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    s3_multipart_threshold_mb: int = 16
+    download_link_seconds: int = 900
+    share_link_hours: float = 168.0
+
+
+@dataclass
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
     state: StateSettings = field(default_factory=StateSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
     signaling: SignalingSettings = field(default_factory=SignalingSettings)
+    recording: RecordingSettings = field(default_factory=RecordingSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
 
     @property
     def data_path(self) -> Path:
@@ -98,6 +131,23 @@ class Settings:
     @property
     def users_path(self) -> Path:
         return self.data_path / "users.json"
+
+    @property
+    def spool_path(self) -> Path:
+        return Path(self.recording.spool_dir) if self.recording.spool_dir else self.data_path / "spool"
+
+    @property
+    def signing_key_path(self) -> Path:
+        return (Path(self.recording.signing_key_file) if self.recording.signing_key_file
+                else self.data_path / "recording-signing.key")
+
+    @property
+    def recordings_path(self) -> Path:
+        return Path(self.storage.local_dir) if self.storage.local_dir else self.data_path / "recordings"
+
+    @property
+    def audit_path(self) -> Path:
+        return self.data_path / "audit.jsonl"
 
 
 def _coerce(section: str, name: str, current: Any, raw: Any) -> Any:
@@ -190,6 +240,12 @@ def load_settings(path: str | os.PathLike[str] | None = None,
 def validate(settings: Settings) -> None:
     if bool(settings.server.tls_cert_file) != bool(settings.server.tls_key_file):
         raise ConfigError("server.tls_cert_file and server.tls_key_file go together")
+    if settings.storage.backend not in ("local", "s3"):
+        raise ConfigError("storage.backend must be 'local' or 's3'")
+    if settings.storage.backend == "s3" and not settings.storage.s3_bucket:
+        raise ConfigError("storage.s3_bucket is required when storage.backend = 's3'")
+    if not 1.0 <= settings.recording.segment_seconds <= 60.0:
+        raise ConfigError("recording.segment_seconds must be between 1 and 60")
     if settings.state.backend not in ("memory", "redis"):
         raise ConfigError("state.backend must be 'memory' or 'redis'")
     if not 1 <= settings.server.port <= 65535 and settings.server.port != 0:

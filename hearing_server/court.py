@@ -21,6 +21,7 @@ from .tokens import Claims, TokenError, TokenKind, TokenService
 from .users import UserDirectory
 
 LOST_CONNECTION = "connection lost"
+NOTE_KINDS = ("note", "exhibit", "objection", "ruling", "recess")
 HEARING_FIELDS = ("case_number", "title", "court", "courtroom", "scheduled_start")
 FIELD_LIMIT = 200
 
@@ -156,6 +157,29 @@ class Court:
                 await self.store.lobby_leave(hearing.id, person.id)
         await self.bus.publish(CourtEvent(ev.CLOSED, hearing.id, actor=claims.subject))
         return hearing
+
+    async def set_recording(self, claims: Claims, hearing_id: str, paused: bool) -> Hearing:
+        hearing = await self._live_hearing(claims, hearing_id, Permission.CONTROL_RECORDING)
+        if not self.settings.recording.enabled:
+            raise conflict("recording_disabled", "recording is turned off on this server")
+        if hearing.recording_paused != paused:
+            hearing.recording_paused = paused
+            await self.store.save_hearing(hearing)
+            await self.bus.publish(CourtEvent(ev.RECORDING_PAUSED if paused else ev.RECORDING_RESUMED,
+                                              hearing.id, actor=claims.subject))
+        return hearing
+
+    async def add_note(self, claims: Claims, hearing_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """A clerk's or judge's time-stamped log note, kept in the transcript at this instant."""
+        hearing = await self._live_hearing(claims, hearing_id, Permission.LOG_NOTES)
+        text = clean_text(fields.get("text", ""), "text", required=True, limit=2000)
+        kind = fields.get("kind", "note")
+        if kind not in NOTE_KINDS:
+            raise ApiError(400, "bad_request", f"kind must be one of: {', '.join(NOTE_KINDS)}")
+        note = {"id": new_id("n"), "text": text, "kind": kind, "author": claims.name or claims.subject,
+                "at": time.time()}
+        await self.bus.publish(CourtEvent(ev.LOG_NOTE, hearing.id, actor=claims.subject, data=note, at=note["at"]))
+        return note
 
     async def _live_hearing(self, claims: Claims, hearing_id: str, permission: Permission,
                             allow_scheduled: bool = False) -> Hearing:
@@ -421,7 +445,7 @@ class Court:
         return person
 
 
-def clean_text(value: Any, name: str, required: bool = False) -> str:
+def clean_text(value: Any, name: str, required: bool = False, limit: int = FIELD_LIMIT) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
@@ -429,6 +453,6 @@ def clean_text(value: Any, name: str, required: bool = False) -> str:
     value = " ".join(value.split())
     if required and not value:
         raise ApiError(400, "bad_request", f"{name} is required")
-    if len(value) > FIELD_LIMIT:
-        raise ApiError(400, "bad_request", f"{name} is longer than {FIELD_LIMIT} characters")
+    if len(value) > limit:
+        raise ApiError(400, "bad_request", f"{name} is longer than {limit} characters")
     return value

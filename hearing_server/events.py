@@ -32,6 +32,9 @@ JOINED = "joined"
 DISCONNECTED = "disconnected"
 RECONNECTED = "reconnected"
 LEFT = "left"
+LOG_NOTE = "log_note"
+RECORDING_PAUSED = "recording_paused"
+RECORDING_RESUMED = "recording_resumed"
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ class Hearing:
     judge_name: str
     status: HearingStatus = HearingStatus.SCHEDULED
     locked: bool = False
+    recording_paused: bool = False
     created_at: float = field(default_factory=now)
     opened_at: float | None = None
     closed_at: float | None = None

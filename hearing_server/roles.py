@@ -41,14 +41,20 @@ class Permission(str, enum.Enum):
     ADMIT = "admit"  # lobby list, admit, reject
     MODERATE = "moderate"  # mute, remove
     WATCH_LOBBY = "watch_lobby"  # live camera preview of lobby entrants (ID check)
+    LOG_NOTES = "log_notes"  # time-stamped notes in the transcript
+    CONTROL_RECORDING = "control_recording"  # pause and resume the recording
+    VIEW_RECORDINGS = "view_recordings"  # the archive: find, play, download, verify
+    SHARE_RECORDINGS = "share_recordings"  # hand a recording to a party
+    VIEW_AUDIT = "view_audit"
 
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
-    Role.JUDGE: frozenset(Permission),
+    Role.JUDGE: frozenset(Permission) - {Permission.VIEW_AUDIT},
     # Clerks run the waiting room and the paperwork; the judge runs the hearing itself.
     Role.CLERK: frozenset({Permission.VIEW_HEARING, Permission.INVITE, Permission.ADMIT,
-                           Permission.WATCH_LOBBY}),
+                           Permission.WATCH_LOBBY, Permission.LOG_NOTES, Permission.VIEW_RECORDINGS,
+                           Permission.SHARE_RECORDINGS, Permission.VIEW_AUDIT}),
     Role.COURTROOM: frozenset({Permission.VIEW_HEARING}),
 }
 

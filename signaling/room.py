@@ -26,6 +26,8 @@ from hearing_server.media.peer import OfferError, ParticipantPeer, drain
 from hearing_server.media.tracks import IncomingVideo
 from hearing_server.models import Hearing, HearingStatus, Participant, ParticipantState
 from hearing_server.roles import Permission, Role
+from recorder.recorder import Recorder
+from recorder.recording import HearingRecording
 
 from . import messages as msg
 from .connection import (CLOSE_FORBIDDEN, CLOSE_HEARING_CLOSED, CLOSE_REMOVED, CLOSE_REPLACED,
@@ -37,10 +39,12 @@ RECESS_BANNER = "RECESS - the hearing will resume shortly"
 
 
 class HearingRoom:
-    def __init__(self, hearing: Hearing, court: Court, settings: Settings) -> None:
+    def __init__(self, hearing: Hearing, court: Court, settings: Settings, recorder: Recorder | None = None) -> None:
         self.hearing = hearing
         self.court = court
         self.settings = settings
+        self.recorder = recorder
+        self.recording: HearingRecording | None = None
         self.mixer = HearingMixer(settings.media, hearing.case_number)
         self.connections: dict[str, Connection] = {}
         self.people: dict[str, Participant] = {}
@@ -234,7 +238,21 @@ class HearingRoom:
             person = await self.court.store.get_participant(self.hearing_id, pid)
             if person is not None:
                 self._remember(person)
+        if self.recording is not None:
+            self.recording.note_event(event)
+            if kind == ev.LOG_NOTE:
+                self.recording.add_note(event.data["text"], event.data["kind"], event.data["author"], event.at)
         conn = self.connections.get(pid) if pid else None
+        if kind == ev.LOG_NOTE:
+            self._broadcast_to_court(msg.message("log-note", note=event.data))
+            return
+        if kind in (ev.RECORDING_PAUSED, ev.RECORDING_RESUMED):
+            hearing = await self.court.store.get_hearing(self.hearing_id)
+            if hearing is not None:
+                self.hearing = hearing
+            self._apply_recording_state(actor=event.actor)
+            self._broadcast(msg.message("hearing", hearing=hearing_summary(self.hearing)))
+            return
         if kind in (ev.OPENED, ev.RECESS, ev.RESUMED, ev.LOCKED, ev.UNLOCKED, ev.CLOSED):
             hearing = await self.court.store.get_hearing(self.hearing_id)
             if hearing is not None:
@@ -244,6 +262,9 @@ class HearingRoom:
                 self._attach(person_id)
             self._broadcast(msg.message("hearing", hearing=hearing_summary(self.hearing)))
             if kind == ev.CLOSED:
+                if self.recorder is not None:
+                    self.recording = None
+                    await self.recorder.end(self.hearing_id)
                 await self.shutdown("the hearing is closed")
             return
         if kind == ev.ADMITTED and conn is not None:
@@ -294,8 +315,23 @@ class HearingRoom:
         status = self.hearing.status
         if self.hearing.is_live and not self.mixer.running:
             self.mixer.start(self.hearing.opened_at)
+            if self.recorder is not None:
+                self.recording = self.recorder.begin(self.hearing, self.mixer)
+                for person in self.people.values():
+                    if self.recording is not None:
+                        self.recording.participant(person.id, person.name, person.role)
         self.mixer.banner = RECESS_BANNER if status is HearingStatus.RECESS else ""
         self.mixer.audio.silenced = status is HearingStatus.RECESS
+        self._apply_recording_state()
+
+    def _apply_recording_state(self, actor: str = "") -> None:
+        if self.recording is None:
+            return
+        recess = self.hearing.status is HearingStatus.RECESS and self.settings.recording.pause_during_recess
+        if self.hearing.recording_paused or recess:
+            self.recording.pause(actor, "recess" if recess and not self.hearing.recording_paused else "paused")
+        elif self.hearing.is_live:
+            self.recording.resume(actor)
 
     # -- what people are told -----------------------------------------------------------------------
 
@@ -313,6 +349,11 @@ class HearingRoom:
         return [dict(p.public(), stated_name=p.stated_name, waiting_since=p.lobby_at,
                      online=p.id in self.connections, camera=bool(self.cameras.get(p.id)))
                 for p in waiting]
+
+    def _broadcast_to_court(self, message: dict[str, Any]) -> None:
+        for conn in list(self.connections.values()):
+            if conn.claims is not None and self.court.may(conn.claims, Permission.LOG_NOTES, self.hearing):
+                conn.send(message)
 
     def _send_roster_and_lobby(self) -> None:
         roster = msg.message("roster", participants=self.roster())
@@ -348,4 +389,5 @@ def hearing_summary(hearing: Hearing) -> dict[str, Any]:
         "judge_name": hearing.judge_name,
         "status": hearing.status.value,
         "locked": hearing.locked,
+        "recording_paused": hearing.recording_paused,
     }

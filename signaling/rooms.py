@@ -11,6 +11,8 @@ from hearing_server.court import Court
 from hearing_server.events import CourtEvent
 from hearing_server.models import Hearing
 
+from recorder.recorder import Recorder
+
 from .connection import CLOSE_GOING_AWAY
 from .room import HearingRoom
 
@@ -18,9 +20,10 @@ log = logging.getLogger(__name__)
 
 
 class Rooms:
-    def __init__(self, court: Court, settings: Settings) -> None:
+    def __init__(self, court: Court, settings: Settings, recorder: Recorder | None = None) -> None:
         self.court = court
         self.settings = settings
+        self.recorder = recorder
         self.rooms: dict[str, HearingRoom] = {}
         self._creating: dict[str, asyncio.Lock] = {}
         court.bus.subscribe(self.on_event)
@@ -33,7 +36,7 @@ class Rooms:
         async with lock:
             room = self.rooms.get(hearing.id)
             if room is None:
-                room = HearingRoom(hearing, self.court, self.settings)
+                room = HearingRoom(hearing, self.court, self.settings, self.recorder)
                 await room.load()
                 self.rooms[hearing.id] = room
         return room
@@ -42,10 +45,11 @@ class Rooms:
         room = self.rooms.get(event.hearing_id)
         if room is None and event.kind == ev.OPENED:
             hearing = await self.court.store.get_hearing(event.hearing_id)
-            if hearing is not None:
-                # The hearing clock (and the mixer) start when the hearing opens, whoever is connected.
-                await self.room(hearing)
-            return
+            if hearing is None:
+                return
+            # The hearing clock (and the mixer and the recording) start when the hearing opens, whoever
+            # is connected; the room then hears the opening like every later event.
+            room = await self.room(hearing)
         if room is None:
             return
         await room.on_event(event)

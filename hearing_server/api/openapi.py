@@ -247,6 +247,7 @@ def schemas() -> Json:
             "judge_name": string("Display name of the presiding judge", "Judge Amira Haddad"),
             "status": ref("HearingStatus"),
             "locked": boolean("Locked: nobody new may enter the lobby"),
+            "recording_paused": boolean("The judge paused the recording (it resumes on request)"),
             "created_at": timestamp("Created", nullable=False),
             "opened_at": timestamp("First opened"),
             "closed_at": timestamp("Closed"),

@@ -1,0 +1,41 @@
+"""Who looked at, downloaded or handed out which recording: an append-only, fsynced audit log."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+from .journal import Journal, read_journal
+from .transcript import utc_iso
+
+ACTIONS = ("view", "play", "download", "share", "shared_view", "shared_download", "verify")
+
+
+class AuditLog:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._journal = Journal(path)
+        self._lock = asyncio.Lock()
+
+    async def record(self, action: str, hearing_id: str, actor: str, role: str, client: str = "",
+                     **details: Any) -> None:
+        entry = {"at": utc_iso(time.time()), "action": action, "hearing_id": hearing_id, "actor": actor,
+                 "role": role, "client": client}
+        if details:
+            entry["details"] = details
+        async with self._lock:  # one writer at a time keeps lines whole
+            await asyncio.to_thread(self._journal.append, entry)
+
+    async def entries(self, hearing_id: str = "", limit: int = 500) -> list[dict[str, Any]]:
+        def read() -> list[dict[str, Any]]:
+            rows = [e for e in read_journal(self.path) if not hearing_id or e.get("hearing_id") == hearing_id]
+            return rows[-limit:][::-1]
+
+        return await asyncio.to_thread(read)
+
+    def close(self) -> None:
+        self._journal.close()
+
+

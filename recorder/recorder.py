@@ -1,0 +1,158 @@
+"""The court recorder: storage, the upload queue, the signing key, the archive index and the live
+recordings; and, at start-up, the recovery of whatever a previous run left in the spool."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import shutil
+from pathlib import Path
+
+from hearing_server.config import Settings
+from hearing_server.media.mixer import HearingMixer
+from hearing_server.models import Hearing
+from hearing_server.store import Store
+
+from .audit import AuditLog
+from .catalog import Catalog
+from .finalise import FINAL_MP4, JOURNAL, MANIFEST, Finalised, finalise_spool
+from .journal import Journal, read_journal
+from .keys import load_or_create_signing_key, public_raw
+from .manifest import Manifest, sha256_file
+from .recording import HearingRecording, segment_key
+from .storage import LocalStorage, S3Storage, Storage
+from .uploader import Uploader, UploadJob
+
+log = logging.getLogger(__name__)
+
+
+def create_storage(settings: Settings) -> Storage:
+    s = settings.storage
+    if s.backend == "s3":
+        return S3Storage(s.s3_bucket, s.s3_prefix, s.s3_endpoint_url, s.s3_region, s.s3_access_key_id,
+                         s.s3_secret_access_key, s.s3_multipart_threshold_mb)
+    return LocalStorage(settings.recordings_path)
+
+
+class Recorder:
+    def __init__(self, settings: Settings, storage: Storage | None = None) -> None:
+        self.settings = settings
+        self.storage = storage or create_storage(settings)
+        self.uploader = Uploader(self.storage, max_backoff=settings.recording.upload_max_backoff_seconds)
+        self.key = load_or_create_signing_key(settings.signing_key_path)
+        self.public_key = public_raw(self.key)
+        self.catalog = Catalog(self.storage)
+        self.audit = AuditLog(settings.audit_path)
+        self.recordings: dict[str, HearingRecording] = {}
+        self._background: set[asyncio.Task] = set()
+
+    async def start(self, store: Store) -> None:
+        self.settings.spool_path.mkdir(parents=True, exist_ok=True)
+        if isinstance(self.storage, S3Storage):
+            try:
+                await self.storage.ensure_bucket()
+            except Exception as exc:  # the store may be down at boot: uploads wait and retry
+                log.error("S3 bucket check failed; uploads will retry: %s", exc)
+        self.uploader.start()
+        await self.catalog.load()
+        self._spawn(self.recover(store))
+
+    async def close(self) -> None:
+        for recording in list(self.recordings.values()):
+            await recording.abandon()
+        self.recordings.clear()
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await self.uploader.stop()
+        self.audit.close()
+
+    def _spawn(self, coroutine) -> asyncio.Task:  # type: ignore[no-untyped-def]
+        task = asyncio.create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    # -- live recordings ----------------------------------------------------------------------------
+
+    def begin(self, hearing: Hearing, mixer: HearingMixer) -> HearingRecording | None:
+        if not self.settings.recording.enabled:
+            return None
+        recording = self.recordings.get(hearing.id)
+        if recording is None:
+            recording = self.recordings[hearing.id] = HearingRecording(hearing, mixer, self)
+            recording.start()
+        return recording
+
+    async def end(self, hearing_id: str) -> None:
+        recording = self.recordings.pop(hearing_id, None)
+        if recording is not None:
+            await recording.finish()
+
+    # -- finishing ----------------------------------------------------------------------------------
+
+    async def finalise_folder(self, folder: Path, uploads: list[asyncio.Future] | None = None,
+                              interrupted: bool = False) -> Path:
+        done: Finalised = await asyncio.to_thread(finalise_spool, folder, self.key, interrupted)
+        self.catalog.add(done.manifest)
+        self._spawn(self._deliver(done, uploads or []))
+        return folder / FINAL_MP4
+
+    async def _deliver(self, done: Finalised, uploads: list[asyncio.Future]) -> None:
+        """Upload the final files (the manifest last: its presence in the store means 'complete'), and
+        clear the spool only when the store has confirmed every byte."""
+        hearing_id = done.manifest.hearing_id
+        uploads = list(uploads)
+        for segment in done.manifest.segments:
+            if segment.note:  # salvaged at recovery: not queued by the live recording
+                uploads.append(self.uploader.submit(UploadJob(segment_key(hearing_id, segment.file),
+                                                              done.folder / segment.file, segment.sha256)))
+        for name in done.files:
+            path = done.folder / name
+            uploads.append(self.uploader.submit(UploadJob(f"{hearing_id}/{name}", path, sha256_file(path)[0])))
+        results = await asyncio.gather(*uploads, return_exceptions=True)
+        if any(isinstance(r, BaseException) for r in results):
+            log.error("recording %s: some files could not be uploaded; the spool is kept", hearing_id)
+            return
+        journal = Journal(done.folder / JOURNAL)
+        journal.append({"kind": "final"})
+        journal.close()
+        await asyncio.to_thread(shutil.rmtree, done.folder, True)
+        log.info("recording %s is complete in the %s store", hearing_id, self.storage.name)
+
+    # -- recovery -----------------------------------------------------------------------------------
+
+    async def recover(self, store: Store) -> None:
+        """Finish what a previous run left: upload what is left, finalise recordings whose hearing is
+        over (or unknown), and leave those of live hearings for their room to carry on."""
+        spool = self.settings.spool_path
+        for folder in sorted(p for p in spool.iterdir() if p.is_dir()) if spool.exists() else []:
+            if folder.name in self.recordings:
+                continue
+            journal = list(read_journal(folder / JOURNAL))
+            if not journal:
+                continue
+            try:
+                if any(e["kind"] == "final" for e in journal):
+                    await asyncio.to_thread(shutil.rmtree, folder, True)
+                    continue
+                hearing = await store.get_hearing(folder.name)
+                if hearing is not None and hearing.is_live:
+                    continue  # its room resumes the recording in the same folder
+                if (folder / MANIFEST).exists():
+                    manifest = Manifest.from_dict(json.loads((folder / MANIFEST).read_text(encoding="utf-8")))
+                    done = Finalised(manifest, folder, [f.name for f in manifest.files] + [MANIFEST])
+                    self.catalog.add(manifest)
+                    queued = [self.uploader.submit(UploadJob(segment_key(folder.name, s.file), folder / s.file,
+                                                             s.sha256)) for s in manifest.segments if not s.note]
+                    self._spawn(self._deliver(done, queued))
+                    continue
+                ended = any(e["kind"] == "end" for e in journal)
+                queued = [self.uploader.submit(UploadJob(segment_key(folder.name, e["file"]), folder / e["file"],
+                                                         e["sha256"]))
+                          for e in journal if e["kind"] == "segment"]
+                await self.finalise_folder(folder, queued, interrupted=not ended)
+                log.warning("recovered the recording of hearing %s from the spool", folder.name)
+            except Exception:
+                log.exception("could not recover the recording in %s", folder)

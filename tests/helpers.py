@@ -137,7 +137,8 @@ class Participant:
 
     def __init__(self, base: str, token: str, hearing_id: str = "", name: str = "",
                  tone: float | None = None, color: tuple[int, int, int] = (0, 120, 255),
-                 video: bool = True) -> None:
+                 video: bool = True, audio_track: MediaStreamTrack | None = None,
+                 video_track: MediaStreamTrack | None = None) -> None:
         self.url = base.replace("http://", "ws://") + "/api/signal"
         self.token = token
         self.hearing_id = hearing_id
@@ -145,6 +146,8 @@ class Participant:
         self.tone = tone
         self.color = color
         self.send_video = video
+        self.audio_track = audio_track
+        self.video_track = video_track
         self.http = aiohttp.ClientSession()
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.pc: RTCPeerConnection | None = None
@@ -211,12 +214,14 @@ class Participant:
 
     async def start_media(self) -> None:
         self.pc = RTCPeerConnection()
-        if self.tone is not None:
-            self.pc.addTrack(ToneTrack(self.tone))
+        audio = self.audio_track or (ToneTrack(self.tone) if self.tone is not None else None)
+        if audio is not None:
+            self.pc.addTrack(audio)
         else:
             self.pc.addTransceiver("audio", direction="recvonly")
-        if self.send_video:
-            self.pc.addTrack(PatternTrack(self.color))
+        video = self.video_track or (PatternTrack(self.color) if self.send_video else None)
+        if video is not None:
+            self.pc.addTrack(video)
         else:
             self.pc.addTransceiver("video", direction="recvonly")
 

@@ -126,6 +126,21 @@ for _action in ("open", "lock", "unlock", "recess", "resume", "close"):
     _hearing_action(_action, _action)
 
 
+@routes.post("/api/hearings/{hearing_id}/recording/{action:pause|resume}")
+async def recording_control(request: web.Request) -> web.Response:
+    claims = await staff(request)
+    hearing = await request.app[COURT].set_recording(claims, request.match_info["hearing_id"],
+                                                     request.match_info["action"] == "pause")
+    return web.json_response(hearing_json(hearing))
+
+
+@routes.post("/api/hearings/{hearing_id}/notes")
+async def add_note(request: web.Request) -> web.Response:
+    claims = await staff(request)
+    note = await request.app[COURT].add_note(claims, request.match_info["hearing_id"], await json_body(request))
+    return web.json_response(note, status=201)
+
+
 @routes.post("/api/hearings/{hearing_id}/invites")
 async def invite(request: web.Request) -> web.Response:
     claims = await staff(request)

@@ -40,7 +40,7 @@ RECORDER = web.AppKey("recorder", Recorder)
 def create_app(settings: Settings, store: Store | None = None, storage: Storage | None = None) -> web.Application:
     """Build the server. Pass `store` or `storage` to share one (tests do); otherwise the configured
     backends are used."""
-    from .api import routes  # local: the routes import the keys above
+    from .api import archive, routes  # local: the routes import the keys above
 
     app = web.Application(middlewares=[error_middleware], client_max_size=256 * 1024)
     app[SETTINGS] = settings
@@ -67,6 +67,7 @@ def create_app(settings: Settings, store: Store | None = None, storage: Storage 
 
     app.cleanup_ctx.append(resources)
     app.add_routes(routes.routes)
+    app.add_routes(archive.routes)
     app.router.add_get("/api/signal", signaling_endpoint)
     _add_pages(app)
     return app
@@ -82,10 +83,18 @@ def _add_pages(app: web.Application) -> None:
     async def join(request: web.Request) -> web.StreamResponse:
         return await page("join.html")
 
+    async def archive_page(request: web.Request) -> web.StreamResponse:
+        return await page("archive.html")
+
+    async def shared_page(request: web.Request) -> web.StreamResponse:
+        return await page("shared.html")
+
     async def root(request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound("/judge")
 
     app.router.add_get("/", root)
     app.router.add_get("/judge", judge)
     app.router.add_get("/join", join)
+    app.router.add_get("/archive", archive_page)
+    app.router.add_get("/shared", shared_page)
     app.router.add_static("/static/", WEB_ROOT, append_version=False)

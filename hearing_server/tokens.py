@@ -24,6 +24,8 @@ class TokenKind(str, enum.Enum):
     STAFF = "staff"
     INVITE = "invite"
     SESSION = "session"
+    SHARE = "share"  # a recording handed to a party: look, play, download, until it expires
+    MEDIA = "media"  # a few minutes' access to one recording's file, for a <video> element or a download
 
 
 class TokenError(Exception):
@@ -44,6 +46,7 @@ class Claims:
     jti: str
     expires_at: float
     name: str = ""
+    purpose: str = ""  # media tokens: "play" or "download"
 
     def covers(self, hearing_id: str) -> bool:
         return self.hearing == "*" or self.hearing == hearing_id
@@ -74,10 +77,11 @@ class TokenService:
         self._secret = secret
 
     def issue(self, kind: TokenKind, subject: str, role: Role, hearing: str, ttl_seconds: float,
-              name: str = "") -> tuple[str, Claims]:
+              name: str = "", purpose: str = "") -> tuple[str, Claims]:
         issued = time.time()
         claims = Claims(kind=kind, subject=subject, role=role, hearing=hearing,
-                        jti=secrets.token_urlsafe(12), expires_at=int(issued + ttl_seconds), name=name)
+                        jti=secrets.token_urlsafe(12), expires_at=int(issued + ttl_seconds), name=name,
+                        purpose=purpose)
         payload = {
             "iss": ISSUER,
             "typ": kind.value,
@@ -90,6 +94,8 @@ class TokenService:
         }
         if name:
             payload["name"] = name
+        if purpose:
+            payload["purpose"] = purpose
         return jwt.encode(payload, self._secret, algorithm=ALGORITHM), claims
 
     def verify(self, token: str, *, kinds: tuple[TokenKind, ...] | None = None) -> Claims:
@@ -113,4 +119,4 @@ class TokenService:
             raise TokenError("wrong_token_kind", f"a {kind.value} token cannot be used here")
         return Claims(kind=kind, subject=str(payload["sub"]), role=role, hearing=hearing,
                       jti=str(payload["jti"]), expires_at=float(payload["exp"]),
-                      name=str(payload.get("name", "")))
+                      name=str(payload.get("name", "")), purpose=str(payload.get("purpose", "")))

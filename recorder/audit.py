@@ -10,7 +10,9 @@ from typing import Any
 from .journal import Journal, read_journal
 from .transcript import utc_iso
 
-ACTIONS = ("view", "play", "download", "share", "shared_view", "shared_download", "verify")
+# What the archive writes here; entries() returns the newest first, as a clerk reads a log.
+ACTIONS = ("view", "play", "download", "verify", "share", "share_revoked", "shared_view", "shared_play",
+           "shared_download")
 
 
 class AuditLog:

@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import shutil
+import time
 from pathlib import Path
 
 from hearing_server.config import Settings
@@ -45,6 +46,7 @@ class Recorder:
         self.catalog = Catalog(self.storage)
         self.audit = AuditLog(settings.audit_path)
         self.recordings: dict[str, HearingRecording] = {}
+        self._integrity: dict[str, dict] = {}
         self._background: set[asyncio.Task] = set()
 
     async def start(self, store: Store) -> None:
@@ -73,6 +75,16 @@ class Recorder:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         return task
+
+    def integrity(self, hearing_id: str) -> dict:
+        return self._integrity.get(hearing_id, {"status": "unchecked"})
+
+    def set_integrity(self, hearing_id: str, checks: list) -> dict:
+        failures = [c.line() for c in checks if not c.ok]
+        result = {"status": "failed" if failures else "verified", "checked_at": time.time(),
+                  "checks": len(checks), "failures": failures}
+        self._integrity[hearing_id] = result
+        return result
 
     # -- live recordings ----------------------------------------------------------------------------
 

@@ -229,11 +229,11 @@ class S3Storage:
             body.close()
 
     async def download_url(self, key: str, filename: str, expires: int) -> str | None:
-        return await self._call(
-            self.client.generate_presigned_url, "get_object",
-            Params={"Bucket": self.bucket, "Key": self._key(key),
-                    "ResponseContentDisposition": f'attachment; filename="{filename}"'},
-            ExpiresIn=expires)
+        params = {"Bucket": self.bucket, "Key": self._key(key)}
+        if filename:  # a download; without it, a URL a <video> element can play and seek
+            params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
+        return await self._call(self.client.generate_presigned_url, "get_object", Params=params,
+                                ExpiresIn=expires)
 
     async def list(self, prefix: str) -> list[str]:
         def walk() -> list[str]:

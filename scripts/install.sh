@@ -3,9 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
-if [ ! -x .venv/bin/python ]; then
+# A venv whose creation was interrupted has a python but no pip: make it again rather than fail later.
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -m pip --version >/dev/null 2>&1; then
     echo "==> creating .venv with $("$PYTHON" --version)"
-    "$PYTHON" -m venv .venv
+    "$PYTHON" -m venv --clear .venv
+    rm -f .venv/.installed-*
 fi
 extras=""
 if [ $# -gt 0 ]; then extras="[$(IFS=,; echo "$*")]"; fi

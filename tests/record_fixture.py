@@ -6,12 +6,13 @@ import math
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from hearing_server.config import Settings
 from hearing_server.media.encoder import CompositeEncoder
-from recorder.finalise import finalise_spool
+from recorder.finalise import TRANSCRIPT, finalise_spool
 from recorder.journal import Journal
 from recorder.keys import load_or_create_signing_key
 from recorder.manifest import chain, genesis, sha256_file
@@ -19,13 +20,32 @@ from recorder.segments import SegmentWriter, WrittenSegment
 from recorder.transcript import utc_iso
 
 
-def make_recording(tmp: Path, settings: Settings, seconds: float = 9.0, hearing_id: str = "h_fixture") -> Path:
-    spool = tmp / "spool" / hearing_id
+def make_recording(tmp: Path, settings: Settings, seconds: float = 9.0, hearing_id: str = "h_fixture",
+                   store: Path | None = None, case_number: str = "CR-2026-0007", opened: float | None = None,
+                   notes: list[dict[str, Any]] | None = None,
+                   transcript: list[dict[str, Any]] | None = None) -> Path:
+    """A finished recording laid out as the local store keeps it, under `store` (default tmp/store),
+    signed with the server's own key (settings.signing_key_path).
+
+    `notes` are clerk's log notes put in the transcript as the recorder journals them: dicts with
+    `offset` (seconds into the recording), `text`, and optionally `kind` (one of NOTE_KINDS, default
+    "note") and `author`. `transcript` adds other transcript entries as they are (events, speech turns:
+    see recorder/transcript.py), each with an `offset`; a missing `at` is filled in from it."""
+    spool = tmp / "fixture-spool" / hearing_id
     spool.mkdir(parents=True)
     journal = Journal(spool / "journal.jsonl")
-    opened = time.time() - seconds
+    opened = opened if opened is not None else time.time() - seconds
+    if notes or transcript:
+        lines = Journal(spool / TRANSCRIPT)
+        for entry in transcript or []:
+            lines.append({"at": utc_iso(opened + entry["offset"]), **entry})
+        for note in notes or []:
+            lines.append({"kind": "note", "note_kind": note.get("kind", "note"), "text": note["text"],
+                          "author": note.get("author", "Clerk Carmen Ortiz"),
+                          "at": note.get("at", utc_iso(opened + note["offset"])), "offset": note["offset"]})
+        lines.close()
     journal.append({"kind": "begin", "part": 1, "at": utc_iso(opened), "offset": 0.0, "hearing": {
-        "id": hearing_id, "case_number": "CR-2026-0007", "title": "State v. Fixture", "court": "District Court",
+        "id": hearing_id, "case_number": case_number, "title": "State v. Fixture", "court": "District Court",
         "courtroom": "Courtroom 1", "judge": "judge", "judge_name": "Judge Amira Haddad",
         "opened_at": utc_iso(opened), "opened_at_epoch": opened}})
     state = {"chain": genesis(hearing_id)}
@@ -54,9 +74,8 @@ def make_recording(tmp: Path, settings: Settings, seconds: float = 9.0, hearing_
     writer.close()
     journal.append({"kind": "end", "at": utc_iso(time.time()), "offset": seconds})
     journal.close()
-    done = finalise_spool(spool, load_or_create_signing_key(tmp / "signing.key"), interrupted=False)
-    # Laid out as the store keeps it.
-    stored = tmp / "store" / hearing_id
+    done = finalise_spool(spool, load_or_create_signing_key(settings.signing_key_path), interrupted=False)
+    stored = (store or tmp / "store") / hearing_id
     (stored / "segments").mkdir(parents=True)
     for segment in done.manifest.segments:
         shutil.copy(spool / segment.file, stored / "segments" / segment.file)

@@ -1,0 +1,290 @@
+"""The clerk's archive: find, play, verify, download and hand out recordings. Every access is audited."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from recorder.catalog import Query
+from recorder.manifest import Manifest
+from recorder.recorder import Recorder
+from recorder.storage import LocalStorage, StorageError
+from recorder.verify import verify_folder
+
+from ..app import COURT, RECORDER, SETTINGS
+from ..court import clean_text
+from ..errors import ApiError, not_found
+from ..roles import Permission, Role
+from ..tokens import Claims, TokenKind
+from .requests import bearer, json_body, staff
+
+routes = web.RouteTableDef()
+
+PURPOSES = ("play", "download")
+
+
+def _summary(manifest: Manifest) -> dict[str, Any]:
+    return {
+        "hearing_id": manifest.hearing_id, "case_number": manifest.case_number, "title": manifest.title,
+        "court": manifest.court, "courtroom": manifest.courtroom, "judge": manifest.judge,
+        "judge_name": manifest.judge_name, "opened_at": manifest.opened_at, "closed_at": manifest.closed_at,
+        "status": manifest.status, "duration": manifest.duration, "segments": len(manifest.segments),
+        "gaps": len(manifest.gaps),
+    }
+
+
+def _detail(manifest: Manifest, integrity: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **_summary(manifest),
+        "participants": manifest.participants,
+        "gaps": [g.__dict__ for g in manifest.gaps],
+        "pauses": manifest.pauses,
+        "files": [f.__dict__ for f in manifest.files],
+        "signature": {k: v for k, v in manifest.signature.items() if k != "value"},
+        "integrity": integrity,
+    }
+
+
+def _date(value: str, name: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ApiError(400, "bad_request", f"{name} must be a date like 2026-11-28") from None
+
+
+async def _recording(request: web.Request, claims: Claims) -> Manifest:
+    recorder = request.app[RECORDER]
+    hid = request.match_info["hearing_id"]
+    manifest = recorder.catalog.get(hid)
+    if manifest is None:
+        raise not_found("recording")
+    if claims.kind is TokenKind.STAFF:
+        request.app[COURT].require(claims, Permission.VIEW_RECORDINGS)
+    elif claims.hearing != hid:
+        raise ApiError(403, "forbidden", "this link is for another recording")
+    return manifest
+
+
+async def _audit(request: web.Request, claims: Claims, action: str, hearing_id: str, **details: Any) -> None:
+    actor = claims.subject if claims.kind is TokenKind.STAFF else f"{claims.kind.value}:{claims.name}"
+    await request.app[RECORDER].audit.record(action, hearing_id, actor, claims.role.value, request.remote or "",
+                                             **details)
+
+
+async def _share_claims(request: web.Request) -> Claims:
+    return await request.app[COURT].authenticate(bearer(request), (TokenKind.SHARE,))
+
+
+# -- staff ----------------------------------------------------------------------------------------------
+
+
+@routes.get("/api/recordings")
+async def search(request: web.Request) -> web.Response:
+    claims = await staff(request)
+    request.app[COURT].require(claims, Permission.VIEW_RECORDINGS)
+    q = request.query
+    query = Query(case_number=clean_text(q.get("case_number", ""), "case_number"),
+                  court=clean_text(q.get("court", ""), "court"), judge=clean_text(q.get("judge", ""), "judge"),
+                  date_from=_date(q.get("from", ""), "from"), date_to=_date(q.get("to", ""), "to"))
+    found = request.app[RECORDER].catalog.search(query)
+    return web.json_response({"recordings": [_summary(m) for m in found]})
+
+
+@routes.get("/api/recordings/{hearing_id}")
+async def recording(request: web.Request) -> web.Response:
+    claims = await staff(request)
+    manifest = await _recording(request, claims)
+    await _audit(request, claims, "view", manifest.hearing_id)
+    return web.json_response(_detail(manifest, request.app[RECORDER].integrity(manifest.hearing_id)))
+
+
+@routes.get("/api/recordings/{hearing_id}/transcript")
+async def transcript(request: web.Request) -> web.Response:
+    claims = await staff(request)
+    manifest = await _recording(request, claims)
+    return await _transcript(request, manifest)
+
+
+async def _transcript(request: web.Request, manifest: Manifest) -> web.Response:
+    try:
+        raw = await request.app[RECORDER].storage.read(f"{manifest.hearing_id}/transcript.json")
+    except StorageError:
+        raise ApiError(503, "store_unavailable", "the recording store cannot be reached right now") from None
+    return web.Response(body=raw, content_type="application/json")
+
+
+@routes.post("/api/recordings/{hearing_id}/links")
+async def media_link(request: web.Request) -> web.Response:
+    claims = await staff(request)
+    manifest = await _recording(request, claims)
+    return await _media_link(request, claims, manifest, "")
+
+
+async def _media_link(request: web.Request, claims: Claims, manifest: Manifest, prefix: str) -> web.Response:
+    body = await json_body(request, optional=True)
+    purpose = body.get("purpose", "play")
+    if purpose not in PURPOSES:
+        raise ApiError(400, "bad_request", "purpose must be 'play' or 'download'")
+    recorder: Recorder = request.app[RECORDER]
+    hid = manifest.hearing_id
+    filename = f"{manifest.case_number or hid}.mp4".replace("/", "-").replace('"', "")
+    seconds = request.app[SETTINGS].storage.download_link_seconds
+    expires = int(time.time()) + seconds
+    url = None if purpose == "play" and isinstance(recorder.storage, LocalStorage) else \
+        await recorder.storage.download_url(f"{hid}/hearing.mp4", filename if purpose == "download" else "",
+                                            seconds)
+    if url is None:
+        token, _ = request.app[COURT].tokens.issue(TokenKind.MEDIA, claims.subject, claims.role, hid,
+                                                   seconds, name=claims.name, purpose=purpose)
+        url = f"/api/recordings/{hid}/media?token={token}"
+    await _audit(request, claims, prefix + purpose, hid)
+    vtt_token, _ = request.app[COURT].tokens.issue(TokenKind.MEDIA, claims.subject, claims.role, hid,
+                                                   seconds, name=claims.name, purpose="play")
+    return web.json_response({"url": url, "expires_at": expires, "purpose": purpose,
+                              "captions_url": f"/api/recordings/{hid}/captions.vtt?token={vtt_token}"})
+
+
+@routes.get("/api/recordings/{hearing_id}/media")
+async def media(request: web.Request) -> web.StreamResponse:
+    """The MP4 itself, with Range support so a browser can seek; the token comes from /links."""
+    claims = await request.app[COURT].authenticate(request.query.get("token", ""), (TokenKind.MEDIA,))
+    hid = request.match_info["hearing_id"]
+    if claims.hearing != hid:
+        raise ApiError(403, "forbidden", "this link is for another recording")
+    recorder: Recorder = request.app[RECORDER]
+    manifest = recorder.catalog.get(hid)
+    if manifest is None:
+        raise not_found("recording")
+    headers = {"Cache-Control": "private, no-store"}
+    if claims.purpose == "download":
+        filename = f"{manifest.case_number or hid}.mp4".replace("/", "-").replace('"', "")
+        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    if isinstance(recorder.storage, LocalStorage):
+        path = recorder.storage.path(f"{hid}/hearing.mp4")
+        if not path.exists():
+            raise not_found("recording file")
+        return web.FileResponse(path, headers={**headers, "Content-Type": "video/mp4"})
+    url = await recorder.storage.download_url(f"{hid}/hearing.mp4", "", request.app[SETTINGS].storage.download_link_seconds)
+    raise web.HTTPFound(url)
+
+
+@routes.get("/api/recordings/{hearing_id}/captions.vtt")
+async def captions(request: web.Request) -> web.Response:
+    claims = await request.app[COURT].authenticate(request.query.get("token", ""), (TokenKind.MEDIA,))
+    hid = request.match_info["hearing_id"]
+    if claims.hearing != hid or request.app[RECORDER].catalog.get(hid) is None:
+        raise not_found("recording")
+    try:
+        raw = await request.app[RECORDER].storage.read(f"{hid}/transcript.vtt")
+    except StorageError:
+        raise ApiError(503, "store_unavailable", "the recording store cannot be reached right now") from None
+    return web.Response(body=raw, content_type="text/vtt", charset="utf-8")
+
+
+@routes.post("/api/recordings/{hearing_id}/verify")
+async def verify(request: web.Request) -> web.Response:
+    claims = await staff(request)
+    manifest = await _recording(request, claims)
+    recorder: Recorder = request.app[RECORDER]
+    hid = manifest.hearing_id
+    if isinstance(recorder.storage, LocalStorage):
+        checks = await asyncio.to_thread(verify_folder, recorder.storage.path(hid), recorder.public_key)
+    else:
+        with tempfile.TemporaryDirectory(prefix="verify-") as tmp:
+            folder = Path(tmp) / hid
+            for key in await recorder.storage.list(f"{hid}/"):
+                target = Path(tmp) / key
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with target.open("wb") as handle:
+                    async for block in recorder.storage.stream(key):
+                        await asyncio.to_thread(handle.write, block)
+            checks = await asyncio.to_thread(verify_folder, folder, recorder.public_key)
+    result = recorder.set_integrity(hid, checks)
+    await _audit(request, claims, "verify", hid, result=result["status"])
+    return web.json_response({**result, "checks": [{"ok": c.ok, "what": c.what, "detail": c.detail}
+                                                   for c in checks]})
+
+
+@routes.post("/api/recordings/{hearing_id}/shares")
+async def share(request: web.Request) -> web.Response:
+    claims = await staff(request)
+    manifest = await _recording(request, claims)
+    request.app[COURT].require(claims, Permission.SHARE_RECORDINGS)
+    body = await json_body(request)
+    recipient = clean_text(body.get("recipient", ""), "recipient", required=True)
+    default_hours = request.app[SETTINGS].storage.share_link_hours
+    hours = body.get("hours", default_hours)
+    if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not 0 < hours <= 24 * 90:
+        raise ApiError(400, "bad_request", "hours must be a number between 0 and 2160 (90 days)")
+    token, granted = request.app[COURT].tokens.issue(TokenKind.SHARE, f"share_{manifest.hearing_id}",
+                                                     Role.OBSERVER, manifest.hearing_id, hours * 3600,
+                                                     name=recipient)
+    base = request.app[SETTINGS].server.public_url.rstrip("/") or f"{request.scheme}://{request.host}"
+    await _audit(request, claims, "share", manifest.hearing_id, recipient=recipient, share_id=granted.jti,
+                 expires_at=granted.expires_at)
+    return web.json_response({"url": f"{base}/shared#token={token}", "recipient": recipient,
+                              "share_id": granted.jti, "expires_at": granted.expires_at}, status=201)
+
+
+@routes.delete("/api/recordings/{hearing_id}/shares/{share_id}")
+async def revoke_share(request: web.Request) -> web.Response:
+    claims = await staff(request)
+    manifest = await _recording(request, claims)
+    request.app[COURT].require(claims, Permission.SHARE_RECORDINGS)
+    share_id = clean_text(request.match_info["share_id"], "share_id")
+    await request.app[COURT].store.revoke(share_id, time.time() + 90 * 86400)
+    await _audit(request, claims, "share_revoked", manifest.hearing_id, share_id=share_id)
+    return web.json_response({"revoked": share_id})
+
+
+@routes.get("/api/audit")
+async def audit(request: web.Request) -> web.Response:
+    claims = await staff(request)
+    request.app[COURT].require(claims, Permission.VIEW_AUDIT)
+    hearing_id = clean_text(request.query.get("hearing_id", ""), "hearing_id")
+    return web.json_response({"entries": await request.app[RECORDER].audit.entries(hearing_id)})
+
+
+# -- a party holding a share link -----------------------------------------------------------------------
+
+
+@routes.get("/api/shared")
+async def shared(request: web.Request) -> web.Response:
+    claims = await _share_claims(request)
+    manifest = request.app[RECORDER].catalog.get(claims.hearing)
+    if manifest is None:
+        raise not_found("recording")
+    await _audit(request, claims, "shared_view", manifest.hearing_id)
+    detail = _summary(manifest)
+    detail["participants"] = [{"name": p["name"], "role": p["role"]} for p in manifest.participants]
+    detail["shared_with"] = claims.name
+    detail["link_expires_at"] = claims.expires_at
+    return web.json_response(detail)
+
+
+@routes.get("/api/shared/transcript")
+async def shared_transcript(request: web.Request) -> web.Response:
+    claims = await _share_claims(request)
+    manifest = request.app[RECORDER].catalog.get(claims.hearing)
+    if manifest is None:
+        raise not_found("recording")
+    return await _transcript(request, manifest)
+
+
+@routes.post("/api/shared/links")
+async def shared_link(request: web.Request) -> web.Response:
+    claims = await _share_claims(request)
+    manifest = request.app[RECORDER].catalog.get(claims.hearing)
+    if manifest is None:
+        raise not_found("recording")
+    return await _media_link(request, claims, manifest, "shared_")
+
+

@@ -35,6 +35,11 @@ LEFT = "left"
 LOG_NOTE = "log_note"
 RECORDING_PAUSED = "recording_paused"
 RECORDING_RESUMED = "recording_resumed"
+# The courtroom's own cameras: noted in the record by the live room, not published on the bus.
+CAMERA_OFFLINE = "camera_offline"
+CAMERA_ONLINE = "camera_online"
+CAMERA_SHOWN = "camera_shown"
+CAMERA_HIDDEN = "camera_hidden"
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,11 @@ log = logging.getLogger(__name__)
 # Never copied into the transcript: they are secrets or noise.
 PRIVATE_EVENT_DATA = ("session_token",)
 TRANSCRIBED_EVENTS = ("opened", "closed", "recess", "resumed", "locked", "unlocked", "admitted", "rejected",
-                      "joined", "muted", "unmuted", "removed", "disconnected", "reconnected", "left")
+                      "joined", "muted", "unmuted", "removed", "disconnected", "reconnected", "left",
+                      "camera_offline", "camera_online", "camera_shown", "camera_hidden")
+
+
+POSITION = "#"  # speaker key "participant#position" for a courtroom microphone; ids never hold a '#'
 
 
 def segment_key(hearing_id: str, name: str) -> str:
@@ -141,13 +145,15 @@ class HearingRecording:
     # -- transcript ---------------------------------------------------------------------------------
 
     def note_event(self, event: CourtEvent) -> None:
-        if event.participant_id and "name" in event.data:
+        camera = event.kind.startswith("camera_")  # named after the camera, not the courtroom PC
+        if event.participant_id and "name" in event.data and not camera:
             self._names[event.participant_id] = (event.data["name"],
                                                  event.data.get("role", self._names.get(event.participant_id,
                                                                                         ("", ""))[1]))
         if event.kind not in TRANSCRIBED_EVENTS:
             return
-        name, role = self._names.get(event.participant_id, ("", ""))
+        name, role = (event.data["name"], event.data.get("role", "")) if camera else \
+            self._names.get(event.participant_id, ("", ""))
         entry: dict[str, Any] = {"kind": "event", "event": event.kind, "at": utc_iso(event.at),
                                  "offset": round(self._offset_at(event.at), 3)}
         if event.participant_id:
@@ -176,12 +182,15 @@ class HearingRecording:
         entry.setdefault("offset", round(self._offset_at(now), 3))
         self._submit(self._transcript.append, entry)
 
-    def _speech(self, participant_id: str, start: float, end: float) -> None:
+    def _speech(self, speaker: str, start: float, end: float) -> None:
+        participant_id, _, position = speaker.partition(POSITION)
         name, role = self._names.get(participant_id, (participant_id, ""))
+        entry = {"kind": "speech", "participant_id": participant_id, "name": name, "role": role}
+        if position:  # a courtroom microphone speaks for its position, as a court recorder's channel does
+            entry.update(name=position, role="courtroom", position=position)
         started_at = time.time() - (self.mixer.media_offset() - start)
         self._submit(self._transcript.append, {
-            "kind": "speech", "participant_id": participant_id, "name": name, "role": role,
-            "offset": round(start, 3), "end": round(end, 3), "at": utc_iso(started_at)})
+            **entry, "offset": round(start, 3), "end": round(end, 3), "at": utc_iso(started_at)})
 
     def _offset_at(self, at: float) -> float:
         return max(0.0, self.mixer.media_offset() - (time.time() - at))
@@ -198,7 +207,8 @@ class HearingRecording:
         for key, level in block.levels.items():
             source = self.mixer.audio.sources.get(key)
             if source is not None and not source.muted and not self.mixer.audio.silenced:
-                levels[source.participant_id] = max(level, levels.get(source.participant_id, -120.0))
+                speaker = source.participant_id + (POSITION + source.label if source.label else "")
+                levels[speaker] = max(level, levels.get(speaker, -120.0))
         for participant, start, end in self._speakers.feed(levels, position / RATE, BLOCK / RATE):
             self._speech(participant, start, end)
 

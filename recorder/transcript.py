@@ -32,6 +32,10 @@ EVENT_TEXT = {
     "left": "{name} left",
     "recording_paused": "Recording paused",
     "recording_resumed": "Recording resumed",
+    "camera_offline": "Courtroom camera \"{name}\" offline",
+    "camera_online": "Courtroom camera \"{name}\" back online",
+    "camera_shown": "Courtroom camera \"{name}\" put in the picture",
+    "camera_hidden": "Courtroom camera \"{name}\" taken out of the picture",
 }
 
 

@@ -16,6 +16,9 @@ MAX_SDP = 60_000
 MAX_TOKEN = 4096
 MAX_TEXT = 200
 MAX_REF = 64
+MAX_SOURCES = 16  # named tracks in one offer: a courtroom has a handful of cameras and microphones
+MAX_MID = 16
+MAX_LABEL = 60
 
 
 class ProtocolError(Exception):
@@ -49,6 +52,8 @@ class Hello(ClientMessage):
 class Offer(ClientMessage):
     type: ClassVar[str] = "offer"
     sdp: str
+    # The courtroom PC names each of its tracks by the m-line's mid: {"0": "Judge's bench", ...}.
+    sources: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -114,12 +119,15 @@ def parse(raw: str | bytes) -> ClientMessage:
     for f in dataclasses.fields(cls):
         if f.name == "ref":
             continue
-        required = f.default is dataclasses.MISSING
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         if f.name not in data:
             if required:
                 raise ProtocolError("missing_field", f"{kind}: '{f.name}' is required", ref)
             continue
         value = data[f.name]
+        if f.type == "dict[str, str]":
+            values[f.name] = _names(kind, f.name, value, ref)
+            continue
         expected = bool if f.type == "bool" else str
         if not isinstance(value, expected):
             raise ProtocolError("invalid_field", f"{kind}: '{f.name}' must be {expected.__name__}", ref)
@@ -130,6 +138,21 @@ def parse(raw: str | bytes) -> ClientMessage:
     if unknown:
         raise ProtocolError("unknown_field", f"{kind}: unexpected field(s) {sorted(unknown)[:5]}", ref)
     return cls(**values, ref=ref)
+
+
+def _names(kind: str, name: str, value: Any, ref: str | None) -> dict[str, str]:
+    if not isinstance(value, dict) or len(value) > MAX_SOURCES:
+        raise ProtocolError("invalid_field", f"{kind}: '{name}' must be an object of at most {MAX_SOURCES} names", ref)
+    out = {}
+    for key, label in value.items():
+        if not isinstance(label, str) or not key or len(key) > MAX_MID:
+            raise ProtocolError("invalid_field", f"{kind}: '{name}' maps short mids to names", ref)
+        label = " ".join(label.split())
+        if not label or len(label) > MAX_LABEL:
+            raise ProtocolError("field_too_long" if label else "invalid_field",
+                                f"{kind}: each name in '{name}' must be 1 to {MAX_LABEL} characters", ref)
+        out[key] = label
+    return out
 
 
 # -- server → client ---------------------------------------------------------------------------------

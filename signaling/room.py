@@ -51,6 +51,11 @@ class HearingRoom:
         self.peers: dict[str, ParticipantPeer] = {}
         self.cameras: dict[str, list[IncomingVideo]] = {}
         self.microphones: dict[str, list[AudioSource]] = {}
+        self.source_names: dict[str, dict[str, str]] = {}  # participant -> mid -> courtroom position
+        self.hidden_cameras: set[str] = set()  # camera keys the judge took out of the picture
+        self._cameras_sent: list[dict[str, Any]] | None = None
+        self._camera_online: dict[str, bool] = {}
+        self._camera_watch: asyncio.Task | None = None
         self.previews: dict[tuple[str, str], RTCPeerConnection] = {}
         self._grace: dict[str, asyncio.Task] = {}
         self._apply_hearing_state()
@@ -101,13 +106,17 @@ class HearingRoom:
 
     # -- media --------------------------------------------------------------------------------------
 
-    async def answer_offer(self, conn: Connection, sdp: str) -> str:
+    async def answer_offer(self, conn: Connection, sdp: str, sources: dict[str, str] | None = None) -> str:
         pid = conn.participant_id
         if self.hearing.status is HearingStatus.CLOSED:
             raise ApiError(409, "hearing_closed", "the hearing is closed")
+        if sources and (conn.claims is None or conn.claims.role is not Role.COURTROOM):
+            # A name on a tile is the court's word for who is speaking; a party may not pick their own.
+            raise ApiError(403, "forbidden", "only the courtroom PC names its cameras and microphones")
         await self._drop_media(pid)  # a new offer replaces the previous peer connection
+        self.source_names[pid] = dict(sources or {})
         peer = ParticipantPeer(pid, self.settings.media,
-                               on_track=lambda track, index: self._consume(pid, track, index),
+                               on_track=lambda track, index, mid: self._consume(pid, track, index, mid),
                                on_keyframe_request=self.mixer.request_keyframe)
         self.peers[pid] = peer
         try:
@@ -119,15 +128,19 @@ class HearingRoom:
         self._attach(pid)
         return answer
 
-    async def _consume(self, pid: str, track: MediaStreamTrack, index: int) -> None:
+    async def _consume(self, pid: str, track: MediaStreamTrack, index: int, mid: str = "") -> None:
+        label = self.source_names.get(pid, {}).get(mid, "")
         if track.kind == "video":
-            camera = IncomingVideo(f"{pid}:v{index}")
+            # A named camera keeps its key across reconnects, so the judge's choice of picture stays.
+            camera = IncomingVideo(f"{pid}:{label}" if label else f"{pid}:v{index}", label)
             self.cameras.setdefault(pid, []).append(camera)
+            if self._camera_watch is None and self.people.get(pid) and self.people[pid].role == Role.COURTROOM.value:
+                self._camera_watch = asyncio.create_task(self._watch_cameras(), name="courtroom-cameras")
             self._refresh_seats()
             self._send_roster_and_lobby()  # the court's lobby list shows who has a camera to check
             await drain(track, lambda frame: camera.push(frame))  # type: ignore[arg-type]
         else:
-            source = AudioSource(f"{pid}:a{len(self.microphones.get(pid, []))}", pid)
+            source = AudioSource(f"{pid}:a{len(self.microphones.get(pid, []))}", pid, label)
             self.microphones.setdefault(pid, []).append(source)
             self._attach(pid)
 
@@ -163,11 +176,15 @@ class HearingRoom:
 
     def _refresh_seats(self) -> None:
         seats = []
+        # The courtroom's own cameras come first, then the remote parties in the order they were admitted.
         admitted = sorted((p for p in self.people.values() if p.in_hearing),
-                          key=lambda p: p.admitted_at or 0.0)
+                          key=lambda p: (p.role != Role.COURTROOM.value, p.admitted_at or 0.0))
         for person in admitted:
             muted = person.muted_by_court or person.self_muted
             cameras = self.cameras.get(person.id, [])
+            if person.role == Role.COURTROOM.value:
+                seats += self._courtroom_seats(person, cameras, muted)
+                continue
             if person.state is ParticipantState.DISCONNECTED:
                 placeholder = "connection lost"
             elif person.camera_off:
@@ -182,6 +199,68 @@ class HearingRoom:
                 seats.append(Seat(camera.key, person.id, person.name, Role(person.role).label, camera,
                                   placeholder, muted))
         self.mixer.seats = seats
+        self._send_cameras()
+
+    def _courtroom_seats(self, person: Participant, cameras: list[IncomingVideo], muted: bool) -> list[Seat]:
+        """One labelled tile per courtroom camera the judge has in the picture. A camera that stops sending
+        (unplugged, or the PC lost its network) shows as offline until its frames come back."""
+        seats = []
+        for number, camera in enumerate(cameras, 1):
+            if camera.key in self.hidden_cameras:
+                continue
+            seats.append(Seat(camera.key, person.id, camera.label or f"{person.name} camera {number}",
+                              Role.COURTROOM.label, camera, "camera offline", muted))
+        return seats
+
+    # -- which courtroom cameras are in the picture -------------------------------------------------
+
+    def camera_list(self) -> list[dict[str, Any]]:
+        out = []
+        for person in self.people.values():
+            if person.role != Role.COURTROOM.value or not person.in_hearing:
+                continue
+            for number, camera in enumerate(self.cameras.get(person.id, []), 1):
+                out.append({"key": camera.key, "label": camera.label or f"{person.name} camera {number}",
+                            "participant_id": person.id, "shown": camera.key not in self.hidden_cameras,
+                            "online": camera.fresh() is not None})
+        return out
+
+    def show_camera(self, key: str, shown: bool, actor: str) -> dict[str, Any]:
+        camera = next((c for c in self.camera_list() if c["key"] == key), None)
+        if camera is None:
+            raise ApiError(404, "not_found", "no such courtroom camera in this hearing")
+        if shown != camera["shown"]:
+            (self.hidden_cameras.discard if shown else self.hidden_cameras.add)(key)
+            self._note_camera(ev.CAMERA_SHOWN if shown else ev.CAMERA_HIDDEN, camera, actor)
+            self._refresh_seats()
+        return dict(camera, shown=shown)
+
+    async def _watch_cameras(self) -> None:
+        """Notice a courtroom camera going quiet or coming back: the console shows it, the record notes it."""
+        while True:
+            await asyncio.sleep(0.5)
+            for camera in self.camera_list():
+                was = self._camera_online.get(camera["key"])
+                self._camera_online[camera["key"]] = camera["online"]
+                if was is not None and was != camera["online"]:
+                    log.warning("hearing %s: courtroom camera %r %s", self.hearing_id, camera["label"],
+                                "is back" if camera["online"] else "stopped sending pictures")
+                    self._note_camera(ev.CAMERA_ONLINE if camera["online"] else ev.CAMERA_OFFLINE, camera, "")
+            self._send_cameras()
+
+    def _note_camera(self, kind: str, camera: dict[str, Any], actor: str) -> None:
+        if self.recording is not None:
+            self.recording.note_event(CourtEvent(kind, self.hearing_id, camera["participant_id"], actor,
+                                                 {"name": camera["label"], "role": Role.COURTROOM.value}))
+
+    def _send_cameras(self) -> None:
+        cameras = self.camera_list()
+        if cameras != self._cameras_sent:
+            self._cameras_sent = cameras
+            message = msg.message("cameras", cameras=cameras)
+            for conn in list(self.connections.values()):
+                if conn.claims is not None and self.court.may(conn.claims, Permission.CONTROL_HEARING, self.hearing):
+                    conn.send(message)
 
     # -- previews (identity check in the lobby) -----------------------------------------------------
 
@@ -376,6 +455,8 @@ class HearingRoom:
             await self._drop_media(pid)
         for viewer, target in list(self.previews):
             await self.stop_preview(viewer, target)
+        if self._camera_watch is not None:
+            self._camera_watch.cancel()
         await self.mixer.stop()
 
 

@@ -135,7 +135,7 @@ class SignalingSession:
         if isinstance(message, msg.Ping):
             self.conn.send(msg.message("pong", message.ref, at=time.time()))
         elif isinstance(message, msg.Offer):
-            answer = await room.answer_offer(self.conn, message.sdp)
+            answer = await room.answer_offer(self.conn, message.sdp, message.sources)
             self.conn.send(msg.message("answer", message.ref, sdp=answer))
         elif isinstance(message, msg.SelfMute):
             person = await self.court.set_self_state(room.hearing_id, pid, muted=message.muted)

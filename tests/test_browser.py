@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
 import time
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -10,7 +12,9 @@ from typing import Any, AsyncIterator
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from .helpers import PASSWORD
+from hearing_server.app import SETTINGS
+
+from .helpers import PASSWORD, ApiClient
 
 pytestmark = pytest.mark.browser
 
@@ -221,9 +225,48 @@ async def test_judge_admits_a_phone_and_both_see_the_hearing(server, browser: Br
         assert not [line for line in log if line.startswith("pageerror")], log
         for shot in shots:
             assert shot.stat().st_size > 10_000
+
+        # The hearing held through these pages left a court record that Chromium and ffprobe both play.
+        hid = await judge.evaluate("() => window.__hearing.hearingId || window.__hearing.hearing_id || ''")
+        await check_the_record(server, judge, hid)
     finally:
         await phone_ctx.close()
         await judge_ctx.close()
+
+
+async def check_the_record(server: Any, page: Page, hid: str) -> None:
+    settings = server.app[SETTINGS]
+    api = ApiClient(base_url(server))
+    try:
+        clerk = await api.login("clerk")
+        if not hid:
+            hid = (await api.ok("GET", "/api/hearings", token=clerk))["hearings"][0]["id"]
+        folder = settings.recordings_path / hid
+        deadline = time.monotonic() + 30
+        while not (folder / "manifest.json").exists():
+            assert time.monotonic() < deadline, "the browser hearing's recording was not finalised"
+            await asyncio.sleep(0.3)
+        probe = json.loads(subprocess.run(
+            ["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,codec_name,start_time,duration",
+             "-of", "json", str(folder / "hearing.mp4")], capture_output=True, text=True, check=True).stdout)
+        streams = {s["codec_type"]: s for s in probe["streams"]}
+        assert streams["video"]["codec_name"] == "h264" and streams["audio"]["codec_name"] == "aac"
+        # In sync: both streams start together on the hearing clock and run as long as each other.
+        assert abs(float(streams["video"]["start_time"]) - float(streams["audio"]["start_time"])) < 0.1, streams
+        assert abs(float(streams["video"]["duration"]) - float(streams["audio"]["duration"])) < 0.5, streams
+        link = await api.ok("POST", f"/api/recordings/{hid}/links", {"purpose": "play"}, clerk)
+        played = await page.evaluate("""async (url) => {
+          const video = document.createElement('video');
+          video.muted = true; video.src = url; document.body.appendChild(video);
+          await video.play();
+          await new Promise((resolve) => setTimeout(resolve, 1500));
+          const result = {time: video.currentTime, width: video.videoWidth, error: video.error && video.error.code};
+          video.remove();
+          return result;
+        }""", base_url(server) + link["url"])
+        assert played["error"] is None and played["width"] == settings.media.width and played["time"] > 0.5, played
+    finally:
+        await api.close()
 
 
 async def test_refused_camera_is_explained_and_the_person_can_still_join(server, api,

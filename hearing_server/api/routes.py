@@ -141,6 +141,35 @@ async def add_note(request: web.Request) -> web.Response:
     return web.json_response(note, status=201)
 
 
+@routes.get("/api/hearings/{hearing_id}/cameras")
+async def cameras(request: web.Request) -> web.Response:
+    claims = await staff(request)
+    court = request.app[COURT]
+    hearing = await court.hearing(request.match_info["hearing_id"])
+    court.require(claims, Permission.VIEW_HEARING, hearing)
+    room = request.app[ROOMS].rooms.get(hearing.id)
+    return web.json_response({"cameras": room.camera_list() if room else []})
+
+
+@routes.post("/api/hearings/{hearing_id}/cameras")
+async def choose_camera(request: web.Request) -> web.Response:
+    """The judge picks which of the courtroom's cameras are in the composite (and so in the record)."""
+    claims = await staff(request)
+    court = request.app[COURT]
+    hearing = await court.hearing(request.match_info["hearing_id"])
+    court.require(claims, Permission.CONTROL_HEARING, hearing)
+    body = await json_body(request)
+    key, shown = body.get("camera"), body.get("shown")
+    if not isinstance(key, str) or not key or len(key) > 200:
+        raise ApiError(400, "bad_request", "camera must be a camera key from GET .../cameras")
+    if not isinstance(shown, bool):
+        raise ApiError(400, "bad_request", "shown must be true or false")
+    room = request.app[ROOMS].rooms.get(hearing.id)
+    if room is None:
+        raise ApiError(404, "not_found", "no such courtroom camera in this hearing")
+    return web.json_response(room.show_camera(key, shown, claims.subject))
+
+
 @routes.post("/api/hearings/{hearing_id}/invites")
 async def invite(request: web.Request) -> web.Response:
     claims = await staff(request)

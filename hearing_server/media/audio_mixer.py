@@ -23,6 +23,7 @@ class AudioSource:
 
     key: str
     participant_id: str
+    label: str = ""  # a courtroom microphone's position ("Witness stand"); empty for a person's own mic
     muted: bool = False
     level_dbfs: float = -120.0
     _chunks: list[np.ndarray] = field(default_factory=list)

@@ -15,7 +15,7 @@ from .tracks import CompositeVideoTrack, MixMinusAudioTrack
 
 log = logging.getLogger(__name__)
 
-TrackHandler = Callable[[MediaStreamTrack, int], Awaitable[None]]
+TrackHandler = Callable[[MediaStreamTrack, int, str], Awaitable[None]]  # track, index of its kind, mid
 
 
 class OfferError(ValueError):
@@ -52,7 +52,9 @@ class ParticipantPeer:
             index = self._video_index if track.kind == "video" else 0
             if track.kind == "video":
                 self._video_index += 1
-            task = asyncio.create_task(self._on_track(track, index), name=f"consume-{track.kind}")
+            # aiortc has set every mid by the time it emits "track"; the mid is how a sender names a track.
+            mid = next((t.mid or "" for t in self.pc.getTransceivers() if t.receiver.track is track), "")
+            task = asyncio.create_task(self._on_track(track, index, mid), name=f"consume-{track.kind}")
             self._consumers.add(task)
             task.add_done_callback(self._consumers.discard)
 

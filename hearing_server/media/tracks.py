@@ -97,8 +97,9 @@ class MixMinusAudioTrack(MediaStreamTrack):
 class IncomingVideo:
     """The latest picture from one of a participant's cameras, plus any live previews of it."""
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, label: str = "") -> None:
         self.key = key
+        self.label = label  # a courtroom camera's name ("Judge's bench"); empty for a person's own camera
         self.latest: av.VideoFrame | None = None
         self.received_at = 0.0
         self.frames = 0

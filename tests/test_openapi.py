@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
-from typing import Any
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, AsyncIterator
 
 import pytest
+from aiohttp.test_utils import TestServer
 
 from hearing_server.api.openapi import ERROR_CODES, openapi_document
+from hearing_server.app import create_app
+from hearing_server.store import MemoryStore
 
-from .helpers import Participant
+from .conftest import add_staff
+from .helpers import ApiClient, Participant
+from .record_fixture import make_recording
 
 METHODS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}
 SIGNALING = "/api/signal"
+ARCHIVED = "h_archived"  # a finished recording in the local store before the server starts
+ARCHIVED_OPENED = datetime(2026, 11, 27, 9, 30, tzinfo=timezone.utc).timestamp()
 
 
 def documented_operations(document: dict[str, Any]) -> set[tuple[str, str]]:
@@ -104,6 +114,17 @@ class Contract:
                     return template, item[method.lower()]
         raise AssertionError(f"{method} {bare} is not in the document")
 
+    def check_media(self, method: str, path: str, status: int, content_type: str) -> dict[str, Any]:
+        """An answer that is not JSON (a video, captions, a redirect): its status and media type."""
+        template, op = self.operation(method, path)
+        response = op["responses"].get(str(status))
+        assert response is not None, f"{method} {template} answered {status}, which is not documented"
+        if "content" in response:
+            assert content_type in response["content"], \
+                f"{method} {template} {status}: {content_type} is not documented"
+        self.seen.add((method.upper(), template, str(status)))
+        return response
+
     def check(self, method: str, path: str, status: int, body: Any) -> None:
         template, op = self.operation(method, path)
         response = op["responses"].get(str(status))
@@ -129,7 +150,29 @@ def _close(schema: Any) -> None:
             _close(value)
 
 
-async def test_answers_match_the_document(api, server):
+@pytest.fixture
+async def archive_server(settings, tmp_path) -> AsyncIterator[TestServer]:
+    """conftest's server, with one finished recording in its local store before it starts (the archive's
+    catalog indexes the store at start-up)."""
+    settings.storage.local_dir = str(tmp_path / "recordings")
+    make_recording(tmp_path, settings, seconds=4.0, hearing_id=ARCHIVED,
+                   store=Path(settings.storage.local_dir), case_number="CR-2026-0007", opened=ARCHIVED_OPENED)
+    add_staff(settings)
+    server = TestServer(create_app(settings, MemoryStore()), host="127.0.0.1", port=0)
+    await server.start_server()
+    yield server
+    await server.close()
+
+
+@pytest.fixture
+async def archive_api(archive_server: TestServer) -> AsyncIterator[ApiClient]:
+    client = ApiClient(str(archive_server.make_url("")).rstrip("/"))
+    yield client
+    await client.close()
+
+
+async def test_answers_match_the_document(archive_api, archive_server):
+    api, server = archive_api, archive_server
     contract = Contract()
 
     async def call(method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
@@ -170,6 +213,49 @@ async def test_answers_match_the_document(api, server):
     for action in ("open", "lock", "unlock", "recess", "resume"):
         assert (await call("POST", f"/api/hearings/{hid}/{action}", token=judge))[0] == 200
 
+    # The live recording: log notes, pause and resume.
+    notes = f"/api/hearings/{hid}/notes"
+    exhibit = {"text": "Exhibit 4 shown to the witness", "kind": "exhibit"}
+    status, note = await call("POST", notes, exhibit, clerk)
+    assert status == 201 and note["kind"] == "exhibit"
+    assert (await call("POST", notes, {"text": "Objection: hearsay"}, judge))[0] == 201
+    assert (await call("POST", notes, {"text": "x", "kind": "verdict"}, clerk))[0] == 400
+    assert (await call("POST", notes, {"text": "x" * 2001}, clerk))[0] == 400
+    assert (await call("POST", notes, {"text": "x"}, admin))[0] == 201
+    assert (await call("POST", notes, {"text": "x"}, judge2))[0] == 403  # not_presiding_judge
+    courtroom = await api.login("courtroom1")
+    assert (await call("POST", notes, {"text": "x"}, courtroom))[0] == 403
+    status, paused = await call("POST", f"/api/hearings/{hid}/recording/pause", token=judge)
+    assert status == 200 and paused["recording_paused"] is True
+    status, resumed = await call("POST", f"/api/hearings/{hid}/recording/resume", token=judge)
+    assert status == 200 and resumed["recording_paused"] is False
+    assert (await call("POST", f"/api/hearings/{hid}/recording/pause", token=clerk))[0] == 403
+
+    # The courtroom PC's cameras, and the judge's choice of picture.
+    cameras = f"/api/hearings/{hid}/cameras"
+    base = str(server.make_url("")).rstrip("/")
+    courtroom_pc = Participant(base, courtroom, hearing_id=hid, name="Courtroom 1 PC")
+    try:
+        assert (await courtroom_pc.connect())["type"] == "welcome"
+        await courtroom_pc.start_media()
+        for _ in range(100):
+            status, listed = await call("GET", cameras, token=clerk)
+            if listed["cameras"]:
+                break
+            await asyncio.sleep(0.1)
+        assert listed["cameras"], "the courtroom PC's camera never showed up"
+        key = listed["cameras"][0]["key"]
+        assert listed["cameras"][0]["shown"] is True
+        status, camera = await call("POST", cameras, {"camera": key, "shown": False}, judge)
+        assert status == 200 and camera["key"] == key and camera["shown"] is False
+        assert (await call("POST", cameras, {"camera": key, "shown": "no"}, judge))[0] == 400
+        assert (await call("POST", cameras, {"camera": "p_nope:v0", "shown": True}, judge))[0] == 404
+        assert (await call("POST", cameras, {"camera": key, "shown": True}, clerk))[0] == 403
+        assert (await call("POST", cameras, {"camera": key, "shown": True}, judge2))[0] == 403
+        assert (await call("POST", cameras, {"camera": key, "shown": True}, judge))[0] == 200
+    finally:
+        await courtroom_pc.close()
+
     status, invitation = await call("POST", f"/api/hearings/{hid}/invites", {
         "name": "Ana Silva", "role": "plaintiff", "phone": "+351 912 345 678", "email": "ana@example.org"},
         clerk)
@@ -178,7 +264,6 @@ async def test_answers_match_the_document(api, server):
     status, second = await call("POST", invites, {"name": "Ben Okafor", "role": "witness"}, judge)
     assert (await call("POST", invites, {"name": "X", "role": "judge"}, judge))[0] == 400
     ana_id, ben_id = invitation["participant"]["id"], second["participant"]["id"]
-    base = str(server.make_url("")).rstrip("/")
     ana = Participant(base, invitation["token"], name="Ana Silva")
     try:
         assert (await ana.connect())["type"] == "welcome"
@@ -203,8 +288,114 @@ async def test_answers_match_the_document(api, server):
         await ana.close()
     assert (await call("POST", f"/api/hearings/{hid}/close", token=judge))[0] == 200
     assert (await call("POST", invites, {"name": "Y", "role": "witness"}, judge))[0] == 409
+    assert (await call("POST", notes, {"text": "too late"}, clerk))[0] == 409
+    assert (await call("POST", f"/api/hearings/{hid}/recording/resume", token=judge))[0] == 409
+
+    await exercise_the_archive(api, contract, clerk=clerk, judge=judge, admin=admin, courtroom=courtroom)
+    # The hearing just closed is in the archive too, with the notes in its transcript.
+    status, found = await call("GET", "/api/recordings?case_number=CV-2026-0142", token=clerk)
+    assert [r["hearing_id"] for r in found["recordings"]] == [hid]
+    for _ in range(100):  # its files reach the store a moment after the close
+        status, transcript = await call("GET", f"/api/recordings/{hid}/transcript", token=clerk)
+        if status != 503:
+            break
+        await asyncio.sleep(0.1)
+    assert status == 200
+    notes_kept = [(e["note_kind"], e["text"]) for e in transcript["entries"] if e["kind"] == "note"]
+    assert ("exhibit", exhibit["text"]) in notes_kept and ("note", "Objection: hearsay") in notes_kept
+    events = {e.get("event") for e in transcript["entries"]}
+    assert {"opened", "admitted", "recording_paused", "recording_resumed", "camera_hidden", "camera_shown",
+            "closed"} <= events
+    status, page = await call("GET", f"/api/recordings/{hid}", token=judge)
+    assert [p["reason"] for p in page["pauses"]][-1] == "paused"
     assert (await call("POST", "/api/logout", token=judge2))[0] == 200
     assert (await call("GET", "/api/me", token=judge2))[0] == 401  # token_revoked
 
     exercised = {(m, p) for m, p, s in contract.seen if s.startswith("2")}
     assert documented_operations(contract.document) - exercised == {("GET", "/api/openapi.json")}
+
+
+async def exercise_the_archive(api: ApiClient, contract: Contract, *, clerk: str, judge: str, admin: str,
+                               courtroom: str) -> None:
+    """Every archive and share-link operation against the recording made before the server started."""
+
+    async def call(method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
+        status, data = await api.call(method, path, body, token)
+        contract.check(method, path, status, data)
+        return status, data
+
+    async def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, Any, bytes]:
+        """A media or captions URL: the token is in it, no Authorization header."""
+        async with api.http.get(api.base + url, headers=headers or {}, allow_redirects=False) as response:
+            payload = await response.read()
+            if response.content_type == "application/json":
+                contract.check("GET", url, response.status, json.loads(payload))
+            else:
+                contract.check_media("GET", url, response.status, response.content_type)
+            return response.status, response.headers, payload
+
+    recording = f"/api/recordings/{ARCHIVED}"
+    query = "/api/recordings?case_number=cr-2026&court=District&judge=Haddad&from=2026-11-27&to=2026-11-27"
+    status, found = await call("GET", query, token=clerk)
+    assert status == 200 and [r["hearing_id"] for r in found["recordings"]] == [ARCHIVED]
+    status, found = await call("GET", "/api/recordings?to=2026-11-26", token=judge)
+    assert status == 200 and found["recordings"] == []
+    assert (await call("GET", "/api/recordings?from=27.11.2026", token=clerk))[0] == 400
+    assert (await call("GET", "/api/recordings", token=courtroom))[0] == 403
+    status, page = await call("GET", recording, token=clerk)
+    assert status == 200 and page["status"] == "final" and page["integrity"] == {"status": "unchecked"}
+    assert (await call("GET", "/api/recordings/h_nope", token=clerk))[0] == 404
+    status, transcript = await call("GET", f"{recording}/transcript", token=judge)
+    assert status == 200 and transcript["hearing"]["id"] == ARCHIVED
+
+    status, verified = await call("POST", f"{recording}/verify", token=clerk)
+    assert status == 200 and verified["status"] == "verified" and verified["failures"] == []
+    status, page = await call("GET", recording, token=admin)
+    assert page["integrity"]["status"] == "verified"
+
+    status, play = await call("POST", f"{recording}/links", {"purpose": "play"}, clerk)
+    assert status == 200 and play["url"].startswith(f"{recording}/media?token=")
+    assert (await call("POST", f"{recording}/links", {"purpose": "stream"}, clerk))[0] == 400
+    status, headers, part = await fetch(play["url"], {"Range": "bytes=0-1023"})
+    assert status in (200, 206) and headers["Content-Type"] == "video/mp4"
+    if status == 206:
+        assert len(part) == 1024 and headers["Content-Range"].startswith("bytes 0-1023/")
+    status, _, _ = await fetch(play["url"].replace(ARCHIVED, "h_other"))
+    assert status == 403
+    assert (await fetch(f"{recording}/media?token=not-a-token"))[0] == 401
+    assert (await fetch(f"{recording}/media"))[0] == 401
+    status, headers, vtt = await fetch(play["captions_url"])
+    assert status == 200 and vtt.startswith(b"WEBVTT")
+    assert (await fetch(play["captions_url"].replace(ARCHIVED, "h_other")))[0] == 404
+    status, download = await call("POST", f"{recording}/links", {"purpose": "download"}, judge)
+    status, headers, whole = await fetch(download["url"])
+    assert status == 200 and headers["Content-Disposition"] == 'attachment; filename="CR-2026-0007.mp4"'
+    assert whole[4:8] == b"ftyp"
+
+    recipient = "Ana Silva (plaintiff)"
+    status, share = await call("POST", f"{recording}/shares", {"recipient": recipient, "hours": 24}, clerk)
+    assert status == 201 and "/shared#token=" in share["url"]
+    assert (await call("POST", f"{recording}/shares", {"recipient": ""}, clerk))[0] == 400
+    assert (await call("POST", f"{recording}/shares", {"recipient": "X", "hours": 0}, clerk))[0] == 400
+    assert (await call("POST", f"{recording}/shares", {"recipient": "X"}, courtroom))[0] == 403
+    token = share["url"].split("#token=", 1)[1]
+    status, shared = await call("GET", "/api/shared", token=token)
+    assert status == 200 and shared["hearing_id"] == ARCHIVED and shared["shared_with"] == recipient
+    assert (await call("GET", "/api/shared", token=clerk))[0] == 401  # wrong_token_kind
+    assert (await call("GET", "/api/shared"))[0] == 401  # unauthorized
+    assert (await call("GET", "/api/shared/transcript", token=token))[0] == 200
+    status, link = await call("POST", "/api/shared/links", {"purpose": "download"}, token)
+    assert status == 200 and (await fetch(link["url"]))[0] == 200
+    assert (await call("POST", "/api/shared/links", token=token))[0] == 200  # no body: play
+
+    status, log = await call("GET", f"/api/audit?hearing_id={ARCHIVED}", token=clerk)
+    actions = [e["action"] for e in log["entries"]]
+    assert status == 200 and actions[0] == "shared_play"
+    assert {"view", "verify", "play", "download", "share", "shared_view", "shared_download"} <= set(actions)
+    assert (await call("GET", "/api/audit", token=judge))[0] == 403
+    status, revoked = await call("DELETE", f"{recording}/shares/{share['share_id']}", token=clerk)
+    assert status == 200 and revoked == {"revoked": share["share_id"]}
+    status, refused = await call("GET", "/api/shared", token=token)
+    assert status == 401 and refused["error"]["code"] == "token_revoked"
+    status, log = await call("GET", f"/api/audit?hearing_id={ARCHIVED}", token=admin)
+    assert log["entries"][0]["action"] == "share_revoked"

@@ -1,6 +1,7 @@
 """The OpenAPI 3.1 description of the HTTP API, served at /api/openapi.json.
 
-Written by hand from hearing_server/api/routes.py and hearing_server/court.py; tests/test_openapi.py fails
+Written by hand from hearing_server/api/routes.py, hearing_server/api/archive.py and hearing_server/court.py;
+tests/test_openapi.py fails
 when a route is added or removed without this document following. The prose version is docs/api.md, and
 the signaling WebSocket (not an OpenAPI operation) is docs/signaling.md.
 """
@@ -9,18 +10,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from recorder.audit import ACTIONS as AUDIT_ACTIONS
+
 from .. import __version__
-from ..court import FIELD_LIMIT
+from ..config import StorageSettings
+from ..court import FIELD_LIMIT, NOTE_KINDS
 from ..models import HearingStatus, ParticipantState
 from ..roles import PARTY_ROLES, STAFF_ROLES, Permission, Role
+from .archive import PURPOSES
 
 Json = dict[str, Any]
 
 # Every machine-readable error code the HTTP API returns: HTTP status, a real message, and what it means.
 ERROR_CODES: dict[str, tuple[int, str, str]] = {
     "bad_request": (400, "title is required",
-                    "A field is missing, has the wrong type, is longer than 200 characters, or the body is "
-                    "not a JSON object."),
+                    "A field or query parameter is missing, has the wrong type or value, is longer than 200 "
+                    "characters (2000 for a log note's text), or the body is not a JSON object."),
     "malformed_json": (400, "the body is not valid JSON", "The request body could not be parsed as JSON."),
     "unauthorized": (401, "send 'Authorization: Bearer <token>'",
                      "No `Authorization: Bearer <token>` header."),
@@ -28,8 +33,11 @@ ERROR_CODES: dict[str, tuple[int, str, str]] = {
                       "The token is malformed, has a bad signature or incomplete claims."),
     "token_expired": (401, "the token has expired", "The token's `exp` has passed: log in again."),
     "wrong_token_kind": (401, "a invite token cannot be used here",
-                         "An invite or session token was sent where a staff token is needed."),
-    "token_revoked": (401, "this token has been revoked", "The token's id was revoked (logout, removal)."),
+                         "A token of another kind was sent: an invite, session, share or media token where a "
+                         "staff token is needed, a staff token where a share link's token is needed, and so "
+                         "on."),
+    "token_revoked": (401, "this token has been revoked",
+                      "The token's id was revoked (logout, removal, a share link taken back)."),
     "account_changed": (401, "this account was removed or changed; log in again",
                         "The staff account behind the token was removed, disabled or given another role."),
     "invalid_credentials": (401, "wrong username or password",
@@ -37,7 +45,9 @@ ERROR_CODES: dict[str, tuple[int, str, str]] = {
     "forbidden": (403, "a clerk may not control hearing", "The caller's role lacks the permission."),
     "not_presiding_judge": (403, "only the presiding judge may do this",
                             "A judge acted on a hearing presided over by another judge."),
-    "not_found": (404, "hearing not found", "No such hearing, or no such participant in this hearing."),
+    "not_found": (404, "hearing not found",
+                  "No such hearing, no such participant in this hearing, or no such recording in the "
+                  "archive."),
     "hearing_closed": (409, "the hearing is closed", "The hearing is closed; it cannot be changed any more."),
     "hearing_not_open": (409, "the hearing has not been opened yet",
                          "The action needs an open hearing (or one in recess); this one is still scheduled."),
@@ -51,33 +61,56 @@ ERROR_CODES: dict[str, tuple[int, str, str]] = {
                        "grace period)."),
     "cannot_remove_self": (409, "use leave, not remove, for yourself",
                            "A staff member tried to remove their own seat."),
+    "recording_disabled": (409, "recording is turned off on this server",
+                           "Pause or resume of the recording on a server with `recording.enabled = false`."),
     "payload_too_large": (413, "Request Entity Too Large", "The request body is larger than 256 KiB."),
     "too_many_attempts": (429, "too many failed log-ins; wait a minute",
                           "Too many failed log-ins from this client address in the last minute; until the "
                           "oldest of them is a minute old, even the right password is refused."),
+    "store_unavailable": (503, "the recording store cannot be reached right now",
+                          "The recording store (local folder or S3) did not answer or does not hold the file "
+                          "yet (a recording that just ended is still being uploaded); try again later."),
 }
 
 STATUS_TEXT = {400: "Bad request", 401: "Not authenticated", 403: "Not allowed", 404: "Not found",
                409: "Conflict with the hearing's or participant's state", 413: "Body too large",
-               429: "Too many attempts"}
+               429: "Too many attempts", 503: "Service unavailable"}
 
 AUTH_ERRORS = ("unauthorized", "invalid_token", "token_expired", "wrong_token_kind", "token_revoked",
                "account_changed")
+# A share link's token, sent as a bearer token: no account behind it.
+SHARE_AUTH_ERRORS = ("unauthorized", "invalid_token", "token_expired", "wrong_token_kind", "token_revoked")
+# A media token in the `token` query parameter: a missing one is `invalid_token`, not `unauthorized`.
+MEDIA_TOKEN_ERRORS = ("invalid_token", "token_expired", "wrong_token_kind", "token_revoked")
 BODY_ERRORS = ("bad_request", "malformed_json", "payload_too_large")
+NOTE_TEXT_LIMIT = 2000  # hearing_server/court.py add_note
+STORAGE_DEFAULTS = StorageSettings()
 
 DESCRIPTION = f"""\
 HTTP API of the remote court hearing server: staff log in, create and run hearings, invite parties,
-admit them from the lobby and moderate the hearing.
+admit them from the lobby and moderate the hearing; clerks find, play, verify and hand out the recordings
+in the archive.
 
 **Authentication.** `POST /api/login` returns a staff token (a JWT signed with HS256). Send it as
-`Authorization: Bearer <token>` on every other call. Invite tokens (in join links) and session tokens
-(handed to an admitted participant) are only accepted by the signaling WebSocket, never by this API.
+`Authorization: Bearer <token>` on every other call, except:
+
+- `/api/shared…` take the token of a share link (kind `share`, made by `POST
+  /api/recordings/{{hearing_id}}/shares`) as the bearer token instead (security scheme `shareToken`);
+- `GET /api/recordings/{{hearing_id}}/media` and `…/captions.vtt` take a short-lived media token (kind
+  `media`) in the `token` query parameter, so that a `<video>` or `<track>` element or a plain download link
+  can use them; the URLs come ready-made from `POST …/links`.
+
+Invite tokens (in join links) and session tokens (handed to an admitted participant) are only accepted by
+the signaling WebSocket, never by this API.
 
 **Errors.** Every failure is JSON: `{{"error": {{"code": "...", "message": "...", "details": {{...}}}}}}`.
 `code` is stable and machine-readable; `message` is for people; `details` is optional.
 
 **Text fields** are trimmed, runs of white space collapse to one space, and each is limited to
-{FIELD_LIMIT} characters.
+{FIELD_LIMIT} characters ({NOTE_TEXT_LIMIT} for a log note's text).
+
+**Times.** Hearings and participants carry Unix time (seconds); the archive (recordings, transcripts, the
+audit log) carries UTC ISO 8601 strings, as written in the signed record.
 
 **Signaling.** The live part of a hearing (lobby, admission, media, previews) runs over the WebSocket
 `GET /api/signal` (`ws://` or `wss://`), which is not an OpenAPI operation: see `docs/signaling.md`.
@@ -181,7 +214,10 @@ def body(schema_name: str, required: bool = True, description: str = "") -> Json
 
 
 def operation(op_id: str, tag: str, summary: str, description: str, responses: Json, *,
-              request: Json | None = None, params: list[Json] | None = None, public: bool = False) -> Json:
+              request: Json | None = None, params: list[Json] | None = None, public: bool = False,
+              security: list[Json] | None = None) -> Json:
+    """`public`: no bearer token (the operation may still take a token elsewhere, in a parameter);
+    `security`: another scheme than the staff token."""
     op: Json = {"operationId": op_id, "tags": [tag], "summary": summary, "description": description,
                 "responses": responses}
     if params:
@@ -189,7 +225,9 @@ def operation(op_id: str, tag: str, summary: str, description: str, responses: J
     if request is not None:
         op["requestBody"] = request
     if public:
-        op["security"] = []  # no token needed
+        op["security"] = []  # no bearer token
+    elif security is not None:
+        op["security"] = security
     return op
 
 
@@ -198,6 +236,17 @@ HEARING_ID: Json = {"name": "hearing_id", "in": "path", "required": True, "descr
 PARTICIPANT_ID: Json = {"name": "participant_id", "in": "path", "required": True,
                         "description": "The participant's id (within the hearing).",
                         "schema": string("Participant id", "p_uFiSzqT_GQxw")}
+RECORDING_ID: Json = {"name": "hearing_id", "in": "path", "required": True,
+                      "description": "The recorded hearing's id (a recording is named after its hearing).",
+                      "schema": string("Hearing id", "h_qPa5UpwSaMTa")}
+MEDIA_TOKEN: Json = {"name": "token", "in": "query", "required": True,
+                     "description": "A media token (kind `media`, valid `storage.download_link_seconds`, "
+                                    f"{STORAGE_DEFAULTS.download_link_seconds} s by default) for this "
+                                    "recording, as put in the URL by `POST …/links` (or `POST "
+                                    "/api/shared/links`). It replaces the bearer token: no `Authorization` "
+                                    "header is needed.",
+                     "schema": string("Media token (JWT)", "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9...")}
+SHARE_SECURITY: list[Json] = [{"shareToken": []}]
 
 
 # -- schemas ----------------------------------------------------------------------------------------
@@ -350,6 +399,237 @@ def schemas() -> Json:
             "status": enum(["ok", "degraded"], "degraded when the state store does not answer"),
             "store": boolean("The state store (memory or Redis) answered a ping"),
         }),
+        **recording_schemas(),
+    }
+
+
+def integer(description: str) -> Json:
+    return {"type": "integer", "description": description}
+
+
+def number(description: str, nullable: bool = False) -> Json:
+    return {"type": ["number", "null"] if nullable else "number", "description": description}
+
+
+def utc(description: str, example: str = "2026-11-28T09:00:03.120Z") -> Json:
+    return string(description + " (UTC, ISO 8601; empty when unknown)", example)
+
+
+def recording_schemas() -> Json:
+    """The live recording's controls and notes, the archive, and what a share link shows."""
+    catalogued: Json = {
+        "hearing_id": string("The recorded hearing's id", "h_qPa5UpwSaMTa"),
+        "case_number": string("Case number", "CV-2026-0142"),
+        "title": string("Case title", "Haddad v. Northwind Ltd"),
+        "court": string("Court name (may be empty)", "District Court"),
+        "courtroom": string("Courtroom (may be empty)", "Courtroom 3"),
+        "judge": string("Username of the presiding judge", "judge"),
+        "judge_name": string("Display name of the presiding judge", "Judge Amira Haddad"),
+        "opened_at": utc("When the hearing opened: offset 0 of the hearing clock and of hearing.mp4"),
+        "closed_at": utc("When the recording ended", "2026-11-28T10:41:17.904Z"),
+        "status": enum(["final", "interrupted"],
+                       "`final`: closed normally; `interrupted`: the server stopped and the recording was "
+                       "finished from the spool at the next start (a gap at the end says so)"),
+        "duration": number("Seconds from the start of the first segment to the end of the last"),
+        "segments": integer("How many segments the recording is made of"),
+    }
+    span: Json = {
+        "start": number("Seconds on the hearing clock (= time in hearing.mp4)"),
+        "end": number("Seconds on the hearing clock; null: it lasted to the end of the recording",
+                      nullable=True),
+        "start_utc": utc("Start"),
+        "end_utc": utc("End"),
+    }
+    transcript_hearing = obj({
+        "id": string("Hearing id", "h_qPa5UpwSaMTa"),
+        "case_number": string("Case number", "CV-2026-0142"),
+        "title": string("Case title"),
+        "court": string("Court name"),
+        "courtroom": string("Courtroom"),
+        "judge": string("Username of the presiding judge"),
+        "judge_name": string("Display name of the presiding judge"),
+        "opened_at": utc("When the hearing opened"),
+        "opened_at_epoch": number("The same instant as Unix time (0 when unknown)"),
+    }, description="The hearing as it was when the recording began.")
+    return {
+        "CourtroomCamera": obj({
+            "key": string("The camera's key: `<participant id>:<name>` (or `:v<n>` when unnamed); it stays "
+                          "the same when the courtroom PC reconnects", "p_4ZqTn0cVb1Ws:Judge's bench"),
+            "label": string("The name on its tile (the courtroom PC's name for it, or "
+                            "`<PC name> camera <n>`)", "Judge's bench"),
+            "participant_id": string("The courtroom PC's participant id", "p_4ZqTn0cVb1Ws"),
+            "shown": boolean("In the composite"),
+            "online": boolean("Sent a picture in the last 2 seconds (false: unplugged, or the PC lost its "
+                              "network; its tile says `camera offline`)"),
+        }),
+        "CameraList": obj({"cameras": array(ref("CourtroomCamera"), "In the order the PC offered them")}),
+        "CameraChoice": obj({
+            "camera": text("A `key` from GET …/cameras", "p_4ZqTn0cVb1Ws:Judge's bench", minLength=1),
+            "shown": boolean("true: in the composite; false: out of it"),
+        }),
+        "NoteKind": enum(list(NOTE_KINDS), "What a log note records; `note` when not given"),
+        "NoteRequest": obj({
+            "text": text("The note", "Exhibit 4 (photograph of the site) shown to the witness", minLength=1,
+                         maxLength=NOTE_TEXT_LIMIT),
+            "kind": {**ref("NoteKind"), "description": "What it records (default `note`)"},
+        }, required=["text"]),
+        "Note": obj({
+            "id": string("Note id", "n_Gf3k0aQm1xZc"),
+            "text": string("The note, trimmed", "Exhibit 4 (photograph of the site) shown to the witness"),
+            "kind": ref("NoteKind"),
+            "author": string("Display name (or username) of the staff member who wrote it",
+                             "Clerk Carmen Ortiz"),
+            "at": timestamp("When it was logged; its place on the hearing clock follows from it",
+                            nullable=False),
+        }),
+        "RecordingSummary": obj({
+            **catalogued,
+            "gaps": integer("How many gaps the manifest records"),
+        }, description="One recording in the archive, as found by a search."),
+        "RecordingList": obj({"recordings": array(ref("RecordingSummary"), "Most recently opened first")}),
+        "RecordingParticipant": obj({
+            "id": string("Participant id", "p_uFiSzqT_GQxw"),
+            "name": string("Name", "Ana Silva"),
+            "role": string("Role in the hearing (a party role, or a staff role for staff who joined)",
+                           "plaintiff"),
+            "first_in": utc("When they were first admitted (or joined)"),
+            "first_offset": number("The same instant on the hearing clock (seconds)"),
+        }),
+        "RecordingGap": obj({
+            **span,
+            "reason": string("Why nothing was recorded",
+                             "the server stopped; the hearing went on after a restart"),
+        }, description="A stretch of the hearing with no media (the server stopped, or media went missing)."),
+        "RecordingPause": obj({
+            **span,
+            "reason": enum(["paused", "recess"],
+                           "`paused`: the judge paused the recording; `recess`: paused by a recess "
+                           "(`recording.pause_during_recess`)"),
+        }, description="A stretch during which the recording was paused on purpose."),
+        "RecordingFile": obj({
+            "name": string("File name in the recording's folder", "hearing.mp4"),
+            "size": integer("Bytes"),
+            "sha256": string("SHA-256 of the file, hex"),
+        }),
+        "RecordingSignature": obj({
+            "algorithm": string("Signature algorithm", "Ed25519"),
+            "public_key": string("The signing key's public half, base64 (raw 32 bytes)"),
+            "key_id": string("First 16 hex digits of the SHA-256 of the public key", "3f9a0c2d81e4b7a6"),
+        }, required=[], description="Who signed the manifest (the signature value itself is left out); "
+                                    "empty for an unsigned manifest."),
+        "Integrity": obj({
+            "status": enum(["unchecked", "verified", "failed"],
+                           "The result of the last `POST …/verify` on this server since it started; "
+                           "`unchecked` before that"),
+            "checked_at": timestamp("When it was checked", nullable=False),
+            "checks": integer("How many checks were made"),
+            "failures": array(string("A failed check, as one line"),
+                              "The checks that failed (empty when verified)"),
+        }, required=["status"]),
+        "Recording": obj({
+            **catalogued,
+            "participants": array(ref("RecordingParticipant"), "Everyone admitted, in order of arrival"),
+            "gaps": array(ref("RecordingGap"), "In hearing-clock order"),
+            "pauses": array(ref("RecordingPause"), "In hearing-clock order"),
+            "files": array(ref("RecordingFile"), "The final files the manifest vouches for"),
+            "signature": ref("RecordingSignature"),
+            "integrity": ref("Integrity"),
+        }, description="A recording's page: the signed manifest's facts, without the per-segment hashes."),
+        "TranscriptEntry": obj({
+            "kind": enum(["event", "speech", "note"], "A court event, a speaking turn, or a log note"),
+            "at": utc("When it happened"),
+            "offset": number("Seconds on the hearing clock (= time in hearing.mp4)"),
+            "end": number("speech: where the turn ended on the hearing clock"),
+            "event": string("event: what happened (opened, admitted, muted, recess, recording_paused, "
+                            "closed, …)", "admitted"),
+            "participant_id": string("event, speech: whom it concerns", "p_uFiSzqT_GQxw"),
+            "name": string("event, speech: their name", "Ana Silva"),
+            "role": string("event, speech: their role", "plaintiff"),
+            "actor": string("event: username of the staff member who did it", "judge"),
+            "details": {"type": "object", "additionalProperties": True,
+                        "description": "event: extra facts (for example the reason for a removal)"},
+            "note_kind": {**ref("NoteKind"), "description": "note: its kind"},
+            "text": string("note: the text"),
+            "author": string("note: who wrote it", "Clerk Carmen Ortiz"),
+        }, required=["kind", "at", "offset"]),
+        "Transcript": obj({
+            "hearing": transcript_hearing,
+            "format": string("Format name and version", "courtroom-transcript/1",
+                             const="courtroom-transcript/1"),
+            "note": string("How to read the offsets"),
+            "entries": array(ref("TranscriptEntry"), "In hearing-clock order; events before speech at the "
+                                                     "same instant"),
+        }, description="The hearing's transcript (transcript.json of the record, as stored)."),
+        "MediaLinkRequest": obj({
+            "purpose": enum(list(PURPOSES), "`play` (default): for a `<video>` element, seekable; "
+                                            "`download`: served as an attachment named after the case "
+                                            "number"),
+        }, required=[]),
+        "MediaLink": obj({
+            "url": string("Where the MP4 is: `/api/recordings/{hearing_id}/media?token=…` (relative, this "
+                          "server), or a presigned URL of the S3 store",
+                          "/api/recordings/h_qPa5UpwSaMTa/media?token=eyJhbGciOi..."),
+            "expires_at": {"type": "integer", "description": "When the link stops working (Unix time)"},
+            "purpose": enum(list(PURPOSES), "As asked"),
+            "captions_url": string("The transcript as WebVTT captions for a `<track>` element: "
+                                   "`/api/recordings/{hearing_id}/captions.vtt?token=…` (relative)",
+                                   "/api/recordings/h_qPa5UpwSaMTa/captions.vtt?token=eyJhbGciOi..."),
+        }),
+        "VerifyCheck": obj({
+            "ok": boolean("The check passed"),
+            "what": string("What was checked", "segment 000001 (segment-000001.mp4, 0.00–4.00 s)"),
+            "detail": string("What was found", "sha256 5d41402abc4b2a76…, chain intact"),
+        }),
+        "VerifyResult": obj({
+            "status": enum(["verified", "failed"], "`verified` when every check passed"),
+            "checked_at": timestamp("When", nullable=False),
+            "checks": array(ref("VerifyCheck"), "The manifest, the signature (against this server's key), "
+                                                "every segment's hash and place in the chain, the gaps, and "
+                                                "every final file"),
+            "failures": array(string("A failed check, as one line"), "The checks that failed"),
+        }),
+        "ShareRequest": obj({
+            "recipient": text("Who the link is for (shown on the shared page and in the audit log)",
+                              "Ana Silva (plaintiff)", minLength=1),
+            "hours": {"type": "number", "exclusiveMinimum": 0, "maximum": 2160,
+                      "default": STORAGE_DEFAULTS.share_link_hours,
+                      "description": "How long the link works, in hours (at most 90 days; default "
+                                     "`storage.share_link_hours`)"},
+        }, required=["recipient"]),
+        "Share": obj({
+            "url": string("The share link: `<public_url>/shared#token=<share token>`; the token rides in the "
+                          "fragment, which browsers never send to a server",
+                          "https://court.example.org/shared#token=eyJhbGciOi..."),
+            "recipient": string("Who it is for, as stored", "Ana Silva (plaintiff)"),
+            "share_id": string("The link's id: revoke it with DELETE …/shares/{share_id}",
+                               "Xq3v9KpL2mNw8RtY"),
+            "expires_at": {"type": "integer", "description": "When the link stops working (Unix time)"},
+        }),
+        "ShareRevoked": obj({"revoked": string("The share id now refused", "Xq3v9KpL2mNw8RtY")}),
+        "AuditEntry": obj({
+            "at": utc("When"),
+            "action": enum(list(AUDIT_ACTIONS),
+                           "view, play, download, verify, share, share_revoked (staff); shared_view, "
+                           "shared_play, shared_download (someone holding a share link)"),
+            "hearing_id": string("The recording", "h_qPa5UpwSaMTa"),
+            "actor": string("Staff username, or `share:<recipient>` for a share link", "clerk"),
+            "role": string("The actor's role (`observer` for a share link)", "clerk"),
+            "client": string("Client address as the server saw it (a reverse proxy's own address behind "
+                             "one)", "127.0.0.1"),
+            "details": {"type": "object", "additionalProperties": True,
+                        "description": "share: recipient, share_id, expires_at; share_revoked: share_id; "
+                                       "verify: result"},
+        }, required=["at", "action", "hearing_id", "actor", "role", "client"]),
+        "AuditLog": obj({"entries": array(ref("AuditEntry"), "Newest first, at most 500")}),
+        "SharedRecording": obj({
+            **catalogued,
+            "gaps": integer("How many gaps the manifest records"),
+            "participants": array(obj({"name": string("Name", "Ana Silva"),
+                                       "role": string("Role", "plaintiff")}),
+                                  "Who took part (names and roles only)"),
+            "shared_with": string("The recipient named when the link was made", "Ana Silva (plaintiff)"),
+            "link_expires_at": timestamp("When the share link stops working", nullable=False),
+        }, description="What a share link's holder sees of the recording."),
     }
 
 
@@ -382,6 +662,220 @@ def participant_action(action: str, summary: str, description: str, permission: 
                             else "the body must be a JSON object"})},
         request=body("ParticipantActionRequest", required=False) if reason else None,
         params=[HEARING_ID, PARTICIPANT_ID])}
+
+
+def media_response(description: str, media_type: str, headers: Json | None = None) -> Json:
+    response: Json = {"description": description,
+                      "content": {media_type: {"schema": {"type": "string", "contentMediaType": media_type}}}}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def header(description: str, example: str | None = None) -> Json:
+    return {"description": description, "schema": string(description, example)}
+
+
+MP4_HEADERS: Json = {
+    "Accept-Ranges": header("`bytes`: ranges are served", "bytes"),
+    "Content-Disposition": header("Only for a `download` link: `attachment; filename=\"<case number>.mp4\"`",
+                                  'attachment; filename="CV-2026-0142.mp4"'),
+    "Cache-Control": header("`private, no-store`", "private, no-store"),
+}
+
+
+def recording_paths() -> Json:
+    """The live recording (log notes, pause and resume) and the archive, staff and share-link sides."""
+    view = "Needs `view_recordings` (judge — every judge, not only the presiding one —, clerk, admin)."
+    not_recording = {"not_found": "recording not found", "forbidden": "a courtroom may not view recordings"}
+    return {
+        "/api/hearings/{hearing_id}/notes": {"post": operation(
+            "addNote", "recording", "Log a note",
+            "A time-stamped note in the hearing's transcript (and so in its WebVTT captions), placed on the "
+            "hearing clock at the moment it is received; every court connection that may log notes gets it "
+            "live as a signaling `log-note` message. `kind` is one of "
+            f"{', '.join(f'`{k}`' for k in NOTE_KINDS)} (default `note`); `text` is required, at most "
+            f"{NOTE_TEXT_LIMIT} characters. The hearing must be open or in recess.\n\nNeeds `log_notes` "
+            "(judge: the presiding judge only; clerk; admin).",
+            {"201": ok("Logged", ref("Note")),
+             **errors(*BODY_ERRORS, *AUTH_ERRORS, "forbidden", "not_presiding_judge", "not_found",
+                      "hearing_closed", "hearing_not_open",
+                      messages={"forbidden": "a courtroom may not log notes",
+                                "bad_request": "text is required"})},
+            request=body("NoteRequest"), params=[HEARING_ID])},
+        "/api/hearings/{hearing_id}/recording/{action}": {"post": operation(
+            "controlRecording", "recording", "Pause or resume the recording",
+            "`pause`: the record stops taking media (the hearing itself goes on, live) and the manifest "
+            "notes the pause; `resume`: it takes media again. The hearing's `recording_paused` says which, "
+            "and every connection gets a signaling `hearing` message. Recording is on from the moment the "
+            "hearing opens. Pausing a paused recording, or resuming a running one, changes nothing. The "
+            "hearing must be open or in recess. Takes no body.\n\nNeeds `control_recording` (judge: the "
+            "presiding judge only; admin).",
+            {"200": ok("The hearing after the change", ref("Hearing")),
+             **errors(*AUTH_ERRORS, "forbidden", "not_presiding_judge", "not_found", "hearing_closed",
+                      "hearing_not_open", "recording_disabled",
+                      messages={"forbidden": "a clerk may not control recording"})},
+            params=[HEARING_ID, {"name": "action", "in": "path", "required": True,
+                                 "description": "`pause` or `resume` (any other value: 404)",
+                                 "schema": enum(["pause", "resume"], "What to do")}])},
+        "/api/recordings": {"get": operation(
+            "searchRecordings", "archive", "Search the archive",
+            "Finished recordings (final or interrupted), most recently opened first. Every filter is "
+            "optional; `case_number`, `court` and `judge` match a part of the field, ignoring case (`judge` "
+            "looks at the username and the display name); `from` and `to` bound the day (UTC) the hearing "
+            f"opened, both inclusive. Not audited.\n\n{view}",
+            {"200": ok("The recordings found", ref("RecordingList")),
+             **errors("bad_request", *AUTH_ERRORS, "forbidden",
+                      messages={"bad_request": "from must be a date like 2026-11-28",
+                                "forbidden": not_recording["forbidden"]})},
+            params=[
+                {"name": "case_number", "in": "query", "required": False,
+                 "description": "Part of the case number", "schema": text("Case number", "CV-2026")},
+                {"name": "court", "in": "query", "required": False, "description": "Part of the court name",
+                 "schema": text("Court", "District")},
+                {"name": "judge", "in": "query", "required": False,
+                 "description": "Part of the presiding judge's username or display name",
+                 "schema": text("Judge", "Haddad")},
+                {"name": "from", "in": "query", "required": False,
+                 "description": "Opened on or after this day (UTC)",
+                 "schema": string("Date", "2026-11-01", format="date")},
+                {"name": "to", "in": "query", "required": False,
+                 "description": "Opened on or before this day (UTC)",
+                 "schema": string("Date", "2026-11-30", format="date")},
+            ])},
+        "/api/recordings/{hearing_id}": {"get": operation(
+            "getRecording", "archive", "A recording's page",
+            "The manifest's facts — participants, gaps, pauses, the final files and their SHA-256, who "
+            "signed it — and the result of the last integrity check. Audited (`view`).\n\n" + view,
+            {"200": ok("The recording", ref("Recording")),
+             **errors(*AUTH_ERRORS, "forbidden", "not_found", messages=not_recording)},
+            params=[RECORDING_ID])},
+        "/api/recordings/{hearing_id}/transcript": {"get": operation(
+            "getRecordingTranscript", "archive", "A recording's transcript",
+            "The transcript as stored with the record (transcript.json): court events, speaking turns and "
+            "log notes, each with its UTC time and its offset on the hearing clock (= the time in "
+            "hearing.mp4). Not audited.\n\n" + view,
+            {"200": ok("The transcript", ref("Transcript")),
+             **errors(*AUTH_ERRORS, "forbidden", "not_found", "store_unavailable", messages=not_recording)},
+            params=[RECORDING_ID])},
+        "/api/recordings/{hearing_id}/links": {"post": operation(
+            "createMediaLink", "archive", "A link to play or download the recording",
+            "Makes a short-lived link to hearing.mp4, for `play` (a `<video>` element; seekable with HTTP "
+            "Range requests) or `download` (an attachment named `<case number>.mp4`), and a link to the "
+            "transcript as WebVTT captions. With the local store the links point at this server "
+            "(`…/media?token=…`, `…/captions.vtt?token=…`, the token valid `storage.download_link_seconds`); "
+            "with S3 the media link is a presigned URL of the store itself. Audited (`play` or "
+            "`download`).\n\nThe body is optional; without it the purpose is `play`.\n\n" + view,
+            {"200": ok("The links", ref("MediaLink")),
+             **errors(*BODY_ERRORS, *AUTH_ERRORS, "forbidden", "not_found",
+                      messages={**not_recording, "bad_request": "purpose must be 'play' or 'download'"})},
+            request=body("MediaLinkRequest", required=False), params=[RECORDING_ID])},
+        "/api/recordings/{hearing_id}/media": {"get": operation(
+            "getRecordingMedia", "archive", "The recording's MP4",
+            "hearing.mp4, for the holder of a media token (from `POST …/links` or `POST /api/shared/links`; "
+            "the URL comes ready-made). No `Authorization` header: the token is the `token` query parameter, "
+            "so a `<video>` element or a plain link can use it. HTTP `Range` requests are answered with "
+            "`206 Partial Content`, so a player can seek; a range past the end gets `416`. A `download` "
+            "token adds `Content-Disposition: attachment`. With the S3 store the answer is a `302` to a "
+            "presigned URL of the store. The access was audited when the link was made.",
+            {"200": media_response("The whole file", "video/mp4", MP4_HEADERS),
+             "206": media_response("The requested byte range", "video/mp4", {
+                 **MP4_HEADERS, "Content-Range": header("The range sent, and the file's size",
+                                                        "bytes 0-1023/5242880")}),
+             "302": {"description": "S3 store: the file is at the presigned URL in `Location`",
+                     "headers": {"Location": header("Presigned URL of hearing.mp4 in the store")}},
+             "416": {"description": "The `Range` lies outside the file (no body; `Content-Range: bytes "
+                                    "*/<size>`)"},
+             **errors(*MEDIA_TOKEN_ERRORS, "forbidden", "not_found",
+                      messages={"invalid_token": "missing or malformed token",
+                                "forbidden": "this link is for another recording",
+                                "not_found": "recording not found"})},
+            params=[RECORDING_ID, MEDIA_TOKEN], public=True)},
+        "/api/recordings/{hearing_id}/captions.vtt": {"get": operation(
+            "getRecordingCaptions", "archive", "The transcript as WebVTT captions",
+            "transcript.vtt, for a `<track kind=\"captions\">` beside the player: every transcript entry "
+            "as a cue at its place on the hearing clock. Like the media, it takes a media token in the "
+            "`token` query parameter instead of an `Authorization` header (the `captions_url` from "
+            "`POST …/links` carries one); a token for another recording is `404`.",
+            {"200": media_response("The captions", "text/vtt"),
+             **errors(*MEDIA_TOKEN_ERRORS, "not_found", "store_unavailable",
+                      messages={"invalid_token": "missing or malformed token",
+                                "not_found": "recording not found"})},
+            params=[RECORDING_ID, MEDIA_TOKEN], public=True)},
+        "/api/recordings/{hearing_id}/verify": {"post": operation(
+            "verifyRecording", "archive", "Check the recording's integrity",
+            "Checks the record as the store holds it now, exactly as the offline `verify` tool does: the "
+            "manifest's Ed25519 signature against this server's signing key, every segment's SHA-256 and "
+            "its place in the hash chain, and the SHA-256 of every final file. The result is kept (until "
+            "the server restarts) as the recording's `integrity`. Audited (`verify`, with the result). "
+            "Takes no body.\n\n" + view,
+            {"200": ok("The checks", ref("VerifyResult")),
+             **errors(*AUTH_ERRORS, "forbidden", "not_found", messages=not_recording)},
+            params=[RECORDING_ID])},
+        "/api/recordings/{hearing_id}/shares": {"post": operation(
+            "shareRecording", "archive", "Hand the recording to someone",
+            "Makes a share link, `<public_url>/shared#token=<share token>`, for a party (a lawyer, a "
+            "plaintiff…) who has no account: with it they can see the recording's facts, read the "
+            "transcript, play and download the recording (`/api/shared…`) until it expires or is revoked. "
+            "The link is returned once, here. Audited (`share`, with the recipient, the share id and the "
+            "expiry).\n\nNeeds `view_recordings` and `share_recordings` (judge, clerk, admin).",
+            {"201": ok("The share link", ref("Share")),
+             **errors(*BODY_ERRORS, *AUTH_ERRORS, "forbidden", "not_found",
+                      messages={**not_recording, "bad_request": "recipient is required"})},
+            request=body("ShareRequest"), params=[RECORDING_ID])},
+        "/api/recordings/{hearing_id}/shares/{share_id}": {"delete": operation(
+            "revokeShare", "archive", "Revoke a share link",
+            "The share link with this id (`share_id` from `POST …/shares`, also in the audit log) is "
+            "refused from now on (`401 token_revoked`); media links already made from it keep working "
+            "until they expire (minutes). The id is not checked: revoking an unknown id answers 200 too. "
+            "Audited (`share_revoked`).\n\nNeeds `view_recordings` and `share_recordings`.",
+            {"200": ok("Revoked", ref("ShareRevoked")),
+             **errors("bad_request", *AUTH_ERRORS, "forbidden", "not_found", messages=not_recording)},
+            params=[RECORDING_ID, {"name": "share_id", "in": "path", "required": True,
+                                   "description": "The share link's id",
+                                   "schema": string("Share id", "Xq3v9KpL2mNw8RtY")}])},
+        "/api/audit": {"get": operation(
+            "auditLog", "archive", "The archive's audit log",
+            "Who viewed, played, downloaded, verified or shared which recording, and who used a share "
+            "link: newest first, at most 500 entries. The log is append-only on the server.\n\nNeeds "
+            "`view_audit` (clerk, admin; not judges).",
+            {"200": ok("The entries", ref("AuditLog")),
+             **errors("bad_request", *AUTH_ERRORS, "forbidden",
+                      messages={"forbidden": "a judge may not view audit",
+                                "bad_request": "hearing_id is longer than 200 characters"})},
+            params=[{"name": "hearing_id", "in": "query", "required": False,
+                     "description": "Only the entries of this recording",
+                     "schema": text("Hearing id", "h_qPa5UpwSaMTa")}])},
+        "/api/shared": {"get": operation(
+            "getSharedRecording", "shared", "The shared recording",
+            "What the holder of a share link may see of the recording it is for. Send the link's token "
+            "(after `#token=`) as `Authorization: Bearer <share token>`. Audited (`shared_view`).",
+            {"200": ok("The recording", ref("SharedRecording")),
+             **errors(*SHARE_AUTH_ERRORS, "not_found",
+                      messages={"wrong_token_kind": "a staff token cannot be used here",
+                                "not_found": "recording not found"})},
+            security=SHARE_SECURITY)},
+        "/api/shared/transcript": {"get": operation(
+            "getSharedTranscript", "shared", "The shared recording's transcript",
+            "The same transcript as `GET /api/recordings/{hearing_id}/transcript`, for the holder of a share "
+            "link (its token as the bearer token).",
+            {"200": ok("The transcript", ref("Transcript")),
+             **errors(*SHARE_AUTH_ERRORS, "not_found", "store_unavailable",
+                      messages={"wrong_token_kind": "a staff token cannot be used here",
+                                "not_found": "recording not found"})},
+            security=SHARE_SECURITY)},
+        "/api/shared/links": {"post": operation(
+            "createSharedMediaLink", "shared", "A link to play or download the shared recording",
+            "As `POST /api/recordings/{hearing_id}/links`, for the holder of a share link (its token as the "
+            "bearer token): a short-lived media link for `play` or `download`, and the captions link. "
+            "Audited (`shared_play` or `shared_download`). The body is optional.",
+            {"200": ok("The links", ref("MediaLink")),
+             **errors(*BODY_ERRORS, *SHARE_AUTH_ERRORS, "not_found",
+                      messages={"wrong_token_kind": "a staff token cannot be used here",
+                                "not_found": "recording not found",
+                                "bad_request": "purpose must be 'play' or 'download'"})},
+            request=body("MediaLinkRequest", required=False), security=SHARE_SECURITY)},
+    }
 
 
 def paths() -> Json:
@@ -519,6 +1013,30 @@ def paths() -> Json:
             "Any state → removed, for good: revokes the person's tokens; their signaling connection gets "
             "`removed` and is closed (4410). Removing someone already removed or rejected changes nothing.",
             "moderate", ("cannot_remove_self",), reason=True),
+        "/api/hearings/{hearing_id}/cameras": {
+            "get": operation(
+                "listCameras", "hearings", "The courtroom's cameras",
+                "The cameras the courtroom PC sends into the hearing (one per video track of its offer, "
+                "named by it), whether each is in the composite, and whether it is sending pictures now. "
+                "Empty when no courtroom PC is in the hearing, or the hearing is not live on this server "
+                "(scheduled, closed). The same list reaches the presiding judge's console as the signaling "
+                "`cameras` message. Needs `view_hearing` (every staff role).",
+                {"200": ok("The cameras", ref("CameraList")), **errors(*AUTH_ERRORS, "not_found")},
+                params=[HEARING_ID]),
+            "post": operation(
+                "chooseCamera", "hearings", "Put a courtroom camera in or out of the picture",
+                "Shows (`shown: true`) or hides a courtroom camera in the composite — and so in what "
+                "everyone sees and in the record; the transcript notes `camera_shown` or `camera_hidden`. "
+                "Showing a shown camera (or hiding a hidden one) changes nothing.\n\nNeeds "
+                "`control_hearing` (judge: the presiding judge only; admin).",
+                {"200": ok("The camera after the change", ref("CourtroomCamera")),
+                 **errors(*BODY_ERRORS, *AUTH_ERRORS, "forbidden", "not_presiding_judge", "not_found",
+                          messages={"forbidden": "a clerk may not control hearing",
+                                    "bad_request": "shown must be true or false",
+                                    "not_found": "no such courtroom camera in this hearing"})},
+                request=body("CameraChoice"), params=[HEARING_ID]),
+        },
+        **recording_paths(),
     }
 
 
@@ -538,14 +1056,25 @@ def openapi_document() -> dict[str, Any]:
             {"name": "invitations", "description": "Join links for the parties"},
             {"name": "lobby", "description": "The waiting room"},
             {"name": "participants", "description": "The roster, admission and moderation"},
+            {"name": "recording", "description": "The live recording: log notes, pause and resume"},
+            {"name": "archive", "description": "Finished recordings: search, play, download, verify, share; "
+                                               "the audit log"},
+            {"name": "shared", "description": "A recording handed to someone with a share link"},
         ],
         "security": [{"bearerAuth": []}],
         "paths": paths(),
         "components": {
-            "securitySchemes": {"bearerAuth": {
-                "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                "description": "A staff token from POST /api/login (kind `staff`, HS256).",
-            }},
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                    "description": "A staff token from POST /api/login (kind `staff`, HS256).",
+                },
+                "shareToken": {
+                    "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                    "description": "The token of a share link (kind `share`, HS256): the part after "
+                                   "`#token=` in the `url` from POST /api/recordings/{hearing_id}/shares.",
+                },
+            },
             "schemas": schemas(),
         },
     }

@@ -69,8 +69,9 @@ async def test_search_by_case_court_judge_and_dates(archive):
     status, body = await api.call("GET", "/api/recordings?from=last-tuesday", token=clerk)
     assert status == 400 and body["error"]["code"] == "bad_request" and "from" in body["error"]["message"]
     courtroom = await api.login("courtroom1")
-    status, body = await api.call("GET", "/api/recordings", token=courtroom)
-    assert status == 403 and body["error"]["code"] == "forbidden"
+    for path in ("/api/recordings", "/api/recordings/h_recent", "/api/recordings/h_nowhere"):
+        status, body = await api.call("GET", path, token=courtroom)
+        assert status == 403 and body["error"]["code"] == "forbidden", path  # existence is not told either
     status, _ = await api.call("GET", "/api/recordings")
     assert status == 401
 
@@ -179,13 +180,25 @@ async def test_a_share_link_shows_one_recording_until_it_is_revoked(archive):
                                   await api.login("courtroom1"))
     assert status == 403
 
+    play = await api.ok("POST", "/api/shared/links", {"purpose": "play"}, token)
+    assert (await fetch(api.base + play["url"], {"Range": "bytes=0-99"}))[0] == 206
+
+    # Only this recording's own shares can be revoked through it; unknown ids are not "revoked" for show.
+    for hid, share_id in (("h_march", shared["share_id"]), ("h_recent", "no-such-share")):
+        status, body = await api.call("DELETE", f"/api/recordings/{hid}/shares/{share_id}", token=clerk)
+        assert status == 404 and body["error"]["code"] == "not_found", (hid, body)
+    assert (await api.call("GET", "/api/shared", token=token))[0] == 200
     revoked = await api.ok("DELETE", f"/api/recordings/h_recent/shares/{shared['share_id']}", token=clerk)
     assert revoked == {"revoked": shared["share_id"]}
     status, body = await api.call("GET", "/api/shared", token=token)
     assert status == 401 and body["error"]["code"] == "token_revoked"
+    # ...and the player links the share handed out die with it.
+    status, _, body = await fetch(api.base + play["url"], {"Range": "bytes=0-99"})
+    assert status == 401 and json.loads(body)["error"]["code"] == "token_revoked"
 
     entries = (await api.ok("GET", "/api/audit?hearing_id=h_recent", token=clerk))["entries"][::-1]
-    assert [e["action"] for e in entries] == ["share", "shared_view", "shared_download", "share_revoked"]
+    assert [e["action"] for e in entries] == ["share", "shared_view", "shared_download", "shared_play", "shared_view",
+                                              "share_revoked"]
     assert entries[0]["details"]["recipient"].startswith("Ms Ada Okafor")
     assert entries[0]["details"]["share_id"] == shared["share_id"]
     assert entries[1]["actor"] == "share:Ms Ada Okafor (defendant's counsel)"

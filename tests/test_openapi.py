@@ -366,7 +366,7 @@ async def exercise_the_archive(api: ApiClient, contract: Contract, *, clerk: str
     assert (await fetch(f"{recording}/media"))[0] == 401
     status, headers, vtt = await fetch(play["captions_url"])
     assert status == 200 and vtt.startswith(b"WEBVTT")
-    assert (await fetch(play["captions_url"].replace(ARCHIVED, "h_other")))[0] == 404
+    assert (await fetch(play["captions_url"].replace(ARCHIVED, "h_other")))[0] == 403
     status, download = await call("POST", f"{recording}/links", {"purpose": "download"}, judge)
     status, headers, whole = await fetch(download["url"])
     assert status == 200 and headers["Content-Disposition"] == 'attachment; filename="CR-2026-0007.mp4"'

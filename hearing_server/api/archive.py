@@ -1,4 +1,9 @@
-"""The clerk's archive: find, play, verify, download and hand out recordings. Every access is audited."""
+"""The clerk's archive: find, play, verify, download and hand out recordings.
+
+Every way in is audited when it is granted: a recording's page (view), a play or download link, a verify, a
+share and its revocation, and what a share-link holder opens. The byte-range requests a player makes on a
+link it was granted are not logged one by one.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +32,7 @@ from .requests import bearer, json_body, staff
 routes = web.RouteTableDef()
 
 PURPOSES = ("play", "download")
+SHARED_PREFIX = "shared:"  # media tokens made from a share link carry the share's id as their subject
 
 
 def _summary(manifest: Manifest) -> dict[str, Any]:
@@ -61,22 +67,40 @@ def _date(value: str, name: str) -> date | None:
 
 
 async def _recording(request: web.Request, claims: Claims) -> Manifest:
-    recorder = request.app[RECORDER]
     hid = request.match_info["hearing_id"]
-    manifest = recorder.catalog.get(hid)
-    if manifest is None:
-        raise not_found("recording")
+    # Permission first: someone who may not see recordings must not learn which ones exist.
     if claims.kind is TokenKind.STAFF:
         request.app[COURT].require(claims, Permission.VIEW_RECORDINGS)
     elif claims.hearing != hid:
         raise ApiError(403, "forbidden", "this link is for another recording")
+    manifest = request.app[RECORDER].catalog.get(hid)
+    if manifest is None:
+        raise not_found("recording")
     return manifest
+
+
+def _link_seconds(request: web.Request, manifest: Manifest) -> int:
+    """A download link lasts `download_link_seconds`; a play link as long as someone may take to watch the
+    whole recording (a player re-requests byte ranges on the same URL while seeking)."""
+    seconds = request.app[SETTINGS].storage.download_link_seconds
+    return int(max(seconds, 2 * (manifest.duration or 0) + 3600))
+
+
+async def _media_claims(request: web.Request) -> Claims:
+    """A media token, for this recording, from a share that has not been revoked since."""
+    claims = await request.app[COURT].authenticate(request.query.get("token", ""), (TokenKind.MEDIA,))
+    if claims.hearing != request.match_info["hearing_id"]:
+        raise ApiError(403, "forbidden", "this link is for another recording")
+    if claims.subject.startswith(SHARED_PREFIX) and \
+            await request.app[COURT].store.is_revoked(claims.subject[len(SHARED_PREFIX):]):
+        raise ApiError(401, "token_revoked", "the share this link came from has been revoked")
+    return claims
 
 
 async def _audit(request: web.Request, claims: Claims, action: str, hearing_id: str, **details: Any) -> None:
     actor = claims.subject if claims.kind is TokenKind.STAFF else f"{claims.kind.value}:{claims.name}"
-    await request.app[RECORDER].audit.record(action, hearing_id, actor, claims.role.value, request.remote or "",
-                                             **details)
+    await request.app[RECORDER].audit.record(action, hearing_id, actor, claims.role.value,
+                                             request.remote or "", **details)
 
 
 async def _share_claims(request: web.Request) -> Claims:
@@ -92,7 +116,8 @@ async def search(request: web.Request) -> web.Response:
     request.app[COURT].require(claims, Permission.VIEW_RECORDINGS)
     q = request.query
     query = Query(case_number=clean_text(q.get("case_number", ""), "case_number"),
-                  court=clean_text(q.get("court", ""), "court"), judge=clean_text(q.get("judge", ""), "judge"),
+                  court=clean_text(q.get("court", ""), "court"),
+                  judge=clean_text(q.get("judge", ""), "judge"),
                   date_from=_date(q.get("from", ""), "from"), date_to=_date(q.get("to", ""), "to"))
     found = request.app[RECORDER].catalog.search(query)
     return web.json_response({"recordings": [_summary(m) for m in found]})
@@ -136,17 +161,22 @@ async def _media_link(request: web.Request, claims: Claims, manifest: Manifest, 
     recorder: Recorder = request.app[RECORDER]
     hid = manifest.hearing_id
     filename = f"{manifest.case_number or hid}.mp4".replace("/", "-").replace('"', "")
-    seconds = request.app[SETTINGS].storage.download_link_seconds
+    seconds = request.app[SETTINGS].storage.download_link_seconds if purpose == "download" else \
+        _link_seconds(request, manifest)
+    subject = claims.subject
+    if claims.kind is TokenKind.SHARE:
+        subject = f"{SHARED_PREFIX}{claims.jti}"
+        seconds = max(1, min(seconds, int(claims.expires_at - time.time())))  # never past the share itself
     expires = int(time.time()) + seconds
     url = None if purpose == "play" and isinstance(recorder.storage, LocalStorage) else \
         await recorder.storage.download_url(f"{hid}/hearing.mp4", filename if purpose == "download" else "",
                                             seconds)
     if url is None:
-        token, _ = request.app[COURT].tokens.issue(TokenKind.MEDIA, claims.subject, claims.role, hid,
+        token, _ = request.app[COURT].tokens.issue(TokenKind.MEDIA, subject, claims.role, hid,
                                                    seconds, name=claims.name, purpose=purpose)
         url = f"/api/recordings/{hid}/media?token={token}"
     await _audit(request, claims, prefix + purpose, hid)
-    vtt_token, _ = request.app[COURT].tokens.issue(TokenKind.MEDIA, claims.subject, claims.role, hid,
+    vtt_token, _ = request.app[COURT].tokens.issue(TokenKind.MEDIA, subject, claims.role, hid,
                                                    seconds, name=claims.name, purpose="play")
     return web.json_response({"url": url, "expires_at": expires, "purpose": purpose,
                               "captions_url": f"/api/recordings/{hid}/captions.vtt?token={vtt_token}"})
@@ -155,10 +185,8 @@ async def _media_link(request: web.Request, claims: Claims, manifest: Manifest, 
 @routes.get("/api/recordings/{hearing_id}/media")
 async def media(request: web.Request) -> web.StreamResponse:
     """The MP4 itself, with Range support so a browser can seek; the token comes from /links."""
-    claims = await request.app[COURT].authenticate(request.query.get("token", ""), (TokenKind.MEDIA,))
-    hid = request.match_info["hearing_id"]
-    if claims.hearing != hid:
-        raise ApiError(403, "forbidden", "this link is for another recording")
+    claims = await _media_claims(request)
+    hid = claims.hearing
     recorder: Recorder = request.app[RECORDER]
     manifest = recorder.catalog.get(hid)
     if manifest is None:
@@ -172,15 +200,15 @@ async def media(request: web.Request) -> web.StreamResponse:
         if not path.exists():
             raise not_found("recording file")
         return web.FileResponse(path, headers={**headers, "Content-Type": "video/mp4"})
-    url = await recorder.storage.download_url(f"{hid}/hearing.mp4", "", request.app[SETTINGS].storage.download_link_seconds)
+    url = await recorder.storage.download_url(f"{hid}/hearing.mp4", "", _link_seconds(request, manifest))
     raise web.HTTPFound(url)
 
 
 @routes.get("/api/recordings/{hearing_id}/captions.vtt")
 async def captions(request: web.Request) -> web.Response:
-    claims = await request.app[COURT].authenticate(request.query.get("token", ""), (TokenKind.MEDIA,))
-    hid = request.match_info["hearing_id"]
-    if claims.hearing != hid or request.app[RECORDER].catalog.get(hid) is None:
+    claims = await _media_claims(request)
+    hid = claims.hearing
+    if request.app[RECORDER].catalog.get(hid) is None:
         raise not_found("recording")
     try:
         raw = await request.app[RECORDER].storage.read(f"{hid}/transcript.vtt")
@@ -200,12 +228,18 @@ async def verify(request: web.Request) -> web.Response:
     else:
         with tempfile.TemporaryDirectory(prefix="verify-") as tmp:
             folder = Path(tmp) / hid
-            for key in await recorder.storage.list(f"{hid}/"):
-                target = Path(tmp) / key
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with target.open("wb") as handle:
-                    async for block in recorder.storage.stream(key):
-                        await asyncio.to_thread(handle.write, block)
+            try:
+                for key in await recorder.storage.list(f"{hid}/"):
+                    target = (Path(tmp) / key).resolve()
+                    if not target.is_relative_to(folder.resolve()):
+                        continue  # a key that would land outside the copy is not part of this recording
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    with target.open("wb") as handle:
+                        async for block in recorder.storage.stream(key):
+                            await asyncio.to_thread(handle.write, block)
+            except StorageError:
+                raise ApiError(503, "store_unavailable", "the recording store cannot be reached right now") \
+                    from None
             checks = await asyncio.to_thread(verify_folder, folder, recorder.public_key)
     result = recorder.set_integrity(hid, checks)
     await _audit(request, claims, "verify", hid, result=result["status"])
@@ -240,7 +274,12 @@ async def revoke_share(request: web.Request) -> web.Response:
     manifest = await _recording(request, claims)
     request.app[COURT].require(claims, Permission.SHARE_RECORDINGS)
     share_id = clean_text(request.match_info["share_id"], "share_id")
-    await request.app[COURT].store.revoke(share_id, time.time() + 90 * 86400)
+    # Only a share of this recording, made here: the audit log is the register of shares handed out.
+    shares = [e for e in await request.app[RECORDER].audit.entries(manifest.hearing_id, limit=100_000)
+              if e["action"] == "share" and e.get("details", {}).get("share_id") == share_id]
+    if not shares:
+        raise not_found("share")
+    await request.app[COURT].store.revoke(share_id, shares[0]["details"].get("expires_at", time.time()) + 60)
     await _audit(request, claims, "share_revoked", manifest.hearing_id, share_id=share_id)
     return web.json_response({"revoked": share_id})
 
@@ -266,7 +305,7 @@ async def shared(request: web.Request) -> web.Response:
     detail = _summary(manifest)
     detail["participants"] = [{"name": p["name"], "role": p["role"]} for p in manifest.participants]
     detail["shared_with"] = claims.name
-    detail["link_expires_at"] = claims.expires_at
+    detail["link_expires_at"] = int(claims.expires_at)
     return web.json_response(detail)
 
 

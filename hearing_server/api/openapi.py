@@ -763,8 +763,11 @@ def recording_paths() -> Json:
             "Makes a short-lived link to hearing.mp4, for `play` (a `<video>` element; seekable with HTTP "
             "Range requests) or `download` (an attachment named `<case number>.mp4`), and a link to the "
             "transcript as WebVTT captions. With the local store the links point at this server "
-            "(`…/media?token=…`, `…/captions.vtt?token=…`, the token valid `storage.download_link_seconds`); "
-            "with S3 the media link is a presigned URL of the store itself. Audited (`play` or "
+            "(`…/media?token=…`, `…/captions.vtt?token=…`); with S3 the media link is a presigned URL of the "
+            "store itself. A `download` link is valid for `storage.download_link_seconds`; a `play` link for "
+            "twice the recording's duration plus an hour, since a player keeps requesting byte ranges while "
+            "someone watches and seeks. Links made from a share never outlive the share, and die when it is "
+            "revoked (presigned S3 URLs excepted: the store cannot be told). Audited (`play` or "
             "`download`).\n\nThe body is optional; without it the purpose is `play`.\n\n" + view,
             {"200": ok("The links", ref("MediaLink")),
              **errors(*BODY_ERRORS, *AUTH_ERRORS, "forbidden", "not_found",
@@ -796,10 +799,11 @@ def recording_paths() -> Json:
             "transcript.vtt, for a `<track kind=\"captions\">` beside the player: every transcript entry "
             "as a cue at its place on the hearing clock. Like the media, it takes a media token in the "
             "`token` query parameter instead of an `Authorization` header (the `captions_url` from "
-            "`POST …/links` carries one); a token for another recording is `404`.",
+            "`POST …/links` carries one); a token for another recording is `403`.",
             {"200": media_response("The captions", "text/vtt"),
-             **errors(*MEDIA_TOKEN_ERRORS, "not_found", "store_unavailable",
+             **errors(*MEDIA_TOKEN_ERRORS, "forbidden", "not_found", "store_unavailable",
                       messages={"invalid_token": "missing or malformed token",
+                                "forbidden": "this link is for another recording",
                                 "not_found": "recording not found"})},
             params=[RECORDING_ID, MEDIA_TOKEN], public=True)},
         "/api/recordings/{hearing_id}/verify": {"post": operation(
@@ -810,7 +814,7 @@ def recording_paths() -> Json:
             "the server restarts) as the recording's `integrity`. Audited (`verify`, with the result). "
             "Takes no body.\n\n" + view,
             {"200": ok("The checks", ref("VerifyResult")),
-             **errors(*AUTH_ERRORS, "forbidden", "not_found", messages=not_recording)},
+             **errors(*AUTH_ERRORS, "forbidden", "not_found", "store_unavailable", messages=not_recording)},
             params=[RECORDING_ID])},
         "/api/recordings/{hearing_id}/shares": {"post": operation(
             "shareRecording", "archive", "Hand the recording to someone",
@@ -826,9 +830,9 @@ def recording_paths() -> Json:
         "/api/recordings/{hearing_id}/shares/{share_id}": {"delete": operation(
             "revokeShare", "archive", "Revoke a share link",
             "The share link with this id (`share_id` from `POST …/shares`, also in the audit log) is "
-            "refused from now on (`401 token_revoked`); media links already made from it keep working "
-            "until they expire (minutes). The id is not checked: revoking an unknown id answers 200 too. "
-            "Audited (`share_revoked`).\n\nNeeds `view_recordings` and `share_recordings`.",
+            "refused from now on (`401 token_revoked`), and so are the play and download links made from "
+            "it (a presigned S3 URL already handed out runs until it expires). Only a share made for this "
+            "recording can be revoked through it: any other id is `404`. Audited (`share_revoked`).\n\nNeeds `view_recordings` and `share_recordings`.",
             {"200": ok("Revoked", ref("ShareRevoked")),
              **errors("bad_request", *AUTH_ERRORS, "forbidden", "not_found", messages=not_recording)},
             params=[RECORDING_ID, {"name": "share_id", "in": "path", "required": True,

@@ -1,4 +1,5 @@
-// Judge console: sign in, hearings, hearing controls, invitations, the live hearing, lobby and roster.
+// Judge console: sign in, hearings, hearing controls, invitations, the live hearing, lobby and roster, log notes
+// and the recording indicator with pause and resume.
 
 import {
   $, h, show, apiCall, ApiError, SignalingChannel, SignalError, CLOSE, createHearingPeer, offerWithCandidates,
@@ -16,6 +17,8 @@ const state = {
   hearings: [],
   selected: null,
   live: null,
+  notes: [], // log notes of the selected hearing seen by this page, newest first
+  recordingOff: false, // the server answered that it does not record
 };
 
 // Tests (and support staff) can reach the live peer connection: window.__hearing.pc.getStats().
@@ -91,6 +94,8 @@ function signOut(message) {
   state.token = "";
   state.user = null;
   state.selected = null;
+  state.notes = [];
+  renderNotes();
   sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(USER_KEY);
   sessionStorage.removeItem(SELECTED_KEY);
@@ -107,6 +112,7 @@ async function enterConsole() {
   show($("#user-box"), true);
   $("#user-name").textContent = state.user ? `${state.user.display_name} · ${roleLabel(state.user.role)}` : "";
   show($("#new-hearing-toggle"), can("create_hearing"));
+  show($("#archive-link"), can("view_recordings"));
   await loadHearings();
   const remembered = sessionStorage.getItem(SELECTED_KEY);
   if (remembered && state.hearings.some((x) => x.id === remembered)) selectHearing(remembered);
@@ -186,7 +192,12 @@ function selectHearing(id) {
     state.live.stop();
     state.live = null;
   }
+  if (!state.selected || state.selected.id !== id) {
+    state.notes = [];
+    renderNotes();
+  }
   state.selected = hearing;
+  window.__hearing.hearingId = id;
   sessionStorage.setItem(SELECTED_KEY, id);
   $("#invite-result").hidden = true;
   $("#invite-form").reset();
@@ -229,7 +240,13 @@ function renderHearing() {
   const inviteForm = $("#invite-form");
   for (const element of inviteForm.elements) element.disabled = hearing.status === "closed" || !can("invite");
 
+  renderRecording(hearing);
+  show($("#notes-panel"), isLive(hearing) && can("log_notes"));
   updateOverlay();
+}
+
+function isLive(hearing) {
+  return !!hearing && (hearing.status === "open" || hearing.status === "recess");
 }
 
 /** The notice over the video: not open yet, closed, connecting; and the recess banner. */
@@ -546,6 +563,9 @@ class LiveSession {
       case "hearing":
         mergeHearing(message.hearing);
         break;
+      case "log-note":
+        addNote(message.note);
+        break;
       case "preview-ended":
         this.previews.ended(message.participant_id);
         break;
@@ -651,6 +671,110 @@ class LiveSession {
     show($("#rejoin"), false);
     setConn("idle", "Not connected");
     resetPanels();
+  }
+}
+
+// -- the court record: recording indicator, pause and resume, log notes ---------------------------------
+
+function renderRecording(hearing) {
+  const live = isLive(hearing);
+  const off = state.recordingOff || hearing.recording === false;
+  const paused = !!hearing.recording_paused;
+  const badge = $("#h-rec");
+  show(badge, live);
+  if (off) {
+    badge.className = "badge badge-rec-off";
+    badge.textContent = "Not recorded";
+  } else if (paused) {
+    badge.className = "badge badge-rec-paused";
+    badge.textContent = "Recording paused";
+  } else {
+    badge.className = "badge badge-rec";
+    badge.textContent = "● REC";
+  }
+  badge.title = off ? "This server does not record hearings." : paused
+    ? "Nothing is being recorded: the pause shows in the record." : "The hearing is being recorded.";
+  const allowed = can("control_recording");
+  show($("#rec-pause"), live && !off && !paused);
+  show($("#rec-resume"), live && !off && paused);
+  $("#rec-pause").disabled = !allowed;
+  $("#rec-resume").disabled = !allowed;
+}
+
+async function setRecording(action, button) {
+  const hearing = state.selected;
+  if (!hearing) return;
+  button.disabled = true;
+  try {
+    const updated = await api("POST", `/api/hearings/${encodeURIComponent(hearing.id)}/recording/${action}`);
+    mergeHearing(updated);
+    notify(action === "pause" ? "Recording paused: the pause shows in the record." : "Recording again.", "success");
+  } catch (error) {
+    if (error instanceof ApiError && error.code === "recording_disabled") {
+      state.recordingOff = true;
+      renderHearing();
+      notify("This server does not record hearings.", "error");
+      return;
+    }
+    reportError(error, `Could not ${action} the recording`);
+  } finally {
+    button.disabled = !can("control_recording");
+  }
+}
+
+const NOTE_LABELS = { note: "Note", exhibit: "Exhibit", objection: "Objection", ruling: "Ruling", recess: "Recess" };
+// What a one-click button logs when nothing was typed.
+const NOTE_DEFAULTS = {
+  exhibit: "Exhibit shown", objection: "Objection raised", ruling: "Ruling given", recess: "Break",
+};
+
+function utcClock(epochSeconds) {
+  const date = new Date(epochSeconds * 1000);
+  return Number.isNaN(date.getTime()) ? "" : `${date.toISOString().slice(11, 19)} UTC`;
+}
+
+/** A note from the POST reply or the signaling "log-note" message (both arrive: each note is kept once). */
+function addNote(note) {
+  if (!note || !note.id || state.notes.some((n) => n.id === note.id)) return;
+  state.notes.unshift(note);
+  state.notes.sort((a, b) => (b.at || 0) - (a.at || 0));
+  renderNotes(note.id);
+}
+
+function renderNotes(freshId = "") {
+  const list = $("#notes-list");
+  list.replaceChildren(...state.notes.map((note) => h("li", {
+    class: note.id === freshId ? "fresh" : "", dataset: { noteId: note.id, kind: note.kind },
+  },
+  h("span", { class: "note-time" }, utcClock(note.at)),
+  h("span", {},
+    h("span", { class: `t-tag t-tag-${note.kind}` }, NOTE_LABELS[note.kind] || note.kind),
+    note.text, note.author ? h("span", { class: "note-author" }, ` — ${note.author}`) : null))));
+  $("#notes-count").textContent = String(state.notes.length);
+  show($("#notes-empty"), !state.notes.length);
+}
+
+async function logNote(kind, button) {
+  const hearing = state.selected;
+  if (!hearing) return;
+  const input = $("#note-text");
+  const typed = input.value.trim();
+  const text = typed || NOTE_DEFAULTS[kind];
+  if (!text) {
+    notify("Type the note first.", "error");
+    input.focus();
+    return;
+  }
+  if (button) button.disabled = true;
+  try {
+    const note = await api("POST", `/api/hearings/${encodeURIComponent(hearing.id)}/notes`, { kind, text });
+    if (input.value.trim() === typed) input.value = "";
+    addNote(note);
+    input.focus();
+  } catch (error) {
+    reportError(error, "Could not log the note");
+  } finally {
+    if (button) button.disabled = false;
   }
 }
 
@@ -932,6 +1056,15 @@ function init() {
   $("#copy-link").addEventListener("click", copyLink);
   for (const button of document.querySelectorAll(".hearing-controls [data-action]")) {
     button.addEventListener("click", () => hearingAction(button));
+  }
+  $("#rec-pause").addEventListener("click", (e) => setRecording("pause", e.currentTarget));
+  $("#rec-resume").addEventListener("click", (e) => setRecording("resume", e.currentTarget));
+  $("#note-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    logNote("note", event.target.querySelector("button[type=submit]"));
+  });
+  for (const button of document.querySelectorAll("#notes-panel [data-note-kind]")) {
+    button.addEventListener("click", () => logNote(button.dataset.noteKind, button));
   }
   $("#mic-toggle").addEventListener("click", () => state.live?.toggleMic());
   $("#cam-toggle").addEventListener("click", () => state.live?.toggleCamera());

@@ -1,0 +1,877 @@
+// Recordings archive (court staff): find a recording, play it beside its transcript, verify it, download it,
+// hand it to a party with an expiring link, and read who accessed it.
+// The player with its transcript (RecordingPlayer) is exported for the party's page, shared.js.
+
+import { $, h, show, apiCall, ApiError, roleLabel } from "./common.js";
+
+// -- the player and its transcript (also used by shared.js) ---------------------------------------------
+
+// The transcript's wording, as recorder/transcript.py writes it into the captions.
+const EVENT_TEXT = {
+  opened: "Hearing opened",
+  closed: "Hearing closed",
+  recess: "Recess",
+  resumed: "Hearing resumed",
+  locked: "Hearing locked",
+  unlocked: "Hearing unlocked",
+  admitted: "{who} admitted",
+  rejected: "{name} not admitted",
+  joined: "{who} joined",
+  muted: "{name} muted by the court",
+  unmuted: "{name} unmuted by the court",
+  removed: "{name} removed by the court",
+  disconnected: "{name} lost connection",
+  reconnected: "{name} reconnected",
+  left: "{name} left",
+  recording_paused: "Recording paused",
+  recording_resumed: "Recording resumed",
+  camera_offline: "Courtroom camera “{name}” offline",
+  camera_online: "Courtroom camera “{name}” back online",
+  camera_shown: "Courtroom camera “{name}” put in the picture",
+  camera_hidden: "Courtroom camera “{name}” taken out of the picture",
+};
+
+/** An event this page does not know yet: "some_event" → "Some event", with the person if there is one. */
+function unknownEvent(entry) {
+  const words = String(entry.event || entry.kind || "").replace(/_/g, " ");
+  const text = words.charAt(0).toUpperCase() + words.slice(1);
+  return entry.name ? `${text}: ${who(entry)}` : text;
+}
+
+export const NOTE_LABELS = {
+  note: "Note", exhibit: "Exhibit", objection: "Objection", ruling: "Ruling", recess: "Recess",
+};
+
+/** Seconds into the recording as "04:05" or "1:02:03". */
+export function formatOffset(seconds) {
+  const total = Math.max(0, Math.floor(Number(seconds) || 0));
+  const hours = Math.floor(total / 3600);
+  const mm = String(Math.floor((total % 3600) / 60)).padStart(2, "0");
+  const ss = String(total % 60).padStart(2, "0");
+  return hours ? `${hours}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+/** "8 s", "12 min 05 s", "1 h 02 min". */
+export function formatDuration(seconds) {
+  const total = Math.round(Number(seconds) || 0);
+  if (total < 60) return `${total} s`;
+  const minutes = Math.floor(total / 60);
+  if (minutes < 60) return `${minutes} min ${String(total % 60).padStart(2, "0")} s`;
+  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;
+}
+
+/** An ISO time (as the recorder writes it, in UTC) or epoch seconds, as "2026-11-28 09:31:02 UTC". */
+export function utcDateTime(value, withSeconds = true) {
+  if (value === undefined || value === null || value === "") return "";
+  const date = typeof value === "number" ? new Date(value * 1000) : new Date(value);
+  if (Number.isNaN(date.getTime())) return String(value);
+  const iso = date.toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, withSeconds ? 19 : 16)} UTC`;
+}
+
+/** "09:31:02 UTC" of an ISO time or epoch seconds. */
+export function utcClock(value) {
+  const full = utcDateTime(value);
+  return full ? full.slice(11) : "";
+}
+
+/** A local date and time for people ("28 Nov 2026, 10:31"). */
+export function localDateTime(value) {
+  if (!value) return "";
+  const date = typeof value === "number" ? new Date(value * 1000) : new Date(value);
+  if (Number.isNaN(date.getTime())) return String(value);
+  return date.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+}
+
+function who(entry) {
+  return entry.role ? `${entry.name} (${roleLabel(entry.role)})` : entry.name || "";
+}
+
+/** One transcript entry as {tag, text, meta} for display. */
+function describe(entry) {
+  const at = entry.at ? utcClock(entry.at) : "";
+  if (entry.kind === "note") {
+    const kind = entry.note_kind || "note";
+    return {
+      tag: h("span", { class: `t-tag t-tag-${kind}` }, NOTE_LABELS[kind] || kind),
+      text: entry.text || "",
+      meta: [at, entry.author].filter(Boolean).join(" · "),
+    };
+  }
+  if (entry.kind === "speech") {
+    const span = entry.end ? `speaking ${formatOffset(entry.offset)}–${formatOffset(entry.end)}` : "speaking";
+    return {
+      tag: null,
+      text: [h("strong", {}, entry.name || "Someone"), entry.role ? ` (${roleLabel(entry.role)})` : ""],
+      meta: [span, at].filter(Boolean).join(" · "),
+    };
+  }
+  const template = EVENT_TEXT[entry.event];
+  const text = template ? template.replace("{who}", who(entry)).replace("{name}", entry.name || "")
+    : unknownEvent(entry);
+  const reason = entry.details && entry.details.reason ? ` — ${entry.details.reason}` : "";
+  return { tag: null, text: text + reason, meta: at };
+}
+
+/**
+ * A <video> playing a recording beside its transcript. The transcript follows playback (the current line is
+ * highlighted and scrolled into view); choosing a line seeks the video to its offset. The media link is asked
+ * for only when someone plays (playing is audited), and asked for again if it expires during a long session.
+ *
+ * options: video, list (the <ol>), scroller (the list's scrolling box), count, overlay (the start cover),
+ * clock, error (a <p> for problems), getLink() → {url, captions_url, expires_at}, onLink() after each link.
+ */
+export class RecordingPlayer {
+  constructor(options) {
+    Object.assign(this, options);
+    this.entries = [];
+    this.lines = [];
+    this.current = -1;
+    this.pinned = -1;
+    this.link = null;
+    this.linkAt = 0;
+    this.loading = null;
+    this.lastTime = 0;
+    this.manualUntil = 0;
+    const video = this.video;
+    video.addEventListener("timeupdate", () => this.follow());
+    video.addEventListener("seeked", () => this.follow());
+    video.addEventListener("loadedmetadata", () => this.follow());
+    video.addEventListener("error", () => this.onError());
+    video.addEventListener("play", () => show(this.overlay, false));
+    this.list.addEventListener("click", (event) => {
+      const line = event.target.closest(".t-line");
+      if (line && this.list.contains(line)) this.seek(Number(line.dataset.offset), Number(line.dataset.index));
+    });
+    // Someone scrolling the transcript by hand is reading: do not pull it back for a few seconds.
+    for (const type of ["wheel", "touchmove", "keydown"]) {
+      this.scroller.addEventListener(type, () => { this.manualUntil = Date.now() + 5000; }, { passive: true });
+    }
+  }
+
+  setEntries(entries, emptyText = "Nothing was noted in this hearing's transcript.") {
+    this.entries = [...(entries || [])]
+      .filter((e) => e && typeof e.offset === "number")
+      .sort((a, b) => a.offset - b.offset);
+    this.current = -1;
+    this.pinned = -1;
+    this.list.replaceChildren();
+    this.lines = this.entries.map((entry, index) => {
+      const { tag, text, meta } = describe(entry);
+      const kind = entry.kind || "event";
+      const dataset = { offset: String(entry.offset), index: String(index), kind };
+      if (kind === "note") dataset.noteKind = entry.note_kind || "note";
+      if (entry.event) dataset.event = entry.event;
+      const line = h("li", { class: `t-line t-${kind}${kind === "note" ? ` t-note-${dataset.noteKind}` : ""}`, dataset },
+      h("button", { type: "button", title: `Play from ${formatOffset(entry.offset)}` },
+        h("span", { class: "t-time" }, formatOffset(entry.offset)),
+        h("span", { class: "t-body" },
+          h("span", { class: "t-text" }, tag, text),
+          meta ? h("span", { class: "t-meta" }, meta) : null)));
+      return line;
+    });
+    if (this.lines.length) this.list.append(...this.lines);
+    else this.list.append(h("li", { class: "t-empty" }, emptyText));
+    if (this.count) this.count.textContent = String(this.lines.length);
+    this.follow();
+  }
+
+  /** Show that the transcript could not be had. */
+  transcriptProblem(text) {
+    this.entries = [];
+    this.lines = [];
+    this.list.replaceChildren(h("li", { class: "t-empty" }, text));
+    if (this.count) this.count.textContent = "0";
+  }
+
+  get started() {
+    return !!this.link;
+  }
+
+  /** Fetch a media link and play, from `at` seconds if given. */
+  async start(at = null, play = true) {
+    if (this.loading) return this.loading;
+    this.loading = (async () => {
+      const link = await this.getLink();
+      this.link = link;
+      this.linkAt = Date.now();
+      show(this.error, false);
+      const video = this.video;
+      if (link.captions_url && !video.querySelector("track")) {
+        video.append(h("track", { kind: "captions", src: link.captions_url, srclang: "en", label: "Transcript" }));
+      }
+      video.preload = "auto";
+      video.src = link.url;
+      if (at !== null) await this.seekWhenReady(at);
+      show(this.overlay, false);
+      if (play) await this.play();
+      if (this.onLink) this.onLink(link);
+    })();
+    try {
+      await this.loading;
+    } catch (error) {
+      this.link = null;
+      this.problem(error instanceof ApiError ? error.message : "The recording could not be loaded.");
+      throw error;
+    } finally {
+      this.loading = null;
+    }
+    return undefined;
+  }
+
+  async play() {
+    const video = this.video;
+    try {
+      await video.play();
+    } catch (error) {
+      if (error && error.name === "AbortError") return;
+      if (error && error.name === "NotAllowedError") {
+        // The browser wants a gesture for sound: play muted; the player's own button turns sound on.
+        video.muted = true;
+        try { await video.play(); } catch { /* the person presses play */ }
+      }
+    }
+  }
+
+  seekWhenReady(at) {
+    const video = this.video;
+    if (video.readyState >= 1) {
+      video.currentTime = at;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = () => {
+        video.removeEventListener("loadedmetadata", done);
+        video.currentTime = at;
+        resolve();
+      };
+      video.addEventListener("loadedmetadata", done);
+      video.load();
+    });
+  }
+
+  /** Jump to `offset` seconds (a transcript line was chosen). Starts the recording if it is not loaded. */
+  async seek(offset, index = -1) {
+    if (!Number.isFinite(offset)) return;
+    this.pinned = index;
+    this.manualUntil = 0;
+    if (!this.started) {
+      try {
+        await this.start(offset);
+      } catch { /* reported */ }
+      return;
+    }
+    await this.seekWhenReady(offset);
+    this.follow(offset);
+  }
+
+  indexAt(time) {
+    let found = -1;
+    for (let i = 0; i < this.entries.length; i += 1) {
+      if (this.entries[i].offset <= time + 0.05) found = i;
+      else break;
+    }
+    // Several lines at one instant: keep the one that was chosen.
+    if (found >= 0 && this.pinned >= 0 && this.entries[this.pinned]
+        && this.entries[this.pinned].offset === this.entries[found].offset) return this.pinned;
+    return found;
+  }
+
+  follow(time = this.video.currentTime) {
+    if (this.started) this.lastTime = time;
+    if (this.clock) {
+      const duration = Number.isFinite(this.video.duration) ? this.video.duration : this.knownDuration || 0;
+      this.clock.textContent = duration ? `${formatOffset(time)} / ${formatOffset(duration)}` : "";
+    }
+    const index = this.started ? this.indexAt(time) : -1;
+    if (index === this.current) return;
+    const old = this.lines[this.current];
+    if (old) {
+      old.classList.remove("current");
+      old.removeAttribute("aria-current");
+    }
+    this.current = index;
+    const line = this.lines[index];
+    if (!line) return;
+    line.classList.add("current");
+    line.setAttribute("aria-current", "true");
+    if (Date.now() >= this.manualUntil) this.scrollTo(line);
+  }
+
+  scrollTo(line) {
+    const box = this.scroller;
+    const top = line.offsetTop;
+    const bottom = top + line.offsetHeight;
+    if (top < box.scrollTop + 8 || bottom > box.scrollTop + box.clientHeight - 8) {
+      box.scrollTo({ top: Math.max(0, top - box.clientHeight / 3), behavior: "smooth" });
+    }
+  }
+
+  async onError() {
+    if (!this.link || this.loading) return;
+    const video = this.video;
+    // Media links last a few minutes: a long session outlives one. Ask for a fresh one and go on from here.
+    if (Date.now() - this.linkAt > 30000) {
+      const playing = !video.paused;
+      try {
+        await this.start(this.lastTime, playing);
+      } catch { /* reported */ }
+      return;
+    }
+    const code = video.error ? video.error.code : 0;
+    this.problem(code === 4
+      ? "This browser cannot play the recording. Download it and play it with a media player."
+      : "The recording could not be loaded. Check the connection and try again.");
+  }
+
+  problem(text) {
+    if (!this.error) return;
+    this.error.textContent = text;
+    show(this.error, true);
+  }
+
+  reset() {
+    const video = this.video;
+    video.pause();
+    video.removeAttribute("src");
+    video.querySelectorAll("track").forEach((t) => t.remove());
+    video.preload = "none";
+    video.load();
+    this.link = null;
+    this.lastTime = 0;
+    this.knownDuration = 0;
+    show(this.overlay, true);
+    show(this.error, false);
+    this.setEntries([], "Loading the transcript…");
+    if (this.clock) this.clock.textContent = "";
+  }
+}
+
+// -- the archive page ---------------------------------------------------------------------------------
+
+const TOKEN_KEY = "court.staff.token"; // the judge console's: one sign-in for both pages
+const USER_KEY = "court.staff.user";
+
+const state = {
+  token: sessionStorage.getItem(TOKEN_KEY) || "",
+  user: readJson(sessionStorage.getItem(USER_KEY)),
+  results: null,
+  fromResults: false,
+  recording: null,
+  player: null,
+  shares: [],
+};
+
+function readJson(text) {
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return null;
+  }
+}
+
+function can(permission) {
+  return ((state.user && state.user.permissions) || []).includes(permission);
+}
+
+let statusTimer = null;
+
+function notify(text, kind = "info") {
+  const line = $("#status");
+  $("#status-text").textContent = text;
+  line.className = `statusline statusline-${kind}`;
+  line.setAttribute("role", kind === "error" ? "alert" : "status");
+  show(line, true);
+  clearTimeout(statusTimer);
+  if (kind !== "error") statusTimer = setTimeout(() => show(line, false), 6000);
+}
+
+function reportError(error, what) {
+  if (error instanceof ApiError && error.status === 401 && error.code !== "invalid_credentials") {
+    signOut("Your session has expired. Please sign in again.");
+    return;
+  }
+  const code = error && error.code ? ` (${error.code})` : "";
+  notify(`${what}: ${error && error.message ? error.message : error}${code}`, "error");
+}
+
+function api(method, path, body) {
+  return apiCall(method, path, { body, token: state.token });
+}
+
+function recordingPath(suffix = "") {
+  return `/api/recordings/${encodeURIComponent(state.recording.hearing_id)}${suffix}`;
+}
+
+// -- sign in ------------------------------------------------------------------------------------------
+
+async function signIn(event) {
+  event.preventDefault();
+  const button = $("#login-submit");
+  button.disabled = true;
+  try {
+    const result = await apiCall("POST", "/api/login", {
+      body: { username: $("#login-username").value.trim(), password: $("#login-password").value },
+    });
+    state.token = result.token;
+    state.user = { ...result.user, permissions: result.permissions };
+    sessionStorage.setItem(TOKEN_KEY, state.token);
+    sessionStorage.setItem(USER_KEY, JSON.stringify(state.user));
+    $("#login-password").value = "";
+    show($("#status"), false);
+    enterArchive();
+  } catch (error) {
+    reportError(error, "Sign-in failed");
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function signOut(message, tellServer = false) {
+  if (tellServer && state.token) apiCall("POST", "/api/logout", { token: state.token }).catch(() => {});
+  state.player?.reset();
+  state.token = "";
+  state.user = null;
+  state.results = null;
+  state.recording = null;
+  sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(USER_KEY);
+  for (const id of ["#search-view", "#recording-view", "#user-box", "#no-access"]) show($(id), false);
+  $("#results").replaceChildren();
+  show($("#login-view"), true);
+  if (message) notify(message, "error");
+  $("#login-username").focus();
+}
+
+function enterArchive() {
+  show($("#login-view"), false);
+  show($("#user-box"), true);
+  $("#user-name").textContent = state.user ? `${state.user.display_name} · ${roleLabel(state.user.role)}` : "";
+  if (!can("view_recordings")) {
+    show($("#no-access"), true);
+    return;
+  }
+  route();
+}
+
+// -- search -------------------------------------------------------------------------------------------
+
+function route() {
+  if (!state.token || !can("view_recordings")) return;
+  const id = new URLSearchParams(location.hash.replace(/^#/, "")).get("recording");
+  if (id) {
+    if (!state.recording || state.recording.hearing_id !== id) loadRecording(id);
+    else showView("recording");
+    return;
+  }
+  state.player?.reset();
+  state.recording = null;
+  document.title = "Recordings archive · Remote hearings";
+  showView("search");
+  if (state.results === null) search();
+}
+
+function showView(name) {
+  show($("#search-view"), name === "search");
+  show($("#recording-view"), name === "recording");
+}
+
+async function search(event) {
+  if (event) event.preventDefault();
+  const form = $("#search-form");
+  const params = new URLSearchParams();
+  for (const [key, value] of new FormData(form).entries()) {
+    if (String(value).trim()) params.set(key, String(value).trim());
+  }
+  const button = $("#search-submit");
+  button.disabled = true;
+  try {
+    const data = await api("GET", `/api/recordings${params.toString() ? `?${params}` : ""}`);
+    state.results = data.recordings || [];
+    renderResults(state.results, params.toString() !== "");
+  } catch (error) {
+    reportError(error, "The search failed");
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function renderResults(recordings, filtered) {
+  const body = $("#results");
+  body.replaceChildren();
+  for (const rec of recordings) {
+    const open = () => openRecording(rec.hearing_id);
+    body.append(h("tr", { dataset: { hearingId: rec.hearing_id }, onclick: open },
+      h("td", {}, h("span", { class: "case-number" }, rec.case_number)),
+      h("td", {}, h("strong", {}, rec.title)),
+      h("td", {}, [rec.court, rec.courtroom].filter(Boolean).join(" · ")),
+      h("td", {}, rec.judge_name || rec.judge),
+      h("td", { title: utcDateTime(rec.opened_at) }, localDateTime(rec.opened_at)),
+      h("td", { class: "num" }, formatDuration(rec.duration)),
+      h("td", {}, statusBadge(rec)),
+      h("td", { class: "num" }, h("button", {
+        type: "button", class: "btn btn-secondary btn-small", "aria-label": `Open the recording of ${rec.case_number}`,
+        onclick: (e) => { e.stopPropagation(); open(); },
+      }, "Open"))));
+  }
+  const note = $("#results-note");
+  if (!recordings.length) {
+    note.textContent = filtered ? "No recording matches this search." : "The archive has no recordings yet.";
+  } else {
+    note.textContent = `${recordings.length} recording${recordings.length === 1 ? "" : "s"}, newest first.`;
+  }
+}
+
+function statusBadge(rec) {
+  const interrupted = rec.status === "interrupted";
+  const gaps = Array.isArray(rec.gaps) ? rec.gaps.length : rec.gaps || 0;
+  return h("span", { class: `badge badge-${interrupted ? "interrupted" : "final"}`,
+    title: gaps ? `${gaps} gap${gaps === 1 ? "" : "s"} in the recording` : undefined },
+  interrupted ? "Interrupted" : "Complete", gaps ? ` · ${gaps} gap${gaps === 1 ? "" : "s"}` : "");
+}
+
+function openRecording(id) {
+  const hash = `#recording=${encodeURIComponent(id)}`;
+  state.fromResults = true;
+  if (location.hash === hash) route();
+  else location.hash = hash; // hashchange → route(); the browser's Back returns to the results
+}
+
+function backToResults() {
+  // From the results: step back in history (so Forward works too); from a direct link: to the search.
+  if (state.fromResults) history.back();
+  else location.hash = "";
+  state.fromResults = false;
+}
+
+// -- one recording ------------------------------------------------------------------------------------
+
+async function loadRecording(id) {
+  state.player.reset();
+  state.recording = null;
+  state.shares = [];
+  renderShares();
+  show($("#share-result"), false);
+  $("#verify-checks").replaceChildren();
+  show($("#verify-checks"), false);
+  $("#audit-rows").replaceChildren();
+  showView("recording");
+  $("#rec-case").textContent = "";
+  $("#rec-title").textContent = "Loading…";
+  $("#rec-meta").textContent = "";
+  const path = `/api/recordings/${encodeURIComponent(id)}`;
+  let detail;
+  try {
+    detail = await api("GET", path);
+  } catch (error) {
+    reportError(error, error.status === 404 ? "No such recording" : "The recording could not be opened");
+    if (state.token) location.hash = "";
+    return;
+  }
+  state.recording = detail;
+  renderRecording(detail);
+  try {
+    const transcript = await api("GET", `${path}/transcript`);
+    if (state.recording !== detail) return;
+    state.player.setEntries(transcript.entries || []);
+  } catch (error) {
+    if (error.status === 401) reportError(error, "");
+    else state.player.transcriptProblem(`The transcript cannot be loaded right now (${error.message}).`);
+  }
+  if (can("view_audit")) loadAudit();
+}
+
+function renderRecording(rec) {
+  document.title = `${rec.case_number} · Recordings archive`;
+  $("#rec-case").textContent = rec.case_number;
+  $("#rec-title").textContent = rec.title;
+  $("#rec-meta").textContent = [rec.court, rec.courtroom, rec.judge_name || rec.judge, localDateTime(rec.opened_at)]
+    .filter(Boolean).join(" · ");
+  $("#rec-status").replaceWith(Object.assign(statusBadge(rec), { id: "rec-status" }));
+  state.player.knownDuration = rec.duration;
+
+  const facts = [
+    ["Opened", utcDateTime(rec.opened_at)],
+    ["Closed", utcDateTime(rec.closed_at)],
+    ["Duration", formatDuration(rec.duration)],
+    ["Record", rec.status === "interrupted" ? "Interrupted: the server stopped during the hearing" : "Complete"],
+    ["Segments", String(rec.segments)],
+  ];
+  const gaps = rec.gaps || [];
+  const pauses = rec.pauses || [];
+  const dl = $("#rec-facts");
+  dl.replaceChildren();
+  for (const [term, value] of facts) dl.append(h("dt", {}, term), h("dd", {}, value));
+  dl.append(h("dt", {}, "Gaps"), h("dd", { id: "rec-gaps" }, gaps.length ? gaps.map((g) => h("div", {},
+    `${formatOffset(g.start)}–${g.end === null || g.end === undefined ? "end" : formatOffset(g.end)}: ${g.reason}`))
+    : "None"));
+  dl.append(h("dt", {}, "Paused"), h("dd", { id: "rec-pauses" }, pauses.length ? pauses.map((p) => h("div", {},
+    `${formatOffset(p.start)}–${p.end === null || p.end === undefined ? "end" : formatOffset(p.end)}`
+    + (p.reason ? ` (${p.reason})` : ""))) : "Never"));
+  if (rec.signature && rec.signature.algorithm) {
+    dl.append(h("dt", {}, "Signed"), h("dd", {}, `${rec.signature.algorithm}, key ${rec.signature.key_id || "?"}`));
+  }
+
+  const people = rec.participants || [];
+  $("#people-count").textContent = String(people.length);
+  show($("#people-empty"), !people.length);
+  $("#rec-participants").replaceChildren(...people.map((p) => h("li", { dataset: { pid: p.id || "" } },
+    h("span", { class: "person-name" }, p.name), h("span", { class: "role-tag" }, roleLabel(p.role)),
+    p.first_offset !== undefined ? h("span", { class: "muted small" }, `from ${formatOffset(p.first_offset)}`) : null)));
+
+  renderIntegrity(rec.integrity || { status: "unchecked" });
+  show($("#share-panel"), can("share_recordings"));
+  show($("#audit-panel"), can("view_audit"));
+}
+
+const INTEGRITY_TEXT = {
+  unchecked: "Not yet verified", verified: "Verified", failed: "Verification failed",
+};
+
+function renderIntegrity(integrity) {
+  const status = integrity.status || "unchecked";
+  const badge = $("#integrity-badge");
+  badge.className = `badge badge-${status}`;
+  badge.dataset.status = status;
+  badge.textContent = INTEGRITY_TEXT[status] || status;
+  const line = $("#integrity-status");
+  line.dataset.status = status;
+  line.replaceChildren(h("span", { class: `badge badge-${status}` }, INTEGRITY_TEXT[status] || status));
+  const detail = $("#integrity-detail");
+  if (status === "unchecked") {
+    detail.textContent = "Verify checks every segment's hash, the hash chain and the court's signature.";
+  } else {
+    const when = integrity.checked_at ? `Checked ${utcDateTime(integrity.checked_at)}` : "Checked";
+    const checks = Array.isArray(integrity.checks) ? integrity.checks.length : integrity.checks; // reply or summary
+    const count = checks ? `: ${checks} checks` : "";
+    const failures = (integrity.failures || []).length;
+    detail.textContent = `${when}${count}${failures ? `, ${failures} failed.` : ", all passed."}`;
+  }
+}
+
+async function verify() {
+  const button = $("#verify-button");
+  button.disabled = true;
+  button.textContent = "Verifying…";
+  try {
+    const result = await api("POST", recordingPath("/verify"));
+    renderIntegrity(result);
+    const list = $("#verify-checks");
+    const checks = result.checks || [];
+    // Failures first: they are what the clerk needs to read.
+    checks.sort((a, b) => Number(a.ok) - Number(b.ok));
+    list.replaceChildren(...checks.map((c) => h("li", { class: c.ok ? "check-ok" : "check-fail" },
+      h("span", { class: "mark", "aria-label": c.ok ? "passed" : "failed" }, c.ok ? "✓" : "✗"),
+      h("span", {}, c.what, c.detail ? h("span", { class: "check-detail" }, c.detail) : null))));
+    show(list, checks.length > 0);
+    notify(result.status === "verified" ? "The recording is intact: every check passed."
+      : "Verification failed: the recording is not as it was signed.", result.status === "verified" ? "success" : "error");
+    refreshAudit();
+  } catch (error) {
+    reportError(error, "Could not verify the recording");
+  } finally {
+    button.disabled = false;
+    button.textContent = "Verify";
+  }
+}
+
+async function download() {
+  const button = $("#download-button");
+  button.disabled = true;
+  try {
+    const link = await api("POST", recordingPath("/links"), { purpose: "download" });
+    location.href = link.url; // served as an attachment: the page stays
+    refreshAudit();
+  } catch (error) {
+    reportError(error, "Could not download the recording");
+  } finally {
+    setTimeout(() => { button.disabled = false; }, 1500);
+  }
+}
+
+// -- shares -------------------------------------------------------------------------------------------
+
+async function share(event) {
+  event.preventDefault();
+  const form = event.target;
+  const recipient = form.elements.recipient.value.trim();
+  const hoursText = form.elements.hours.value.trim();
+  const body = { recipient };
+  if (hoursText) body.hours = Number(hoursText);
+  const submit = $("#share-submit");
+  submit.disabled = true;
+  try {
+    const made = await api("POST", recordingPath("/shares"), body);
+    state.shares.unshift({ ...made, revoked: false });
+    renderShares();
+    $("#share-for").textContent = `Link for ${made.recipient}`;
+    $("#share-link").value = made.url;
+    $("#share-expiry").textContent = `Valid until ${localDateTime(made.expires_at)} (${utcDateTime(made.expires_at, false)}). `
+      + "Anyone holding the link can watch and download this recording until then.";
+    show($("#share-result"), true);
+    form.elements.recipient.value = "";
+    notify(`Share link made for ${made.recipient}.`, "success");
+    refreshAudit();
+  } catch (error) {
+    reportError(error, "Could not make the share link");
+  } finally {
+    submit.disabled = false;
+  }
+}
+
+function renderShares() {
+  const list = $("#shares-list");
+  list.replaceChildren(...state.shares.map((s) => h("li", {
+    class: s.revoked ? "revoked" : "", dataset: { shareId: s.share_id },
+  },
+  h("span", { class: "who" }, h("strong", {}, s.recipient),
+    h("span", { class: "muted small" }, s.revoked ? " · revoked" : ` · until ${localDateTime(s.expires_at)}`)),
+  s.revoked ? null : h("button", {
+    type: "button", class: "btn btn-danger-quiet btn-small", "aria-label": `Revoke the link for ${s.recipient}`,
+    onclick: (e) => revoke(s, e.currentTarget),
+  }, "Revoke"))));
+}
+
+async function revoke(item, button) {
+  if (!button.dataset.armed) {
+    button.dataset.armed = "1";
+    button.textContent = "Confirm revoke";
+    button.classList.add("armed");
+    setTimeout(() => {
+      if (!button.isConnected || !button.dataset.armed) return;
+      delete button.dataset.armed;
+      button.textContent = "Revoke";
+      button.classList.remove("armed");
+    }, 5000);
+    return;
+  }
+  button.disabled = true;
+  try {
+    await api("DELETE", recordingPath(`/shares/${encodeURIComponent(item.share_id)}`));
+    item.revoked = true;
+    renderShares();
+    if ($("#share-link").value === item.url) show($("#share-result"), false);
+    notify(`The link for ${item.recipient} no longer works.`, "success");
+    refreshAudit();
+  } catch (error) {
+    reportError(error, "Could not revoke the link");
+    button.disabled = false;
+  }
+}
+
+async function copyShare() {
+  const input = $("#share-link");
+  try {
+    await navigator.clipboard.writeText(input.value);
+  } catch {
+    input.select();
+    document.execCommand("copy");
+  }
+  $("#copy-share").textContent = "Copied";
+  setTimeout(() => { $("#copy-share").textContent = "Copy"; }, 2000);
+}
+
+// -- access log ---------------------------------------------------------------------------------------
+
+const AUDIT_TEXT = {
+  view: "Opened the record",
+  play: "Played",
+  download: "Downloaded",
+  verify: "Verified",
+  share: "Made a share link",
+  share_revoked: "Revoked a share link",
+  shared_view: "Opened through a share link",
+  shared_play: "Played through a share link",
+  shared_download: "Downloaded through a share link",
+};
+
+function auditWhat(entry) {
+  const details = { ...(entry.details || {}), ...entry }; // details nested or flat
+  const text = AUDIT_TEXT[entry.action] || entry.action;
+  if (entry.action === "verify" && details.result) {
+    return details.result === "verified" ? `${text}: intact` : `${text}: FAILED (${details.result})`;
+  }
+  if (entry.action === "share" && details.recipient) {
+    return `${text} for ${details.recipient}${details.expires_at ? `, until ${utcDateTime(details.expires_at, false)}` : ""}`;
+  }
+  return text;
+}
+
+function auditWho(entry) {
+  const actor = String(entry.actor || "");
+  return actor.startsWith("share:") ? actor.slice(6) : actor;
+}
+
+let auditTimer = null;
+
+function refreshAudit() {
+  if (!can("view_audit") || !state.recording) return;
+  clearTimeout(auditTimer);
+  auditTimer = setTimeout(loadAudit, 400);
+}
+
+async function loadAudit() {
+  if (!state.recording) return;
+  const id = state.recording.hearing_id;
+  try {
+    const data = await api("GET", `/api/audit?hearing_id=${encodeURIComponent(id)}`);
+    if (!state.recording || state.recording.hearing_id !== id) return;
+    const rows = (data.entries || []).map((e) => h("tr", { dataset: { action: e.action } },
+      h("td", { class: "audit-when" }, utcDateTime(e.at).replace(" UTC", "")),
+      h("td", {}, auditWhat(e)),
+      h("td", {}, auditWho(e)),
+      h("td", {}, roleLabel(e.role)),
+      h("td", { class: "muted" }, e.client || "")));
+    $("#audit-rows").replaceChildren(...(rows.length ? rows
+      : [h("tr", {}, h("td", { colspan: "5", class: "muted" }, "Nobody has opened this recording yet."))]));
+  } catch (error) {
+    if (error.status === 403) show($("#audit-panel"), false);
+    else reportError(error, "Could not load the access log");
+  }
+}
+
+// -- wiring -------------------------------------------------------------------------------------------
+
+function init() {
+  state.player = new RecordingPlayer({
+    video: $("#recording-video"),
+    list: $("#transcript"),
+    scroller: $("#transcript-scroll"),
+    count: $("#transcript-count"),
+    overlay: $("#player-start"),
+    clock: $("#player-clock"),
+    error: $("#player-error"),
+    getLink: () => api("POST", recordingPath("/links"), { purpose: "play" }),
+    onLink: () => refreshAudit(),
+  });
+  window.__archive = { player: state.player }; // for tests and support
+  $("#login-form").addEventListener("submit", signIn);
+  $("#logout").addEventListener("click", () => signOut("", true));
+  $("#status-close").addEventListener("click", () => show($("#status"), false));
+  $("#search-form").addEventListener("submit", search);
+  $("#back-to-results").addEventListener("click", backToResults);
+  $("#play-button").addEventListener("click", () => state.player.start().catch((e) => reportError(e, "Could not play")));
+  $("#verify-button").addEventListener("click", verify);
+  $("#download-button").addEventListener("click", download);
+  $("#share-form").addEventListener("submit", share);
+  $("#copy-share").addEventListener("click", copyShare);
+  $("#audit-refresh").addEventListener("click", loadAudit);
+  window.addEventListener("hashchange", route);
+  if (state.token && state.user) {
+    apiCall("GET", "/api/me", { token: state.token })
+      .then((me) => {
+        state.user = { ...state.user, ...me };
+        sessionStorage.setItem(USER_KEY, JSON.stringify(state.user));
+        enterArchive();
+      })
+      .catch((error) => {
+        if (error.status === 401) signOut("Your session has expired. Please sign in again.");
+        else enterArchive();
+      });
+  } else {
+    show($("#login-view"), true);
+  }
+}
+
+// shared.js imports the player from here; only the archive page runs the archive.
+if (document.body && document.body.classList.contains("archive-page")) init();

@@ -8,6 +8,7 @@ import json
 import logging
 import shutil
 import time
+from datetime import datetime
 from pathlib import Path
 
 from hearing_server.config import Settings
@@ -36,6 +37,10 @@ def create_storage(settings: Settings) -> Storage:
     return LocalStorage(settings.recordings_path)
 
 
+def _epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
 class Recorder:
     def __init__(self, settings: Settings, storage: Storage | None = None) -> None:
         self.settings = settings
@@ -58,6 +63,7 @@ class Recorder:
                 log.error("S3 bucket check failed; uploads will retry: %s", exc)
         self.uploader.start()
         await self.catalog.load()
+        await self._load_integrity()
         self._spawn(self.recover(store))
 
     async def close(self) -> None:
@@ -75,6 +81,14 @@ class Recorder:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         return task
+
+    async def _load_integrity(self) -> None:
+        """The last verify of each recording, from the audit log, so a restart does not forget it."""
+        for entry in reversed(await self.audit.entries(limit=1_000_000)):
+            if entry.get("action") == "verify" and entry.get("details", {}).get("result"):
+                self._integrity[entry["hearing_id"]] = {
+                    "status": entry["details"]["result"], "checked_at": _epoch(entry["at"]),
+                    "checks": entry["details"].get("checks", 0), "failures": entry["details"].get("failures", [])}
 
     def integrity(self, hearing_id: str) -> dict:
         return self._integrity.get(hearing_id, {"status": "unchecked"})

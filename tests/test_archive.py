@@ -27,7 +27,8 @@ EARLIER = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc).timestamp()
 
 
 async def start(settings: Settings) -> tuple[TestServer, ApiClient]:
-    add_staff(settings)
+    if not settings.users_path.exists():
+        add_staff(settings)
     server = TestServer(create_app(settings, MemoryStore()), host="127.0.0.1", port=0)
     await server.start_server()
     return server, ApiClient(str(server.make_url("")).rstrip("/"))
@@ -155,6 +156,10 @@ async def test_a_share_link_shows_one_recording_until_it_is_revoked(archive):
     assert shared["url"].startswith(api.base + "/shared#token=")
     assert time.time() + 47 * 3600 < shared["expires_at"] <= time.time() + 48 * 3600 + 5
     token = shared["url"].split("#token=")[1]
+    listed = (await api.ok("GET", "/api/recordings/h_recent/shares", token=clerk))["shares"]
+    assert [(x["share_id"], x["recipient"], x["made_by"], x["status"]) for x in listed] == \
+        [(shared["share_id"], "Ms Ada Okafor (defendant's counsel)", "clerk", "active")]
+    assert listed[0]["expires_at"] == shared["expires_at"] and listed[0]["revoked_at"] is None
     view = await api.ok("GET", "/api/shared", token=token)
     assert view["hearing_id"] == "h_recent" and view["shared_with"].startswith("Ms Ada Okafor")
     assert "files" not in view and "integrity" not in view
@@ -192,6 +197,8 @@ async def test_a_share_link_shows_one_recording_until_it_is_revoked(archive):
     assert revoked == {"revoked": shared["share_id"]}
     status, body = await api.call("GET", "/api/shared", token=token)
     assert status == 401 and body["error"]["code"] == "token_revoked"
+    listed = (await api.ok("GET", "/api/recordings/h_recent/shares", token=clerk))["shares"]
+    assert listed[0]["status"] == "revoked" and listed[0]["revoked_at"]
     # ...and the player links the share handed out die with it.
     status, _, body = await fetch(api.base + play["url"], {"Range": "bytes=0-99"})
     assert status == 401 and json.loads(body)["error"]["code"] == "token_revoked"
@@ -202,6 +209,26 @@ async def test_a_share_link_shows_one_recording_until_it_is_revoked(archive):
     assert entries[0]["details"]["recipient"].startswith("Ms Ada Okafor")
     assert entries[0]["details"]["share_id"] == shared["share_id"]
     assert entries[1]["actor"] == "share:Ms Ada Okafor (defendant's counsel)"
+
+
+async def test_the_last_verify_is_remembered_across_a_restart(tmp_path, settings):
+    make_recording(tmp_path, settings, seconds=5, hearing_id="h_kept", store=settings.recordings_path)
+    server, api = await start(settings)
+    try:
+        clerk = await api.login("clerk")
+        assert (await api.ok("GET", "/api/recordings/h_kept", token=clerk))["integrity"]["status"] == "unchecked"
+        assert (await api.ok("POST", "/api/recordings/h_kept/verify", token=clerk))["status"] == "verified"
+    finally:
+        await api.close()
+        await server.close()
+    server, api = await start(settings)
+    try:
+        integrity = (await api.ok("GET", "/api/recordings/h_kept", token=await api.login("clerk")))["integrity"]
+        assert integrity["status"] == "verified" and integrity["checks"] > 3 and integrity["failures"] == []
+        assert abs(integrity["checked_at"] - time.time()) < 60
+    finally:
+        await api.close()
+        await server.close()
 
 
 async def test_only_clerks_and_admins_read_the_access_log(archive):

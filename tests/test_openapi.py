@@ -393,6 +393,10 @@ async def exercise_the_archive(api: ApiClient, contract: Contract, *, clerk: str
     assert status == 200 and actions[0] == "shared_play"
     assert {"view", "verify", "play", "download", "share", "shared_view", "shared_download"} <= set(actions)
     assert (await call("GET", "/api/audit", token=judge))[0] == 403
+    status, listed = await call("GET", f"{recording}/shares", token=clerk)
+    assert status == 200 and listed["shares"][0]["share_id"] == share["share_id"]
+    assert listed["shares"][0]["status"] == "active"
+    assert (await call("GET", f"{recording}/shares", token=courtroom))[0] == 403
     status, revoked = await call("DELETE", f"{recording}/shares/{share['share_id']}", token=clerk)
     assert status == 200 and revoked == {"revoked": share["share_id"]}
     status, refused = await call("GET", "/api/shared", token=token)

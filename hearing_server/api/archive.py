@@ -242,7 +242,8 @@ async def verify(request: web.Request) -> web.Response:
                     from None
             checks = await asyncio.to_thread(verify_folder, folder, recorder.public_key)
     result = recorder.set_integrity(hid, checks)
-    await _audit(request, claims, "verify", hid, result=result["status"])
+    await _audit(request, claims, "verify", hid, result=result["status"], checks=result["checks"],
+                 failures=result["failures"])
     return web.json_response({**result, "checks": [{"ok": c.ok, "what": c.what, "detail": c.detail}
                                                    for c in checks]})
 
@@ -266,6 +267,29 @@ async def share(request: web.Request) -> web.Response:
                  expires_at=granted.expires_at)
     return web.json_response({"url": f"{base}/shared#token={token}", "recipient": recipient,
                               "share_id": granted.jti, "expires_at": granted.expires_at}, status=201)
+
+
+@routes.get("/api/recordings/{hearing_id}/shares")
+async def shares(request: web.Request) -> web.Response:
+    """The share links handed out for this recording, from the audit log (the register of shares)."""
+    claims = await staff(request)
+    request.app[COURT].require(claims, Permission.SHARE_RECORDINGS)
+    manifest = await _recording(request, claims)
+    entries = await request.app[RECORDER].audit.entries(manifest.hearing_id, limit=100_000)
+    revoked = {e.get("details", {}).get("share_id"): e for e in entries if e["action"] == "share_revoked"}
+    now = time.time()
+    out = []
+    for entry in entries:  # newest first
+        if entry["action"] != "share":
+            continue
+        details = entry.get("details", {})
+        gone = revoked.get(details.get("share_id"))
+        expires = details.get("expires_at", 0)
+        out.append({"share_id": details.get("share_id", ""), "recipient": details.get("recipient", ""),
+                    "made_by": entry["actor"], "made_at": entry["at"], "expires_at": int(expires),
+                    "status": "revoked" if gone else ("expired" if expires <= now else "active"),
+                    "revoked_at": gone["at"] if gone else None})
+    return web.json_response({"shares": out})
 
 
 @routes.delete("/api/recordings/{hearing_id}/shares/{share_id}")

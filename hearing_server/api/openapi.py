@@ -606,6 +606,15 @@ def recording_schemas() -> Json:
             "expires_at": {"type": "integer", "description": "When the link stops working (Unix time)"},
         }),
         "ShareRevoked": obj({"revoked": string("The share id now refused", "Xq3v9KpL2mNw8RtY")}),
+        "ShareList": obj({"shares": {"type": "array", "items": obj({
+            "share_id": string("The link's id", "Xq3v9KpL2mNw8RtY"),
+            "recipient": string("Who it is for", "Ana Silva (plaintiff)"),
+            "made_by": string("The account that made it", "clerk"),
+            "made_at": utc("When it was made"),
+            "expires_at": {"type": "integer", "description": "When the link stops working (Unix time)"},
+            "status": enum(["active", "expired", "revoked"], "Whether the link still opens the recording"),
+            "revoked_at": {"type": ["string", "null"], "description": "When it was revoked (UTC, ISO 8601)"},
+        })}}),
         "AuditEntry": obj({
             "at": utc("When"),
             "action": enum(list(AUDIT_ACTIONS),
@@ -816,7 +825,15 @@ def recording_paths() -> Json:
             {"200": ok("The checks", ref("VerifyResult")),
              **errors(*AUTH_ERRORS, "forbidden", "not_found", "store_unavailable", messages=not_recording)},
             params=[RECORDING_ID])},
-        "/api/recordings/{hearing_id}/shares": {"post": operation(
+        "/api/recordings/{hearing_id}/shares": {"get": operation(
+            "listShares", "archive", "The share links handed out",
+            "Every share link made for this recording, newest first, with who made it, for whom, until when "
+            "and whether it is still `active`, `expired` or `revoked` — so a link handed out earlier can be "
+            "found and revoked. Built from the audit log, the register of shares. The links themselves are "
+            "not shown again.\n\nNeeds `view_recordings` and `share_recordings` (judge, clerk, admin).",
+            {"200": ok("The shares", ref("ShareList")),
+             **errors(*AUTH_ERRORS, "forbidden", "not_found", messages=not_recording)},
+            params=[RECORDING_ID]), "post": operation(
             "shareRecording", "archive", "Hand the recording to someone",
             "Makes a share link, `<public_url>/shared#token=<share token>`, for a party (a lawyer, a "
             "plaintiff…) who has no account: with it they can see the recording's facts, read the "
@@ -832,7 +849,8 @@ def recording_paths() -> Json:
             "The share link with this id (`share_id` from `POST …/shares`, also in the audit log) is "
             "refused from now on (`401 token_revoked`), and so are the play and download links made from "
             "it (a presigned S3 URL already handed out runs until it expires). Only a share made for this "
-            "recording can be revoked through it: any other id is `404`. Audited (`share_revoked`).\n\nNeeds `view_recordings` and `share_recordings`.",
+            "recording can be revoked through it: any other id is `404`. Audited (`share_revoked`)."
+            "\n\nNeeds `view_recordings` and `share_recordings`.",
             {"200": ok("Revoked", ref("ShareRevoked")),
              **errors("bad_request", *AUTH_ERRORS, "forbidden", "not_found", messages=not_recording)},
             params=[RECORDING_ID, {"name": "share_id", "in": "path", "required": True,

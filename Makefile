@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8088
 ARGS ?=
 
-.PHONY: run test install
+.PHONY: run test install bench-recorder bench-live bench-join bench-soak
 
 run:
 	scripts/install.sh
@@ -17,3 +17,26 @@ test:
 
 install:
 	scripts/install.sh
+
+# Benchmarks (bench/): print tables, never assert on timings. Pass options with ARGS, e.g.
+#   make bench-recorder ARGS="--seconds 60"   make bench-live ARGS="--k 1,2,4 --seconds 30"
+#   make bench-join ARGS="--runs 10"          make bench-soak ARGS="--minutes 30"
+bench-recorder:
+	scripts/setup-test-env.sh
+	scripts/install.sh test bench
+	.venv/bin/python bench/recorder.py $(ARGS)
+
+bench-live:
+	scripts/setup-test-env.sh
+	scripts/install.sh test bench
+	.venv/bin/python bench/live.py $(ARGS)
+
+bench-join:
+	scripts/setup-test-env.sh
+	scripts/install.sh test bench
+	.venv/bin/python bench/join.py $(ARGS)
+
+bench-soak:
+	scripts/setup-test-env.sh
+	scripts/install.sh test bench
+	.venv/bin/python bench/soak.py $(ARGS)

@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamTrack
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 from .config import AgentConfig, load_courtroom_config
-from .sources import open_camera, open_microphone
+from .sources import DeviceSet
 
 log = logging.getLogger("hardware.agent")
 
@@ -46,13 +45,12 @@ class AgentStatus:
 
 
 class CourtroomAgent:
-    def __init__(self, config: AgentConfig, tracks: list[MediaStreamTrack] | None = None) -> None:
+    def __init__(self, config: AgentConfig, devices: DeviceSet | None = None) -> None:
         self.config = config
         self.base = config.server_url.rstrip("/")
-        # The devices outlive any one connection: a reconnect must not re-open (and re-negotiate) a camera.
-        self.tracks = tracks if tracks is not None else (
-            [open_camera(c, config.retry_seconds) for c in config.cameras]
-            + [open_microphone(m, config.retry_seconds) for m in config.microphones])
+        # The devices stay open for the agent's whole life; each connection gets fresh tracks on them,
+        # because aiortc ends a track when its peer connection closes.
+        self.devices = devices or DeviceSet(config)
         self.status = AgentStatus()
         self.joined = asyncio.Event()  # set while the media is flowing into a hearing
         self._stop = asyncio.Event()
@@ -86,8 +84,7 @@ class CourtroomAgent:
         self._stop.set()
         if self._pc is not None:
             await self._pc.close()
-        for track in self.tracks:
-            track.stop()
+        await self.devices.close()
 
     def _failed(self, message: str, level: int) -> None:
         if message != self.status.last_error:  # one line per new problem, not one per retry
@@ -118,7 +115,8 @@ class CourtroomAgent:
         async with http.get(f"{self.base}/api/hearings", headers=headers) as response:
             body = await response.json(content_type=None)
             if response.status == 401:
-                raise AgentError(f"the server refused the device token: {body.get('error', {}).get('message')}")
+                reason = body.get("error", {}).get("message")
+                raise AgentError(f"the server refused the device token: {reason}")
             if response.status != 200:
                 raise AgentError(f"listing hearings failed: HTTP {response.status}")
         wanted = self.config.courtroom.casefold()
@@ -142,7 +140,8 @@ class CourtroomAgent:
             if welcome["hearing"].get("status") not in LIVE:
                 raise AgentError(f"hearing {hearing_id} is {welcome['hearing'].get('status')}; waiting")
             self.status.hearing_id = hearing_id
-            pc = self._pc = RTCPeerConnection()
+            # max-bundle, for the reason given in hearing_server.media.ice: several microphones in one offer.
+            pc = self._pc = RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
             try:
                 await self._publish(ws, pc)
                 self.status.joins += 1
@@ -159,11 +158,13 @@ class CourtroomAgent:
 
     async def _publish(self, ws: aiohttp.ClientWebSocketResponse, pc: RTCPeerConnection) -> None:
         # Send-only: the courtroom sees and hears the hearing on the judge's console, not through the agent.
-        transceivers = [(pc.addTransceiver(track, direction="sendonly"), track) for track in self.tracks]
+        transceivers = [(pc.addTransceiver(track, direction="sendonly"), track)
+                        for track in self.devices.tracks()]
         await pc.setLocalDescription(await pc.createOffer())
         sources = {t.mid: getattr(track, "label", "") for t, track in transceivers
                    if t.mid is not None and getattr(track, "label", "")}
-        await ws.send_json({"type": "offer", "sdp": pc.localDescription.sdp, "sources": sources, "ref": "offer"})
+        await ws.send_json({"type": "offer", "sdp": pc.localDescription.sdp, "sources": sources,
+                            "ref": "offer"})
         answer = await self._receive(ws, ("answer",))
         await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
 

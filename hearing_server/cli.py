@@ -120,6 +120,64 @@ async def _fetch_recording(settings: Settings, hearing_id: str, into: Path) -> P
     return into / hearing_id
 
 
+def device_token_command(args: argparse.Namespace) -> int:
+    """A long-lived token for a courtroom PC's agent. It dies with the account: `users remove` ends it."""
+    from .tokens import TokenKind, TokenService, load_or_create_secret
+
+    settings = _settings(args)
+    account = UserDirectory(settings.users_path).get(args.username)
+    if account is None or account.role != Role.COURTROOM.value:
+        print(f"hearing-server device-token: {args.username!r} is not a courtroom account "
+              f"(make one with 'hearing-server users add --role courtroom {args.username}')", file=sys.stderr)
+        return 2
+    if not 0 < args.days <= 3660:
+        print("hearing-server device-token: --days must be between 1 and 3660", file=sys.stderr)
+        return 2
+    tokens = TokenService(load_or_create_secret(settings.secret_path))
+    token, claims = tokens.issue(TokenKind.STAFF, account.username, Role.COURTROOM, "*", args.days * 86400,
+                                 name=account.display_name or account.username)
+    if args.output:
+        out = Path(args.output)
+        out.write_text(token + "\n", encoding="utf-8")
+        out.chmod(0o600)
+        print(f"wrote a device token for {account.username} to {out} (expires in {args.days} days)",
+              file=sys.stderr)
+    else:
+        print(token)
+    return 0
+
+
+def devices_command(args: argparse.Namespace) -> int:
+    import json
+
+    from hardware.devices import discover, table
+
+    devices, notes = discover()
+    if args.json:
+        print(json.dumps({"devices": [d.as_dict() for d in devices], "notes": notes}, indent=2))
+        return 0
+    for note in notes:
+        print(f"note: {note}")
+    if notes:
+        print()
+    print(table(devices))
+    print("\nPut a SOURCE into a [[camera]] or [[microphone]] of config/courtroom.toml "
+          "(see docs/courtroom.md).")
+    return 0
+
+
+def courtroom_command(args: argparse.Namespace) -> int:
+    # Imported here: the server does not need the courtroom agent, nor the agent the server.
+    from hardware.agent import main as agent_main
+    from hardware.config import CourtroomConfigError
+
+    try:
+        return agent_main(args.courtroom_config)
+    except CourtroomConfigError as exc:
+        print(f"hearing-server courtroom: {exc}", file=sys.stderr)
+        return 2
+
+
 def _report(checks: list) -> int:
     for check in checks:
         print(check.line())
@@ -153,6 +211,17 @@ def parser() -> argparse.ArgumentParser:
     verify.add_argument("--hearing", help="check the recording of this hearing in the configured store instead")
     verify.add_argument("--public-key", help="PEM public key the signature must come from "
                                              "(e.g. data/recording-signing.pub)")
+    device_token = commands.add_parser("device-token", help="issue the token a courtroom PC's agent signs in with")
+    device_token.add_argument("username", help="a courtroom account (users add --role courtroom)")
+    device_token.add_argument("--days", type=int, default=365, help="how long it is valid (default 365)")
+    device_token.add_argument("--output", help="write it to this file (mode 600) instead of printing it")
+    devices = commands.add_parser("devices", help="list this PC's cameras and microphones as courtroom.toml "
+                                                  "sources")
+    devices.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    courtroom = commands.add_parser("courtroom", help="run the courtroom PC agent: publish its cameras and "
+                                                      "microphones into the courtroom's hearings")
+    courtroom.add_argument("--config", dest="courtroom_config", default="config/courtroom.toml",
+                           help="courtroom PC configuration (default: config/courtroom.toml)")
     return top
 
 
@@ -167,6 +236,12 @@ def main(argv: list[str] | None = None) -> int:
                 print("hearing-server verify: give a folder or --hearing ID", file=sys.stderr)
                 return 2
             return verify_command(args)
+        if args.command == "device-token":
+            return device_token_command(args)
+        if args.command == "devices":
+            return devices_command(args)
+        if args.command == "courtroom":
+            return courtroom_command(args)
         return serve(args)
     except (ConfigError, UserError) as exc:
         print(f"hearing-server: {exc}", file=sys.stderr)

@@ -6,7 +6,7 @@ import ipaddress
 import re
 
 import aioice.ice
-from aiortc import RTCConfiguration, RTCIceServer
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer
 
 from ..config import MediaSettings
 
@@ -34,7 +34,12 @@ def configure_host_addresses(addresses: list[str]) -> None:
 
 def rtc_configuration(settings: MediaSettings) -> RTCConfiguration:
     servers = [RTCIceServer(urls=url) for url in settings.stun_urls]
-    return RTCConfiguration(iceServers=servers)
+    # max-bundle: every m-line on the first transceiver's transport from the start. With aiortc's default
+    # ("balanced") a second microphone m-line is parked on the first audio m-line's transport, which BUNDLE
+    # then stops: that microphone is never heard (a courtroom PC sends several). The first transceiver made
+    # must be the offer's first m-line (ParticipantPeer.answer sees to it), or aiortc stops the very
+    # transport it bundles onto. Browsers always offer BUNDLE.
+    return RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
 
 
 def browser_ice_servers(settings: MediaSettings) -> list[dict]:

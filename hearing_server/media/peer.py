@@ -73,14 +73,17 @@ class ParticipantPeer:
         if "audio" not in kinds and "video" not in kinds:
             raise OfferError("the offer has neither audio nor video")
         video = None
-        if "video" in kinds:
-            self.video_out = CompositeVideoTrack(self.participant_id)
-            video = self.pc.addTransceiver(self.video_out, direction="sendrecv")
-            video.setCodecPreferences(_h264_baseline_first())
-            self._route_keyframe_requests(video.sender)
-        if "audio" in kinds:
-            self.audio_out = MixMinusAudioTrack(self.participant_id)
-            self.pc.addTransceiver(self.audio_out, direction="sendrecv")
+        # In the offer's order: under max-bundle the first transceiver's transport is the bundle's
+        # (see hearing_server.media.ice.rtc_configuration).
+        for kind in sorted({"audio", "video"} & set(kinds), key=kinds.index):
+            if kind == "video":
+                self.video_out = CompositeVideoTrack(self.participant_id)
+                video = self.pc.addTransceiver(self.video_out, direction="sendrecv")
+                video.setCodecPreferences(_h264_baseline_first())
+                self._route_keyframe_requests(video.sender)
+            else:
+                self.audio_out = MixMinusAudioTrack(self.participant_id)
+                self.pc.addTransceiver(self.audio_out, direction="sendrecv")
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
         except asyncio.CancelledError:

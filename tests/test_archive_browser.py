@@ -1,11 +1,13 @@
 """The archive pages in Debian's Chromium: a clerk finds a recording, plays it, follows and seeks through its
-transcript, verifies it, downloads it and shares it; the party opens the share link until it is revoked; the
-judge console logs notes and pauses the recording during a hearing, and the notes reach the transcript."""
+transcript, verifies it, downloads it and shares it; the links handed out earlier are listed and can be
+revoked; the party opens the share link until it is revoked; the judge console logs notes and pauses the
+recording during a hearing, and the notes reach the transcript."""
 
 from __future__ import annotations
 
 import asyncio
 import re
+import time
 from pathlib import Path
 from typing import AsyncIterator
 
@@ -13,11 +15,11 @@ import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Locator, Page, async_playwright, expect
 
-from hearing_server.app import create_app
+from hearing_server.app import RECORDER, create_app
 from hearing_server.store import MemoryStore
 
 from .conftest import add_staff
-from .helpers import PASSWORD
+from .helpers import PASSWORD, ApiClient
 from .record_fixture import make_recording
 from .test_browser import CHROMIUM, CHROMIUM_ARGS, base_url, collect_console, poll, screenshot
 
@@ -95,6 +97,22 @@ async def test_clerk_finds_plays_seeks_verifies_and_shares_a_recording(archive_s
                                                                        browser: Browser) -> None:
     base = base_url(archive_server)
     log: list[str] = []
+    # Links handed out before the page is opened: one that lapsed long ago (straight into the register, the
+    # audit log, as the server writes it) and a live one the judge made through the API.
+    await archive_server.app[RECORDER].audit.record(
+        "share", "h_browser", "admin", "admin", "127.0.0.1", recipient="Old Reader (former counsel)",
+        share_id="s_lapsed", expires_at=int(time.time()) - 3600)
+    client = ApiClient(base)
+    try:
+        judge_token = await client.login("judge")
+        early = await client.ok("POST", "/api/recordings/h_browser/shares",
+                                {"recipient": "Mr Early Reader (plaintiff's counsel)", "hours": 24},
+                                judge_token)
+        early_token = early["url"].split("#token=", 1)[1]
+        status, _ = await client.call("GET", "/api/shared", token=early_token)
+        assert status == 200
+    finally:
+        await client.close()
     clerk_ctx = await browser.new_context(**DESKTOP)
     party_ctx = await browser.new_context(**DESKTOP)
     judge_ctx = await browser.new_context(**DESKTOP)
@@ -132,6 +150,23 @@ async def test_clerk_finds_plays_seeks_verifies_and_shares_a_recording(archive_s
         assert float(await note.get_attribute("data-offset")) == NOTE_OFFSET
         await expect(page.locator("#integrity-badge")).to_have_text("Not yet verified")
         await expect(page.locator("#audit-panel")).to_be_visible()
+
+        # The links handed out before the page was opened are listed from the server, newest first; only the
+        # live one can be revoked.
+        shares = page.locator("#shares-list li")
+        await expect(shares).to_have_count(2)
+        await expect(page.locator("#shares-count")).to_have_text("2")
+        early_line = shares.filter(has_text="Mr Early Reader")
+        lapsed_line = shares.filter(has_text="Old Reader")
+        await expect(shares.first).to_contain_text("Mr Early Reader")
+        await expect(early_line).to_have_attribute("data-status", "active")
+        await expect(early_line).to_contain_text("Active")
+        await expect(early_line).to_contain_text("by judge")
+        early_revoke = early_line.get_by_role("button", name="Revoke the link for Mr Early Reader")
+        await expect(early_revoke).to_be_visible()
+        await expect(lapsed_line).to_have_attribute("data-status", "expired")
+        await expect(lapsed_line).to_contain_text("Expired")
+        await expect(lapsed_line.get_by_role("button")).to_have_count(0)
 
         # Play: the video element gets its media link and its position advances.
         video = page.locator("#recording-video")
@@ -180,8 +215,26 @@ async def test_clerk_finds_plays_seeks_verifies_and_shares_a_recording(archive_s
         await expect(page.locator("#share-result")).to_be_visible()
         share_url = await page.locator("#share-link").input_value()
         assert share_url.startswith(f"{base}/shared#token="), share_url
-        await expect(page.locator("#shares-list li")).to_have_count(1)
-        await expect(page.locator("#shares-list li")).to_contain_text("Ms Ada Okafor")
+        await expect(shares).to_have_count(3)
+        await expect(shares.first).to_contain_text("Ms Ada Okafor")
+        await expect(shares.first).to_contain_text("by clerk")
+        await expect(shares.first).to_have_attribute("data-status", "active")
+
+        # The link made before the page was opened is revoked from here (two clicks: the first asks to
+        # confirm), and stops working.
+        await early_revoke.click()
+        await expect(early_revoke).to_have_text("Confirm revoke")
+        await early_revoke.click()
+        await expect(early_line).to_have_attribute("data-status", "revoked")
+        await expect(early_line).to_contain_text("Revoked")
+        await expect(early_line.get_by_role("button")).to_have_count(0)
+        await expect(page.locator("#share-result")).to_be_visible()  # Ada's new link is still shown
+        client = ApiClient(base)
+        try:
+            status, body = await client.call("GET", "/api/shared", token=early_token)
+            assert status == 401 and body["error"]["code"] == "token_revoked", (status, body)
+        finally:
+            await client.close()
 
         # The access log lists what happened here, newest first.
         audit = page.locator("#audit-rows")
@@ -220,11 +273,14 @@ async def test_clerk_finds_plays_seeks_verifies_and_shares_a_recording(archive_s
         assert (await download_info.value).suggested_filename == f"{CASE}.mp4"
 
         # The clerk revokes the link (two clicks: the first asks to confirm); the party's page then says so.
-        revoke = page.locator("#shares-list li").get_by_role("button")
+        ada_line = shares.filter(has_text="Ms Ada Okafor")
+        revoke = ada_line.get_by_role("button", name="Revoke the link for Ms Ada Okafor")
         await revoke.click()
         await expect(revoke).to_have_text("Confirm revoke")
         await revoke.click()
-        await expect(page.locator("#shares-list li")).to_contain_text("revoked")
+        await expect(ada_line).to_have_attribute("data-status", "revoked")
+        await expect(ada_line).to_contain_text("Revoked")
+        await expect(page.locator("#shares-list button")).to_have_count(0)
         await party.reload()
         await expect(party.locator("#link-problem")).to_be_visible()
         await expect(party.locator("#problem-title")).to_have_text("This link was withdrawn")
@@ -233,6 +289,17 @@ async def test_clerk_finds_plays_seeks_verifies_and_shares_a_recording(archive_s
         for text in ("Opened through a share link", "Played through a share link",
                      "Downloaded through a share link", "Revoked a share link"):
             await expect(audit).to_contain_text(text)
+        # The register is the server's: after a reload both revoked links show as revoked, the lapsed one as
+        # expired, and nothing is left to revoke.
+        await page.reload()
+        await expect(page.locator("#rec-case")).to_have_text(CASE)
+        await expect(shares).to_have_count(3)
+        assert await shares.evaluate_all("items => items.map((li) => li.dataset.status)") == \
+            ["revoked", "revoked", "expired"]
+        await expect(shares.first).to_contain_text("Ms Ada Okafor")
+        await expect(page.locator("#shares-list button")).to_have_count(0)
+        await page.locator("#shares-list").scroll_into_view_if_needed()
+        await screenshot(page, "archive-shares-revoked")
 
         # A judge may open recordings but not read the access log.
         judge = await judge_ctx.new_page()
@@ -244,6 +311,9 @@ async def test_clerk_finds_plays_seeks_verifies_and_shares_a_recording(archive_s
         await expect(judge.locator("#transcript .t-line")).to_have_count(7)
         await expect(judge.locator("#audit-panel")).to_be_hidden()
         await expect(judge.locator("#share-panel")).to_be_visible()
+        # A judge may share too, so the register of links is listed for them as well.
+        await expect(judge.locator("#shares-list li")).to_have_count(3)
+        await expect(judge.locator("#shares-list li[data-status=revoked]")).to_have_count(2)
 
         print("\n".join(log))
         assert not [line for line in log if line.startswith("pageerror")], log

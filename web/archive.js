@@ -360,6 +360,7 @@ const state = {
   recording: null,
   player: null,
   shares: [],
+  sharesProblem: "",
 };
 
 function readJson(text) {
@@ -550,7 +551,9 @@ async function loadRecording(id) {
   state.player.reset();
   state.recording = null;
   state.shares = [];
-  renderShares();
+  state.sharesProblem = "";
+  $("#shares-list").replaceChildren();
+  $("#shares-count").textContent = "0";
   show($("#share-result"), false);
   $("#verify-checks").replaceChildren();
   show($("#verify-checks"), false);
@@ -570,6 +573,7 @@ async function loadRecording(id) {
   }
   state.recording = detail;
   renderRecording(detail);
+  if (can("share_recordings")) loadShares();
   try {
     const transcript = await api("GET", `${path}/transcript`);
     if (state.recording !== detail) return;
@@ -691,6 +695,72 @@ async function download() {
 
 // -- shares -------------------------------------------------------------------------------------------
 
+// The register of links handed out for the open recording comes from the server (GET …/shares: every link
+// ever made, newest first, with its status); a link made on this page also keeps its URL here, so that the
+// box showing it can be closed when it is revoked.
+const madeHere = new Map(); // share_id → url
+
+const SHARE_STATUS = { active: "Active", expired: "Expired", revoked: "Revoked" };
+let sharesAsked = 0; // only the newest answer counts: loads may overlap (open, make, revoke)
+
+async function loadShares() {
+  if (!can("share_recordings") || !state.recording) return;
+  const id = state.recording.hearing_id;
+  const asked = ++sharesAsked;
+  const stale = () => asked !== sharesAsked || !state.recording || state.recording.hearing_id !== id;
+  try {
+    const data = await api("GET", recordingPath("/shares"));
+    if (stale()) return;
+    state.shares = data.shares || [];
+    state.sharesProblem = "";
+  } catch (error) {
+    if (stale()) return;
+    if (error.status === 401) {
+      reportError(error, "");
+      return;
+    }
+    if (error.status === 403) {
+      show($("#share-panel"), false);
+      return;
+    }
+    state.sharesProblem = `The links made earlier cannot be listed right now (${error.message}).`;
+  }
+  renderShares();
+}
+
+function shareLine(s) {
+  const status = s.status || "active";
+  let validity;
+  if (status === "revoked") validity = s.revoked_at ? `Revoked ${localDateTime(s.revoked_at)}` : "Revoked";
+  else if (status === "expired") validity = `Expired ${localDateTime(s.expires_at)}`;
+  else validity = `Valid until ${localDateTime(s.expires_at)}`;
+  const made = [s.made_by ? `Made by ${s.made_by}` : "Made", s.made_at ? localDateTime(s.made_at) : ""]
+    .filter(Boolean).join(", ");
+  return h("li", { class: `share share-${status}`, dataset: { shareId: s.share_id, status } },
+    h("span", { class: "who" },
+      h("strong", {}, s.recipient),
+      h("span", { class: "share-meta", title: `Valid until ${utcDateTime(s.expires_at)}` }, validity),
+      h("span", { class: "share-meta", title: s.made_at ? `Made ${utcDateTime(s.made_at)}` : undefined }, made)),
+    h("span", { class: "share-side" },
+      h("span", { class: `badge badge-share-${status}` }, SHARE_STATUS[status] || status),
+      status === "active" ? h("button", {
+        type: "button", class: "btn btn-danger-quiet btn-small", "aria-label": `Revoke the link for ${s.recipient}`,
+        onclick: (e) => revoke(s, e.currentTarget),
+      }, "Revoke") : null));
+}
+
+function renderShares() {
+  const list = $("#shares-list");
+  const shares = state.shares || [];
+  const items = shares.map(shareLine);
+  if (state.sharesProblem) items.push(h("li", { class: "shares-problem" }, state.sharesProblem));
+  else if (!shares.length) items.push(h("li", { class: "empty" }, "No link has been made for this recording."));
+  list.replaceChildren(...items);
+  const active = shares.filter((s) => (s.status || "active") === "active").length;
+  $("#shares-count").textContent = String(shares.length);
+  $("#shares-count").title = `${active} active`;
+}
+
 async function share(event) {
   event.preventDefault();
   const form = event.target;
@@ -702,7 +772,12 @@ async function share(event) {
   submit.disabled = true;
   try {
     const made = await api("POST", recordingPath("/shares"), body);
-    state.shares.unshift({ ...made, revoked: false });
+    madeHere.set(made.share_id, made.url);
+    // Shown at once; the server's register (who made it, when) replaces it a moment later.
+    sharesAsked += 1; // an answer still on its way predates this link
+    state.shares = [{ ...made, status: "active", made_by: (state.user && state.user.username) || "",
+      made_at: new Date().toISOString() },
+      ...(state.shares || []).filter((s) => s.share_id !== made.share_id)];
     renderShares();
     $("#share-for").textContent = `Link for ${made.recipient}`;
     $("#share-link").value = made.url;
@@ -711,25 +786,13 @@ async function share(event) {
     show($("#share-result"), true);
     form.elements.recipient.value = "";
     notify(`Share link made for ${made.recipient}.`, "success");
+    loadShares();
     refreshAudit();
   } catch (error) {
     reportError(error, "Could not make the share link");
   } finally {
     submit.disabled = false;
   }
-}
-
-function renderShares() {
-  const list = $("#shares-list");
-  list.replaceChildren(...state.shares.map((s) => h("li", {
-    class: s.revoked ? "revoked" : "", dataset: { shareId: s.share_id },
-  },
-  h("span", { class: "who" }, h("strong", {}, s.recipient),
-    h("span", { class: "muted small" }, s.revoked ? " · revoked" : ` · until ${localDateTime(s.expires_at)}`)),
-  s.revoked ? null : h("button", {
-    type: "button", class: "btn btn-danger-quiet btn-small", "aria-label": `Revoke the link for ${s.recipient}`,
-    onclick: (e) => revoke(s, e.currentTarget),
-  }, "Revoke"))));
 }
 
 async function revoke(item, button) {
@@ -748,10 +811,14 @@ async function revoke(item, button) {
   button.disabled = true;
   try {
     await api("DELETE", recordingPath(`/shares/${encodeURIComponent(item.share_id)}`));
-    item.revoked = true;
+    sharesAsked += 1;
+    item.status = "revoked";
+    item.revoked_at = new Date().toISOString();
     renderShares();
-    if ($("#share-link").value === item.url) show($("#share-result"), false);
+    const url = madeHere.get(item.share_id);
+    if (url && $("#share-link").value === url) show($("#share-result"), false);
     notify(`The link for ${item.recipient} no longer works.`, "success");
+    loadShares();
     refreshAudit();
   } catch (error) {
     reportError(error, "Could not revoke the link");

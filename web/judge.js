@@ -1,5 +1,5 @@
-// Judge console: sign in, hearings, hearing controls, invitations, the live hearing, lobby and roster, log notes
-// and the recording indicator with pause and resume.
+// Judge console: sign in, hearings, hearing controls, invitations, the live hearing, lobby and roster, log notes,
+// the recording indicator with pause and resume, and the courtroom camera chooser.
 
 import {
   $, h, show, apiCall, ApiError, SignalingChannel, SignalError, CLOSE, createHearingPeer, offerWithCandidates,
@@ -18,6 +18,7 @@ const state = {
   selected: null,
   live: null,
   notes: [], // log notes of the selected hearing seen by this page, newest first
+  cameras: [], // the courtroom PC's cameras in the selected hearing: {key, label, participant_id, shown, online}
   recordingOff: false, // the server answered that it does not record
 };
 
@@ -96,6 +97,7 @@ function signOut(message) {
   state.selected = null;
   state.notes = [];
   renderNotes();
+  setCameras([]);
   sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(USER_KEY);
   sessionStorage.removeItem(SELECTED_KEY);
@@ -195,6 +197,7 @@ function selectHearing(id) {
   if (!state.selected || state.selected.id !== id) {
     state.notes = [];
     renderNotes();
+    setCameras([]);
   }
   state.selected = hearing;
   window.__hearing.hearingId = id;
@@ -205,6 +208,7 @@ function selectHearing(id) {
   renderHearing();
   resetPanels();
   syncLiveSession();
+  loadCameras();
 }
 
 function renderHearing() {
@@ -242,6 +246,7 @@ function renderHearing() {
 
   renderRecording(hearing);
   show($("#notes-panel"), isLive(hearing) && can("log_notes"));
+  renderCameras();
   updateOverlay();
 }
 
@@ -509,6 +514,7 @@ class LiveSession {
     this.iceServers = welcome.ice_servers || [];
     this.me = welcome.participant;
     mergeHearing(welcome.hearing);
+    loadCameras(); // the server sends "cameras" on changes only: ask for the list as it is now
     if (this.micMuted) channel.send({ type: "mute", muted: true });
     if (this.cameraOff) channel.send({ type: "camera", on: false });
     await this.startPeer(channel);
@@ -565,6 +571,9 @@ class LiveSession {
         break;
       case "log-note":
         addNote(message.note);
+        break;
+      case "cameras":
+        setCameras(message.cameras || []);
         break;
       case "preview-ended":
         this.previews.ended(message.participant_id);
@@ -671,6 +680,7 @@ class LiveSession {
     show($("#rejoin"), false);
     setConn("idle", "Not connected");
     resetPanels();
+    setCameras([]);
   }
 }
 
@@ -775,6 +785,108 @@ async function logNote(kind, button) {
     reportError(error, "Could not log the note");
   } finally {
     if (button) button.disabled = false;
+  }
+}
+
+// -- courtroom cameras: which of the courtroom PC's cameras are in the picture -------------------------------
+
+// The list comes from GET …/cameras when a hearing is opened here or the connection is made again, and from
+// the server's "cameras" message whenever it changes (a camera arrives, goes offline or comes back, or is put
+// in or taken out of the picture). Only the court running the hearing (control_hearing) gets the message.
+let camerasAsked = 0; // a "cameras" message or a newer request makes an answer still on its way stale
+const cameraPending = new Set(); // keys whose change is on its way to the server
+
+function setCameras(cameras) {
+  camerasAsked += 1;
+  state.cameras = Array.isArray(cameras) ? cameras : [];
+  renderCameras();
+}
+
+async function loadCameras() {
+  const hearing = state.selected;
+  if (!hearing || !isLive(hearing) || !can("control_hearing")) return;
+  const asked = ++camerasAsked;
+  try {
+    const data = await api("GET", `/api/hearings/${encodeURIComponent(hearing.id)}/cameras`);
+    if (asked !== camerasAsked || !state.selected || state.selected.id !== hearing.id) return;
+    state.cameras = data.cameras || [];
+    renderCameras();
+  } catch (error) {
+    if (asked !== camerasAsked) return;
+    if (error.status === 401) reportError(error, "");
+    // Otherwise the next "cameras" message brings the list; nothing to tell the judge yet.
+  }
+}
+
+function renderCameras() {
+  const panel = $("#cameras-panel");
+  const cameras = state.cameras || [];
+  const visible = isLive(state.selected) && can("control_hearing") && cameras.length > 0;
+  show(panel, visible);
+  const list = $("#cameras-list");
+  if (!visible) {
+    list.replaceChildren();
+    return;
+  }
+  $("#cameras-count").textContent = String(cameras.length);
+  const offline = cameras.filter((c) => !c.online).length;
+  $("#cameras-summary").textContent = offline
+    ? `${offline} of ${cameras.length} camera${cameras.length === 1 ? "" : "s"} offline: no picture from ${offline === 1 ? "it" : "them"}.`
+    : "Only the cameras in the picture are seen by the parties and kept in the recording.";
+  $("#cameras-summary").classList.toggle("cameras-warn", offline > 0);
+  // Rows are kept and updated in place, so a checkbox keeps its focus while the list changes around it.
+  const keep = new Set(cameras.map((c) => c.key));
+  for (const row of [...list.children]) if (!keep.has(row.dataset.key)) row.remove();
+  for (const camera of cameras) {
+    let row = [...list.children].find((r) => r.dataset.key === camera.key);
+    if (!row) {
+      const box = h("input", { type: "checkbox", class: "switch", onchange: (e) => showCamera(camera.key, e.currentTarget) });
+      row = h("li", { class: "camera-item", dataset: { key: camera.key } },
+        h("span", { class: "camera-name" }),
+        h("span", { class: "camera-state", role: "status" }),
+        h("label", { class: "camera-toggle" }, box, h("span", {}, "In the picture")));
+      list.append(row);
+    } else {
+      list.append(row); // the server's order
+    }
+    row.dataset.online = String(!!camera.online);
+    row.dataset.shown = String(!!camera.shown);
+    row.classList.toggle("camera-offline", !camera.online);
+    row.classList.toggle("camera-hidden", !camera.shown);
+    row.querySelector(".camera-name").textContent = camera.label;
+    const status = row.querySelector(".camera-state");
+    const text = camera.online ? "Online" : "camera offline";
+    if (status.textContent !== text) status.textContent = text; // a live region: speak changes only
+    status.className = `camera-state ${camera.online ? "online" : "offline"}`;
+    status.title = camera.online ? "Pictures are arriving from this camera."
+      : "No pictures from this camera for a few seconds: its tile reads “camera offline”.";
+    const box = row.querySelector("input");
+    box.setAttribute("aria-label", `${camera.label}: in the picture`);
+    if (!cameraPending.has(camera.key)) {
+      box.checked = !!camera.shown;
+      box.disabled = false;
+    }
+  }
+}
+
+async function showCamera(key, box) {
+  const hearing = state.selected;
+  const camera = state.cameras.find((c) => c.key === key);
+  if (!hearing || !camera) return;
+  const shown = box.checked;
+  cameraPending.add(key);
+  box.disabled = true;
+  try {
+    const updated = await api("POST", `/api/hearings/${encodeURIComponent(hearing.id)}/cameras`, { camera: key, shown });
+    const current = state.cameras.find((c) => c.key === key);
+    if (current) Object.assign(current, updated);
+    notify(shown ? `“${camera.label}” is in the picture again.` : `“${camera.label}” is taken out of the picture.`, "success");
+  } catch (error) {
+    reportError(error, `Could not change “${camera.label}”`);
+  } finally {
+    cameraPending.delete(key);
+    renderCameras(); // the checkbox shows what the server holds, whatever happened
+    if (box.isConnected) box.focus();
   }
 }
 

@@ -97,6 +97,15 @@ def verify_command(args: argparse.Namespace) -> int:
 
         trusted = load_pem_public_key(Path(args.public_key).read_bytes()).public_bytes(Encoding.Raw,
                                                                                        PublicFormat.Raw)
+    if args.hearing and trusted is None and settings.signing_key_path.exists():
+        # The server's own recordings: the signature must be the server's, not merely match the key the
+        # manifest carries (anyone can re-sign an altered manifest with a key of their own).
+        from recorder.keys import load_or_create_signing_key, public_raw
+
+        trusted = public_raw(load_or_create_signing_key(settings.signing_key_path))
+    elif trusted is None:
+        print("note: the signature is checked against the public key inside the manifest; give "
+              "--public-key (the court's published key) to check who signed it", file=sys.stderr)
     if args.hearing:
         with tempfile.TemporaryDirectory(prefix="verify-") as tmp:
             folder = asyncio.run(_fetch_recording(settings, args.hearing, Path(tmp)))
@@ -112,7 +121,9 @@ async def _fetch_recording(settings: Settings, hearing_id: str, into: Path) -> P
     if isinstance(storage, LocalStorage):
         return storage.path(hearing_id)
     for key in await storage.list(f"{hearing_id}/"):
-        target = into / key
+        target = (into / key).resolve()
+        if not target.is_relative_to((into / hearing_id).resolve()):
+            continue  # a key that would land outside the copy is not part of this recording
         target.parent.mkdir(parents=True, exist_ok=True)
         with target.open("wb") as handle:
             async for block in storage.stream(key):
@@ -125,6 +136,11 @@ def device_token_command(args: argparse.Namespace) -> int:
     from .tokens import TokenKind, TokenService, load_or_create_secret
 
     settings = _settings(args)
+    if not settings.secret_path.exists():
+        # Minting a new key here would make a token the server rejects: wrong --data-dir or --config.
+        print(f"hearing-server device-token: no token key at {settings.secret_path}; run this with the "
+              "server's own --config / --data-dir", file=sys.stderr)
+        return 2
     account = UserDirectory(settings.users_path).get(args.username)
     if account is None or account.role != Role.COURTROOM.value:
         print(f"hearing-server device-token: {args.username!r} is not a courtroom account "

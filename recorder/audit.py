@@ -19,6 +19,7 @@ class AuditLog:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._journal = Journal(path)
+        path.chmod(0o600)  # who watched which hearing is nobody else's business on this machine
         self._lock = asyncio.Lock()
 
     async def record(self, action: str, hearing_id: str, actor: str, role: str, client: str = "",

@@ -26,6 +26,7 @@ class Catalog:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
         self.recordings: dict[str, Manifest] = {}
+        self.loaded = False
 
     async def load(self) -> None:
         try:
@@ -33,6 +34,7 @@ class Catalog:
         except StorageError as exc:
             log.error("the archive index could not be loaded (will retry on the next search): %s", exc)
             return
+        self.loaded = True
         for key in keys:
             try:
                 self.add(Manifest.from_dict(json.loads(await self.storage.read(key))))

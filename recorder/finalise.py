@@ -120,7 +120,9 @@ def finalise_spool(folder: Path, key: Ed25519PrivateKey, interrupted: bool) -> F
         elif entry["kind"] == "restarted":
             before = [s for s in segments if s.start < entry["offset"]]
             start = before[-1].end if before else 0.0
-            gaps.append(Gap(start, entry["offset"], "the server stopped; the hearing went on after a restart",
+            orderly = any(e["kind"] == "shutdown" and e["offset"] <= entry["offset"] for e in journal)
+            gaps.append(Gap(start, entry["offset"], "the server was shut down; the hearing went on after a restart"
+                            if orderly else "the server stopped; the hearing went on after a restart",
                             utc_iso(opened_epoch + start) if opened_epoch else "", entry["at"]))
     if paused_at is not None:
         pauses.append({"start": paused_at["offset"], "end": None, "start_utc": paused_at["at"], "end_utc": "",
@@ -139,7 +141,12 @@ def finalise_spool(folder: Path, key: Ed25519PrivateKey, interrupted: bool) -> F
     now = time.time()
     if interrupted:
         stopped = segments[-1].end if segments else 0.0
-        gaps.append(Gap(stopped, None, "the server stopped unexpectedly; nothing was recorded after this point",
+        # Only the last part counts: a shutdown before an earlier restart says nothing about this end.
+        last_restart = max((i for i, e in enumerate(journal) if e["kind"] == "restarted"), default=-1)
+        orderly = any(e["kind"] == "shutdown" for e in journal[last_restart + 1:])
+        reason = ("the server was shut down and the hearing was not carried on" if orderly else
+                  "the server stopped unexpectedly") + "; nothing was recorded after this point"
+        gaps.append(Gap(stopped, None, reason,
                         utc_iso(opened_epoch + stopped) if opened_epoch else "", ""))
     gaps.sort(key=lambda g: g.start)
 

@@ -52,6 +52,7 @@ class Recorder:
         self.audit = AuditLog(settings.audit_path)
         self.recordings: dict[str, HearingRecording] = {}
         self._integrity: dict[str, dict] = {}
+        self.revoked_shares: set[str] = set()
         self._background: set[asyncio.Task] = set()
 
     async def start(self, store: Store) -> None:
@@ -83,8 +84,11 @@ class Recorder:
         return task
 
     async def _load_integrity(self) -> None:
-        """The last verify of each recording, from the audit log, so a restart does not forget it."""
+        """The last verify of each recording, and every share taken back, from the audit log: a restart
+        (or a state store that forgets, like the in-memory one) must not bring a revoked link back."""
         for entry in reversed(await self.audit.entries(limit=1_000_000)):
+            if entry.get("action") == "share_revoked" and entry.get("details", {}).get("share_id"):
+                self.revoked_shares.add(entry["details"]["share_id"])
             if entry.get("action") == "verify" and entry.get("details", {}).get("result"):
                 self._integrity[entry["hearing_id"]] = {
                     "status": entry["details"]["result"], "checked_at": _epoch(entry["at"]),

@@ -137,6 +137,9 @@ class HearingRecording:
         self.finished = True
         self._detach()
         self._submit(self._writer.close)
+        # Said in the journal so that the record tells an orderly shutdown from a crash.
+        self._submit(self._journal.append, {"kind": "shutdown", "at": utc_iso(time.time()),
+                                            "offset": round(self.mixer.media_offset(), 3)})
         await self._drain()
         self._transcript.close()
         self._journal.close()

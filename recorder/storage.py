@@ -174,7 +174,12 @@ class S3Storage:
             try:
                 self.client.head_bucket(Bucket=self.bucket)
             except ClientError:
-                self.client.create_bucket(Bucket=self.bucket)
+                region = self.client.meta.region_name
+                if region and region != "us-east-1":  # AWS wants the region named everywhere but there
+                    self.client.create_bucket(Bucket=self.bucket,
+                                              CreateBucketConfiguration={"LocationConstraint": region})
+                else:
+                    self.client.create_bucket(Bucket=self.bucket)
 
         await self._call(create)
 

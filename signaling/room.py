@@ -241,6 +241,8 @@ class HearingRoom:
             await asyncio.sleep(0.5)
             for camera in self.camera_list():
                 was = self._camera_online.get(camera["key"])
+                if was is None and not camera["online"]:
+                    continue  # not seen a picture yet: a camera only goes offline after it was online
                 self._camera_online[camera["key"]] = camera["online"]
                 if was is not None and was != camera["online"]:
                     log.warning("hearing %s: courtroom camera %r %s", self.hearing_id, camera["label"],

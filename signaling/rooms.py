@@ -41,6 +41,14 @@ class Rooms:
                 self.rooms[hearing.id] = room
         return room
 
+    async def resume_live(self) -> None:
+        """After a restart, carry on every hearing that is still open in the shared state: its clock,
+        mixer and recording start again at once, not only when somebody reconnects."""
+        for hearing in await self.court.store.list_hearings():
+            if hearing.is_live:
+                log.info("resuming live hearing %s (%s)", hearing.id, hearing.case_number)
+                await self.room(hearing)
+
     async def on_event(self, event: CourtEvent) -> None:
         room = self.rooms.get(event.hearing_id)
         if room is None and event.kind == ev.OPENED:

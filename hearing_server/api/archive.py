@@ -73,6 +73,7 @@ async def _recording(request: web.Request, claims: Claims) -> Manifest:
         request.app[COURT].require(claims, Permission.VIEW_RECORDINGS)
     elif claims.hearing != hid:
         raise ApiError(403, "forbidden", "this link is for another recording")
+    await _catalog(request)
     manifest = request.app[RECORDER].catalog.get(hid)
     if manifest is None:
         raise not_found("recording")
@@ -91,8 +92,9 @@ async def _media_claims(request: web.Request) -> Claims:
     claims = await request.app[COURT].authenticate(request.query.get("token", ""), (TokenKind.MEDIA,))
     if claims.hearing != request.match_info["hearing_id"]:
         raise ApiError(403, "forbidden", "this link is for another recording")
-    if claims.subject.startswith(SHARED_PREFIX) and \
-            await request.app[COURT].store.is_revoked(claims.subject[len(SHARED_PREFIX):]):
+    share_id = claims.subject[len(SHARED_PREFIX):] if claims.subject.startswith(SHARED_PREFIX) else ""
+    if share_id and (share_id in request.app[RECORDER].revoked_shares
+                     or await request.app[COURT].store.is_revoked(share_id)):
         raise ApiError(401, "token_revoked", "the share this link came from has been revoked")
     return claims
 
@@ -104,7 +106,19 @@ async def _audit(request: web.Request, claims: Claims, action: str, hearing_id: 
 
 
 async def _share_claims(request: web.Request) -> Claims:
-    return await request.app[COURT].authenticate(bearer(request), (TokenKind.SHARE,))
+    claims = await request.app[COURT].authenticate(bearer(request), (TokenKind.SHARE,))
+    if claims.jti in request.app[RECORDER].revoked_shares:
+        raise ApiError(401, "token_revoked", "this token has been revoked")
+    return claims
+
+
+async def _catalog(request: web.Request) -> None:
+    """The archive index, loaded again if the store could not be reached when the server started."""
+    catalog = request.app[RECORDER].catalog
+    if not catalog.loaded:
+        await catalog.load()
+        if not catalog.loaded:
+            raise ApiError(503, "store_unavailable", "the recording store cannot be reached right now")
 
 
 # -- staff ----------------------------------------------------------------------------------------------
@@ -119,6 +133,7 @@ async def search(request: web.Request) -> web.Response:
                   court=clean_text(q.get("court", ""), "court"),
                   judge=clean_text(q.get("judge", ""), "judge"),
                   date_from=_date(q.get("from", ""), "from"), date_to=_date(q.get("to", ""), "to"))
+    await _catalog(request)
     found = request.app[RECORDER].catalog.search(query)
     return web.json_response({"recordings": [_summary(m) for m in found]})
 
@@ -304,6 +319,7 @@ async def revoke_share(request: web.Request) -> web.Response:
     if not shares:
         raise not_found("share")
     await request.app[COURT].store.revoke(share_id, shares[0]["details"].get("expires_at", time.time()) + 60)
+    request.app[RECORDER].revoked_shares.add(share_id)
     await _audit(request, claims, "share_revoked", manifest.hearing_id, share_id=share_id)
     return web.json_response({"revoked": share_id})
 

@@ -734,7 +734,7 @@ def recording_paths() -> Json:
             "looks at the username and the display name); `from` and `to` bound the day (UTC) the hearing "
             f"opened, both inclusive. Not audited.\n\n{view}",
             {"200": ok("The recordings found", ref("RecordingList")),
-             **errors("bad_request", *AUTH_ERRORS, "forbidden",
+             **errors("bad_request", *AUTH_ERRORS, "forbidden", "store_unavailable",
                       messages={"bad_request": "from must be a date like 2026-11-28",
                                 "forbidden": not_recording["forbidden"]})},
             params=[
@@ -757,7 +757,7 @@ def recording_paths() -> Json:
             "The manifest's facts — participants, gaps, pauses, the final files and their SHA-256, who "
             "signed it — and the result of the last integrity check. Audited (`view`).\n\n" + view,
             {"200": ok("The recording", ref("Recording")),
-             **errors(*AUTH_ERRORS, "forbidden", "not_found", messages=not_recording)},
+             **errors(*AUTH_ERRORS, "forbidden", "not_found", "store_unavailable", messages=not_recording)},
             params=[RECORDING_ID])},
         "/api/recordings/{hearing_id}/transcript": {"get": operation(
             "getRecordingTranscript", "archive", "A recording's transcript",
@@ -779,7 +779,7 @@ def recording_paths() -> Json:
             "revoked (presigned S3 URLs excepted: the store cannot be told). Audited (`play` or "
             "`download`).\n\nThe body is optional; without it the purpose is `play`.\n\n" + view,
             {"200": ok("The links", ref("MediaLink")),
-             **errors(*BODY_ERRORS, *AUTH_ERRORS, "forbidden", "not_found",
+             **errors(*BODY_ERRORS, *AUTH_ERRORS, "forbidden", "not_found", "store_unavailable",
                       messages={**not_recording, "bad_request": "purpose must be 'play' or 'download'"})},
             request=body("MediaLinkRequest", required=False), params=[RECORDING_ID])},
         "/api/recordings/{hearing_id}/media": {"get": operation(
@@ -819,8 +819,8 @@ def recording_paths() -> Json:
             "verifyRecording", "archive", "Check the recording's integrity",
             "Checks the record as the store holds it now, exactly as the offline `verify` tool does: the "
             "manifest's Ed25519 signature against this server's signing key, every segment's SHA-256 and "
-            "its place in the hash chain, and the SHA-256 of every final file. The result is kept (until "
-            "the server restarts) as the recording's `integrity`. Audited (`verify`, with the result). "
+            "its place in the hash chain, and the SHA-256 of every final file. The result becomes the "
+            "recording's `integrity` (read back from the audit log after a restart). Audited (`verify`, with the result). "
             "Takes no body.\n\n" + view,
             {"200": ok("The checks", ref("VerifyResult")),
              **errors(*AUTH_ERRORS, "forbidden", "not_found", "store_unavailable", messages=not_recording)},
@@ -832,7 +832,7 @@ def recording_paths() -> Json:
             "found and revoked. Built from the audit log, the register of shares. The links themselves are "
             "not shown again.\n\nNeeds `view_recordings` and `share_recordings` (judge, clerk, admin).",
             {"200": ok("The shares", ref("ShareList")),
-             **errors(*AUTH_ERRORS, "forbidden", "not_found", messages=not_recording)},
+             **errors(*AUTH_ERRORS, "forbidden", "not_found", "store_unavailable", messages=not_recording)},
             params=[RECORDING_ID]), "post": operation(
             "shareRecording", "archive", "Hand the recording to someone",
             "Makes a share link, `<public_url>/shared#token=<share token>`, for a party (a lawyer, a "
@@ -841,7 +841,7 @@ def recording_paths() -> Json:
             "The link is returned once, here. Audited (`share`, with the recipient, the share id and the "
             "expiry).\n\nNeeds `view_recordings` and `share_recordings` (judge, clerk, admin).",
             {"201": ok("The share link", ref("Share")),
-             **errors(*BODY_ERRORS, *AUTH_ERRORS, "forbidden", "not_found",
+             **errors(*BODY_ERRORS, *AUTH_ERRORS, "forbidden", "not_found", "store_unavailable",
                       messages={**not_recording, "bad_request": "recipient is required"})},
             request=body("ShareRequest"), params=[RECORDING_ID])},
         "/api/recordings/{hearing_id}/shares/{share_id}": {"delete": operation(
@@ -852,7 +852,8 @@ def recording_paths() -> Json:
             "recording can be revoked through it: any other id is `404`. Audited (`share_revoked`)."
             "\n\nNeeds `view_recordings` and `share_recordings`.",
             {"200": ok("Revoked", ref("ShareRevoked")),
-             **errors("bad_request", *AUTH_ERRORS, "forbidden", "not_found", messages=not_recording)},
+             **errors("bad_request", *AUTH_ERRORS, "forbidden",
+                      "not_found", "store_unavailable", messages=not_recording)},
             params=[RECORDING_ID, {"name": "share_id", "in": "path", "required": True,
                                    "description": "The share link's id",
                                    "schema": string("Share id", "Xq3v9KpL2mNw8RtY")}])},

@@ -7,6 +7,7 @@ import math
 import time
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from ..models import Hearing, Participant, from_dict, to_dict
 
@@ -93,7 +94,10 @@ class RedisStore:
         await self._redis.eval(_RELEASE, 1, self._k("lock", name), owner)
 
     async def ping(self) -> bool:
-        return bool(await self._redis.ping())
+        try:
+            return bool(await self._redis.ping())
+        except (RedisError, OSError):
+            return False  # /api/health then says "degraded" (503) instead of failing itself
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -239,12 +239,16 @@ def test_device_token_and_devices_commands(tmp_path):
     subprocess.run([*env_cmd, "users", "add", "clerk", "--role", "clerk", "--password-stdin"],
                    input="another long password\n", text=True, check=True)
     out = tmp_path / "device.token"
+    # Before the server has ever started there is no key; minting one here would sign tokens it never accepts.
+    no_key = subprocess.run([*env_cmd, "device-token", "room3", "--output", str(out)], capture_output=True, text=True)
+    assert no_key.returncode == 2 and "no token key" in no_key.stderr and not out.exists()
+    from hearing_server.tokens import TokenKind, TokenService, load_or_create_secret
+    secret = load_or_create_secret(data / "token.key")  # what the server does on its first start
     made = subprocess.run([*env_cmd, "device-token", "room3", "--days", "30", "--output", str(out)],
                           capture_output=True, text=True)
     assert made.returncode == 0, made.stderr
     assert out.stat().st_mode & 0o777 == 0o600
-    from hearing_server.tokens import TokenKind, TokenService, load_or_create_secret
-    claims = TokenService(load_or_create_secret(data / "token.key")).verify(out.read_text().strip())
+    claims = TokenService(secret).verify(out.read_text().strip())
     assert claims.kind is TokenKind.STAFF and claims.role.value == "courtroom" and claims.subject == "room3"
     assert 29 * 86400 < claims.expires_at - time.time() <= 30 * 86400
     refused = subprocess.run([*env_cmd, "device-token", "clerk"], capture_output=True, text=True)

@@ -40,9 +40,36 @@ class CompositeEncoder:
         }
         self._context = context
 
-    def encode(self, bgr: np.ndarray, pts: int, keyframe: bool = False) -> tuple[list[av.Packet], av.VideoFrame]:
-        i420 = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420)
-        frame = av.VideoFrame.from_ndarray(i420, format="yuv420p")
+    def frame(self) -> av.VideoFrame:
+        """A new yuv420p frame of the encoder's size, for VideoCompositor.compose_into to draw in (one per
+        picture: the previous one may still be queued for a VP8 receiver)."""
+        return av.VideoFrame(self.width, self.height, "yuv420p")
+
+    def encode(self, picture: np.ndarray | av.VideoFrame, pts: int,
+               keyframe: bool = False) -> tuple[list[av.Packet], av.VideoFrame]:
+        """Encode one composite: a yuv420p frame from frame() (as is), or an I420 buffer ((height*3/2,
+        width) uint8, Y then U then V, as VideoCompositor.compose draws it), copied into a new frame. A BGR
+        image (height, width, 3) is still accepted and converted here (cv2, ~1 ms at 720p)."""
+        w, h = self.width, self.height
+        if isinstance(picture, av.VideoFrame):
+            if (picture.width, picture.height, picture.format.name) != (w, h, "yuv420p"):
+                raise ValueError(f"expected a {w}x{h} yuv420p frame, got {picture.width}x{picture.height} "
+                                 f"{picture.format.name}")
+            frame = picture
+        else:
+            if picture.ndim == 3:
+                picture = cv2.cvtColor(picture, cv2.COLOR_BGR2YUV_I420)
+            if picture.shape != (h * 3 // 2, w):
+                raise ValueError(f"expected an I420 picture of {(h * 3 // 2, w)}, got {picture.shape}")
+            # Three plane copies: VideoFrame.from_ndarray costs ~7x more for the same bytes.
+            frame = self.frame()
+            flat = np.ascontiguousarray(picture).reshape(-1)
+            start = 0
+            for index, plane in enumerate(frame.planes):
+                rows, cols = (h, w) if index == 0 else (h // 2, w // 2)
+                src = flat[start:start + rows * cols].reshape(rows, cols)
+                start += rows * cols
+                np.copyto(np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:rows, :cols], src)
         frame.pts = pts
         frame.time_base = VIDEO_TIME_BASE
         if keyframe:

@@ -19,7 +19,7 @@ import av
 
 from ..config import MediaSettings
 from .audio_mixer import BLOCK, RATE, AudioMixer, AudioSource, MixedBlock
-from .compositor import Caption, Tile, VideoCompositor, to_bgr
+from .compositor import Caption, Planes, Tile, VideoCompositor, to_i420
 from .encoder import CompositeEncoder
 from .tracks import CompositeVideoTrack, IncomingVideo, MixMinusAudioTrack
 
@@ -65,6 +65,8 @@ class HearingMixer:
         self.started_at = 0.0  # monotonic start of the hearing clock
         self.frames_encoded = 0
         self.speaking: set[str] = set()
+        # The worker thread's: the last frame drawn of each seat and its planes.
+        self._pictures: dict[str, tuple[av.VideoFrame, Planes]] = {}
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -178,14 +180,27 @@ class HearingMixer:
 
     def _render(self, tiles: list[tuple[Seat, av.VideoFrame | None]], caption: Caption, pts: int,
                 keyframe: bool) -> tuple[list[av.Packet], av.VideoFrame]:
-        drawn = [Tile(seat.key, seat.name, seat.role, to_bgr(frame) if frame is not None else None,
-                      seat.placeholder, seat.muted, seat.key in self.speaking)
-                 for seat, frame in tiles]
-        canvas = self.compositor.compose(drawn, caption)
+        """In the worker thread: the cameras' planes (yuv420p, no colour conversion) → the composite, drawn
+        in I420 straight into the frame → x264."""
+        pictures: dict[str, tuple[av.VideoFrame, Planes]] = {}
+        drawn = []
+        for seat, frame in tiles:
+            planes = None
+            if frame is not None:
+                cached = self._pictures.get(seat.key)
+                # A camera slower than the mixer is drawn from the same frame again: convert it once.
+                planes = cached[1] if cached is not None and cached[0] is frame else to_i420(frame)
+                pictures[seat.key] = (frame, planes)
+            drawn.append(Tile(seat.key, seat.name, seat.role, planes, seat.placeholder, seat.muted,
+                              seat.key in self.speaking))
+        self._pictures = pictures
         assert self._encoder is not None
-        return self._encoder.encode(canvas, pts, keyframe)
+        frame = self._encoder.frame()
+        self.compositor.compose_into(to_i420(frame), drawn, caption)  # straight into the frame x264 gets
+        return self._encoder.encode(frame, pts, keyframe)
 
     def _tiles(self) -> list[tuple[Seat, av.VideoFrame | None]]:
+        """On the event loop: only which frame each seat shows (converting them is the worker's job)."""
         return [(seat, seat.video.fresh() if seat.video is not None else None) for seat in self.seats]
 
     async def _audio_loop(self) -> None:

@@ -16,7 +16,7 @@ as fast as possible:
 Prints: pipeline | CPU-s | wall-s | real-time factor | output MB | CPU ratio ours/ffmpeg, a per-stage
 breakdown of ours (CPU-ms per output frame) and an ffprobe check of both outputs.
 
-    .venv/bin/python bench/recorder.py [--seconds 60] [--preset veryfast] [--threads 1]
+    .venv/bin/python bench/recorder.py [--seconds 60] [--preset superfast] [--threads 1]
         [--profile py-spy|pyinstrument] [--native]
 """
 

@@ -57,8 +57,10 @@ class MediaSettings:
     fps: int = 15
     video_bitrate: int = 1_200_000
     keyframe_interval_seconds: float = 2.0
-    x264_preset: str = "veryfast"
+    x264_preset: str = "superfast"
     encoder_threads: int = 1
+    # Opus bit rate of the mix-minus each participant hears (mono speech), bits per second.
+    voice_bitrate: int = 32000
     # Addresses the server's ICE agent gathers and advertises as host candidates. Empty: every
     # non-loopback interface (aioice's default). Tests and single-host demos set ["127.0.0.1"].
     ice_addresses: list[str] = field(default_factory=list)
@@ -253,6 +255,8 @@ def validate(settings: Settings) -> None:
     media = settings.media
     if media.width % 16 or media.height % 8 or media.width < 320 or media.height < 180:
         raise ConfigError("media.width must be a multiple of 16 and media.height of 8 (at least 320×180)")
+    if not 6000 <= media.voice_bitrate <= 510000:
+        raise ConfigError("media.voice_bitrate must be between 6000 and 510000 bits per second")
     if not 1 <= media.fps <= 60:
         raise ConfigError("media.fps must be between 1 and 60")
     for pair in media.ice_nat_mapping:

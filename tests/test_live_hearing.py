@@ -250,3 +250,29 @@ async def test_a_receiver_without_h264_gets_the_composite_in_vp8(api, server):
         person.pc = pc
     finally:
         await person.close()
+
+
+def test_mix_minus_is_sent_as_mono_opus_on_the_mixers_clock():
+    """What the mixer's audio thread hands each sender: one Opus packet per 20 ms block, stamped with the
+    hearing clock (RTP timestamps follow it), that decodes back to the listener's mix; frames instead for a
+    receiver that negotiated another codec."""
+    import av
+
+    from hearing_server.media.audio_mixer import BLOCK, RATE
+    from hearing_server.media.tracks import MixMinusAudioTrack
+
+    t = np.arange(BLOCK * 50) / RATE
+    mix = (np.sin(2 * np.pi * 700.0 * t) * 8000).astype(np.int16)
+    track = MixMinusAudioTrack("p1", bitrate=32000)
+    packets = [p for i in range(50) for p in track.encode(mix[i * BLOCK:(i + 1) * BLOCK])]
+    assert len(packets) == 50 and [p.pts for p in packets] == [i * BLOCK for i in range(50)]
+    assert all(p.time_base.denominator == RATE and p.time_base.numerator == 1 for p in packets)
+    assert sum(p.size for p in packets) * 8 / 1.0 < 32000 * 1.5  # one second at about the configured rate
+    decoder = av.CodecContext.create("libopus", "r")
+    assert all(bytes(p)[0] & 0x04 == 0 for p in packets)  # the TOC's stereo flag: mono speech
+    decoded = np.concatenate([f.to_ndarray().reshape(-1, 2).mean(axis=1)  # decoded as browsers do, stereo s16
+                              for p in packets for f in decoder.decode(p)])
+    assert tone_strength(decoded[RATE // 2:], 700.0) > 0.9
+    track.opus = False
+    frames = track.encode(mix[:BLOCK])
+    assert len(frames) == 1 and isinstance(frames[0], av.AudioFrame) and frames[0].pts == 50 * BLOCK

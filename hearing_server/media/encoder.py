@@ -16,7 +16,7 @@ class CompositeEncoder:
     a fragmented-MP4 muxer both need (a receiver joining late must be able to start at any IDR)."""
 
     def __init__(self, width: int, height: int, fps: int, bitrate: int, keyframe_interval: float,
-                 preset: str = "veryfast", threads: int = 1) -> None:
+                 preset: str = "superfast", threads: int = 1) -> None:
         self.width = width
         self.height = height
         context = av.CodecContext.create("libx264", "w")

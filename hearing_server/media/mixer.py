@@ -2,7 +2,8 @@
 
 Video: every 1/fps seconds of the hearing clock the latest picture of each camera is composited and encoded
 in a worker thread; the same packets go to every participant's sender and to any packet listener (the
-recorder). Audio: every 20 ms the microphones are mixed on the event loop; each listener gets a mix-minus.
+recorder). Audio: every 20 ms the microphones are mixed on the event loop; each listener gets a mix-minus,
+encoded in the hearing's audio thread (never behind a video frame in the video thread).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import datetime, timezone
 from typing import Callable
 
 import av
+import numpy as np
 
 from ..config import MediaSettings
 from .audio_mixer import BLOCK, RATE, AudioMixer, AudioSource, MixedBlock
@@ -61,6 +63,7 @@ class HearingMixer:
         self._keyframe = True
         self._tasks: list[asyncio.Task] = []
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._audio_executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._encoder: CompositeEncoder | None = None
         self.started_at = 0.0  # monotonic start of the hearing clock
         self.frames_encoded = 0
@@ -84,6 +87,7 @@ class HearingMixer:
                                          s.x264_preset, s.encoder_threads)
         # One thread per hearing keeps its frames in order; two hearings encode in parallel.
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="mixer")
+        self._audio_executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="mixer-audio")
         elapsed = max(0.0, time.time() - opened_at) if opened_at else 0.0
         self.started_at = time.monotonic() - elapsed
         self._tasks = [asyncio.create_task(self._video_loop(), name="mixer-video"),
@@ -99,6 +103,9 @@ class HearingMixer:
             if self._encoder is not None:
                 await asyncio.get_running_loop().run_in_executor(executor, self._encoder.close)
             executor.shutdown(wait=False)
+        if self._audio_executor is not None:
+            audio_executor, self._audio_executor = self._audio_executor, None
+            audio_executor.shutdown(wait=False)
         for sink in list(self._video_sinks.values()) + list(self._audio_sinks.values()):
             sink.stop()
         self._video_sinks.clear()
@@ -204,6 +211,7 @@ class HearingMixer:
         return [(seat, seat.video.fresh() if seat.video is not None else None) for seat in self.seats]
 
     async def _audio_loop(self) -> None:
+        loop = asyncio.get_running_loop()
         interval = BLOCK / RATE
         # Position on the hearing clock, in samples, on a whole block.
         samples = int((time.monotonic() - self.started_at) * RATE) // BLOCK * BLOCK
@@ -212,12 +220,16 @@ class HearingMixer:
             delay = due - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            block = self.audio.mix(list(self._audio_sinks))
-            for participant_id, sink in list(self._audio_sinks.items()):
-                sink.deliver(block.minus[participant_id])
+            sinks = list(self._audio_sinks.items())
+            block = self.audio.mix([participant_id for participant_id, _ in sinks])
             self._update_speaking(block)
             for listener in list(self.audio_listeners):
                 listener(block, samples)
+            if sinks and self._audio_executor is not None:
+                work = [(sink, block.minus[participant_id]) for participant_id, sink in sinks]
+                encoded = await loop.run_in_executor(self._audio_executor, _encode_mix_minus, work)
+                for (sink, _), items in zip(work, encoded):
+                    sink.deliver(items)
             samples += BLOCK
             behind = time.monotonic() - (self.started_at + samples / RATE)
             if behind > 0.5:
@@ -234,3 +246,14 @@ class HearingMixer:
         # Tiles are keyed by camera; a participant speaking lights all of their tiles.
         self.speaking = {seat.key for seat in self.seats if seat.participant_id in speaking}
 
+
+def _encode_mix_minus(work: list[tuple[MixMinusAudioTrack, np.ndarray]]) -> list[list]:
+    """In the audio thread: every listener's block, one thread hand-off for the whole hearing."""
+    out = []
+    for sink, samples in work:
+        try:
+            out.append(sink.encode(samples))
+        except Exception:  # one listener's encoder must not silence the others
+            log.exception("mix-minus for %s could not be encoded", sink.participant_id)
+            out.append([])
+    return out

@@ -72,7 +72,7 @@ class ParticipantPeer:
         kinds = [line.split()[0][2:] for line in offer_sdp.splitlines() if line.startswith("m=")]
         if "audio" not in kinds and "video" not in kinds:
             raise OfferError("the offer has neither audio nor video")
-        video = None
+        video = audio = None
         # In the offer's order: under max-bundle the first transceiver's transport is the bundle's
         # (see hearing_server.media.ice.rtc_configuration).
         for kind in sorted({"audio", "video"} & set(kinds), key=kinds.index):
@@ -82,8 +82,8 @@ class ParticipantPeer:
                 video.setCodecPreferences(_h264_baseline_first())
                 self._route_keyframe_requests(video.sender)
             else:
-                self.audio_out = MixMinusAudioTrack(self.participant_id)
-                self.pc.addTransceiver(self.audio_out, direction="sendrecv")
+                self.audio_out = MixMinusAudioTrack(self.participant_id, self.settings.voice_bitrate)
+                audio = self.pc.addTransceiver(self.audio_out, direction="sendrecv")
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
         except asyncio.CancelledError:
@@ -96,6 +96,9 @@ class ParticipantPeer:
             # A receiver that refused H.264 gets frames, which aiortc encodes for it alone (VP8).
             negotiated = video._codecs[0].mimeType.lower() if video._codecs else ""
             self.video_out.packets = negotiated == "video/h264"
+        if audio is not None and self.audio_out is not None:
+            # A receiver without Opus (PCMU/PCMA only) gets frames, which aiortc encodes for it alone.
+            self.audio_out.opus = bool(audio._codecs) and audio._codecs[0].mimeType.lower() == "audio/opus"
         try:
             await self.pc.setLocalDescription(await self.pc.createAnswer())
         except asyncio.CancelledError:

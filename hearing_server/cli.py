@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
 import logging
 import secrets
@@ -44,6 +45,18 @@ def first_run(settings: Settings) -> None:
                 "add real accounts with 'hearing-server users add' and remove this one", password, note)
 
 
+def event_loop(kind: str) -> asyncio.AbstractEventLoop:
+    """The loop the server runs on: uvloop unless configured otherwise or not installed."""
+    if kind == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            log.warning("server.event_loop is uvloop but uvloop is not installed: using asyncio's loop")
+        else:
+            return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
 def serve(args: argparse.Namespace) -> int:
     from .app import create_app
 
@@ -57,7 +70,10 @@ def serve(args: argparse.Namespace) -> int:
         tls.load_cert_chain(settings.server.tls_cert_file, settings.server.tls_key_file)
     scheme = "https" if tls else "http"
     log.info("judge console: %s://%s:%s/judge", scheme, settings.server.host, settings.server.port)
-    web.run_app(app, host=settings.server.host, port=settings.server.port, ssl_context=tls, print=None)
+    loop = event_loop(settings.server.event_loop)
+    log.info("event loop: %s", type(loop).__module__.split(".")[0])
+    web.run_app(app, host=settings.server.host, port=settings.server.port, ssl_context=tls, print=None,
+                loop=loop)
     return 0
 
 

@@ -31,6 +31,9 @@ class ServerSettings:
     # HTTPS without a reverse proxy: phones only allow camera access on https:// (or localhost).
     tls_cert_file: str = ""
     tls_key_file: str = ""
+    # "uvloop" (libuv) or "asyncio" (the standard library's loop). aiortc moves every RTP packet through
+    # the loop in Python; uvloop cut the server's CPU per four-party hearing by a fifth (docs/performance.md).
+    event_loop: str = "uvloop"
 
 
 @dataclass
@@ -240,6 +243,8 @@ def load_settings(path: str | os.PathLike[str] | None = None,
 
 
 def validate(settings: Settings) -> None:
+    if settings.server.event_loop not in ("uvloop", "asyncio"):
+        raise ConfigError('server.event_loop must be "uvloop" or "asyncio"')
     if bool(settings.server.tls_cert_file) != bool(settings.server.tls_key_file):
         raise ConfigError("server.tls_cert_file and server.tls_key_file go together")
     if settings.storage.backend not in ("local", "s3"):

@@ -42,6 +42,8 @@ def test_environment_overrides_the_file(tmp_path):
     ("[media]\nwidth = 1000\n", "multiple of 16"),
     ("[media]\nice_nat_mapping = ['10.0.0.1']\n", "private=public"),
     ("[server\n", "Expected"),
+    ("[server]\nevent_loop = 'trio'\n", "server.event_loop"),
+    ("[media]\nvoice_bitrate = 1000\n", "media.voice_bitrate"),
 ])
 def test_bad_configuration_is_refused_with_a_reason(tmp_path, text, message):
     file = tmp_path / "bad.toml"

@@ -11,18 +11,12 @@ import pytest
 
 from hardware.synthetic import synthetic_picture
 from hearing_server.config import MediaSettings
-from hearing_server.media.compositor import BAR, FONT, Caption, Tile, VideoCompositor, grid, to_i420
+from hearing_server.media.compositor import (AMBER, BACKGROUND, BAR, FONT, RED, SPEAKING, TILE_EMPTY, WHITE, Caption,
+                                             Tile, VideoCompositor, grid, to_i420)
 from hearing_server.media.encoder import CompositeEncoder
 from hearing_server.media.mixer import HearingMixer, Seat
 
-# -- the BGR compositor as it was (reference only) ------------------------------------------------------
-
-BACKGROUND = (32, 24, 20)
-TILE_EMPTY = (70, 60, 55)
-WHITE = (255, 255, 255)
-RED = (40, 40, 220)
-AMBER = (0, 170, 255)
-SPEAKING = (80, 200, 80)
+# -- the BGR compositor as it was (reference only; the same palette) -------------------------------------
 
 
 class BgrCompositor:

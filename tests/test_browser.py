@@ -47,6 +47,21 @@ FRAMES_DECODED = """async () => {
   return frames;
 }"""
 
+# What the page heard on its hearing connection: Chromium's decoded inbound audio (the mix-minus, Opus).
+AUDIO_HEARD = """async () => {
+  const pc = window.__hearing && window.__hearing.pc;
+  if (!pc) return null;
+  const stats = await pc.getStats();
+  let heard = null;
+  stats.forEach((s) => {
+    if (s.type === 'inbound-rtp' && s.kind === 'audio') {
+      heard = {energy: s.totalAudioEnergy || 0, samples: s.totalSamplesReceived || 0,
+               concealed: s.concealedSamples || 0, codec: (stats.get(s.codecId) || {}).mimeType || ''};
+    }
+  });
+  return heard;
+}"""
+
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
@@ -193,6 +208,11 @@ async def test_judge_admits_a_phone_and_both_see_the_hearing(server, browser: Br
         judge_frames = await poll(judge, FRAMES_DECODED, positive, 20, "judge composite frames")
         phone_frames = await poll(phone, FRAMES_DECODED, positive, 20, "phone composite frames")
         await poll(phone, video_width("#remote"), positive, 10, "phone video")
+        # Each hears the other's (fake, beeping) microphone through their mix-minus: decoded, not concealment.
+        for page, who in ((phone, "phone"), (judge, "judge")):
+            heard = await poll(page, AUDIO_HEARD, lambda h: bool(h) and h["energy"] > 0.01 and h["samples"] > 48000,
+                               20, f"{who} hearing the other side")
+            assert heard["codec"].lower() == "audio/opus" and heard["concealed"] < heard["samples"] / 2, heard
         await asyncio.sleep(1.5)  # let the composite show both cameras
         shots += [await screenshot(judge, "judge-in-hearing"), await screenshot(phone, "phone-in-hearing")]
         print(f"frames decoded: judge {judge_frames}, phone {phone_frames}")

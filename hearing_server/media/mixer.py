@@ -227,7 +227,7 @@ class HearingMixer:
                 listener(block, samples)
             if sinks and self._audio_executor is not None:
                 work = [(sink, block.minus[participant_id]) for participant_id, sink in sinks]
-                encoded = await loop.run_in_executor(self._audio_executor, _encode_mix_minus, work)
+                encoded = await loop.run_in_executor(self._audio_executor, _encode_mix_minus, work, samples)
                 for (sink, _), items in zip(work, encoded):
                     sink.deliver(items)
             samples += BLOCK
@@ -247,13 +247,16 @@ class HearingMixer:
         self.speaking = {seat.key for seat in self.seats if seat.participant_id in speaking}
 
 
-def _encode_mix_minus(work: list[tuple[MixMinusAudioTrack, np.ndarray]]) -> list[list]:
+def _encode_mix_minus(work: list[tuple[MixMinusAudioTrack, np.ndarray]], position: int) -> list[list]:
     """In the audio thread: every listener's block, one thread hand-off for the whole hearing."""
     out = []
     for sink, samples in work:
         try:
-            out.append(sink.encode(samples))
+            out.append(sink.encode(samples, position))
         except Exception:  # one listener's encoder must not silence the others
-            log.exception("mix-minus for %s could not be encoded", sink.participant_id)
+            if sink.failures % 250 == 0:  # at most one traceback per 5 s of failing
+                log.exception("mix-minus for %s could not be encoded (%d blocks so far)", sink.participant_id,
+                              sink.failures + 1)
+            sink.failures += 1
             out.append([])
     return out

@@ -79,11 +79,17 @@ class MixMinusAudioTrack(MediaStreamTrack):
         self.opus = True
         self._bitrate = bitrate
         self._encoder: av.AudioCodecContext | None = None
+        self.failures = 0  # blocks that could not be encoded (the audio thread's count, for the log)
         self._queue: asyncio.Queue[av.AudioFrame | av.Packet | None] = asyncio.Queue(maxsize=10)
         self._pts = 0
 
-    def encode(self, samples: np.ndarray) -> list[av.AudioFrame | av.Packet]:
-        """One 20 ms block of mono s16 at 48 kHz → what the sender gets. Runs in the mixer's audio thread."""
+    def encode(self, samples: np.ndarray, position: int | None = None) -> list[av.AudioFrame | av.Packet]:
+        """One 20 ms block of mono s16 at 48 kHz → what the sender gets. Runs in the mixer's audio thread.
+
+        `position` is the block's place on the hearing clock, in samples: when the mixer had to skip blocks
+        the RTP timestamps jump with it, so a receiver's jitter buffer sees a gap, not a delay."""
+        if position is not None:
+            self._pts = position
         frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = RATE
         frame.pts = self._pts
@@ -93,7 +99,11 @@ class MixMinusAudioTrack(MediaStreamTrack):
             return [frame]
         if self._encoder is None:
             self._encoder = _opus_encoder(self._bitrate)
-        packets = self._encoder.encode(frame)
+        try:
+            packets = self._encoder.encode(frame)
+        except Exception:
+            self._encoder = None  # start afresh on the next block rather than fail on every one
+            raise
         for packet in packets:
             # libopus counts from minus its look-ahead; the RTP timestamp must follow the mixer's clock.
             packet.pts, packet.time_base = pts, TIME_BASE

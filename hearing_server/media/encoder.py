@@ -8,6 +8,8 @@ import av
 import cv2
 import numpy as np
 
+from .compositor import i420_planes, to_i420
+
 VIDEO_TIME_BASE = Fraction(1, 90000)
 
 
@@ -63,13 +65,8 @@ class CompositeEncoder:
                 raise ValueError(f"expected an I420 picture of {(h * 3 // 2, w)}, got {picture.shape}")
             # Three plane copies: VideoFrame.from_ndarray costs ~7x more for the same bytes.
             frame = self.frame()
-            flat = np.ascontiguousarray(picture).reshape(-1)
-            start = 0
-            for index, plane in enumerate(frame.planes):
-                rows, cols = (h, w) if index == 0 else (h // 2, w // 2)
-                src = flat[start:start + rows * cols].reshape(rows, cols)
-                start += rows * cols
-                np.copyto(np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:rows, :cols], src)
+            for dst, src in zip(to_i420(frame), i420_planes(np.ascontiguousarray(picture), w, h)):
+                np.copyto(dst, src)
         frame.pts = pts
         frame.time_base = VIDEO_TIME_BASE
         if keyframe:

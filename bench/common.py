@@ -274,7 +274,7 @@ def add_staff(data_dir: Path) -> None:
     users.add("judge2", Role.JUDGE, PASSWORD, "Judge Bo Lindqvist")
     users.add("clerk", Role.CLERK, PASSWORD, "Clerk Carmen Ortiz")
     users.add("admin", Role.ADMIN, PASSWORD, "Court IT")
-    users.add("courtroom1", Role.COURTROOM, PASSWORD, "Courtroom 1 PC")
+    users.add("courtroom1", Role.COURTROOM, PASSWORD, "Courtroom 1 PC", courtroom="Courtroom 3")
 
 
 def media_env(

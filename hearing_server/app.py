@@ -8,20 +8,23 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
+from recorder.recorder import Recorder
+from recorder.storage import Storage
 from signaling.rooms import Rooms
 from signaling.session import signaling_endpoint
 
 from .api.throttle import LoginThrottle
 from .config import Settings
 from .court import Court
+from .device_tokens import DeviceTokenRegister
 from .errors import error_middleware
 from .events import EventBus
+from .files import private_dir
+from .headers import security_headers
 from .media.ice import configure_host_addresses
 from .store import Store, create_store
 from .tokens import TokenService, load_or_create_secret
 from .users import UserDirectory
-from recorder.recorder import Recorder
-from recorder.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -44,18 +47,20 @@ def create_app(settings: Settings, store: Store | None = None, storage: Storage 
 
     app = web.Application(middlewares=[error_middleware], client_max_size=256 * 1024)
     app[SETTINGS] = settings
+    app.on_response_prepare.append(security_headers(settings))
     app[USERS] = UserDirectory(settings.users_path)
     app[THROTTLE] = LoginThrottle(settings.auth.login_attempts_per_minute)
     configure_host_addresses(settings.media.ice_addresses)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
-        settings.data_path.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_path)  # keys, accounts, the audit log: the server's user alone
         own_store = store is None
         app[STORE] = store if store is not None else create_store(
-            settings.state.backend, settings.state.redis_url, settings.state.key_prefix)
+            settings.state.backend, settings.state.redis_url, settings.state.key_prefix,
+            settings.data_path / "revoked-tokens.jsonl")
         bus = app[BUS] = EventBus()
         app[COURT] = Court(settings, app[STORE], TokenService(load_or_create_secret(settings.secret_path)), bus,
-                           app[USERS])
+                           app[USERS], DeviceTokenRegister(settings.device_tokens_path))
         recorder = app[RECORDER] = Recorder(settings, storage)
         await recorder.start(app[STORE])
         app[ROOMS] = Rooms(app[COURT], settings, recorder)

@@ -9,11 +9,15 @@ import logging
 import secrets
 import ssl
 import sys
+import time
 from pathlib import Path
 
 from aiohttp import web
 
+from .access_log import AccessLogger
 from .config import ConfigError, Settings, load_settings
+from .device_tokens import DEFAULT_DAYS, MAX_DAYS, DeviceToken, DeviceTokenRegister
+from .files import private_dir, write_private
 from .roles import ACCOUNT_ROLES, Role
 from .users import UserDirectory, UserError
 
@@ -39,10 +43,10 @@ def first_run(settings: Settings) -> None:
     password = secrets.token_urlsafe(12)
     users.add("judge", Role.JUDGE, password, display_name="Presiding Judge")
     note = settings.data_path / "first-run-judge.txt"
-    note.write_text(f"username: judge\npassword: {password}\n", encoding="utf-8")
-    note.chmod(0o600)
-    log.warning("first run: created the account 'judge' with password %s (also in %s); "
-                "add real accounts with 'hearing-server users add' and remove this one", password, note)
+    write_private(note, f"username: judge\npassword: {password}\n".encode())
+    # The password goes to the file only: logs are collected, shipped and kept by more people than the judge.
+    log.warning("first run: created the account 'judge'; its password is in %s (readable by this user only). "
+                "Add real accounts with 'hearing-server users add' and remove this one", note)
 
 
 def event_loop(kind: str) -> asyncio.AbstractEventLoop:
@@ -61,7 +65,7 @@ def serve(args: argparse.Namespace) -> int:
     from .app import create_app
 
     settings = _settings(args)
-    settings.data_path.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_path)
     first_run(settings)
     app = create_app(settings)
     tls = None
@@ -73,7 +77,7 @@ def serve(args: argparse.Namespace) -> int:
     loop = event_loop(settings.server.event_loop)
     log.info("event loop: %s", type(loop).__module__.split(".")[0])
     web.run_app(app, host=settings.server.host, port=settings.server.port, ssl_context=tls, print=None,
-                loop=loop)
+                loop=loop, access_log_class=AccessLogger)
     return 0
 
 
@@ -95,7 +99,8 @@ def users_command(args: argparse.Namespace) -> int:
         if getpass.getpass("again: ") != password:
             print("passwords differ", file=sys.stderr)
             return 2
-    user = directory.add(args.username, Role(args.role), password, args.display_name or "", replace=args.replace)
+    user = directory.add(args.username, Role(args.role), password, args.display_name or "", replace=args.replace,
+                         courtroom=args.courtroom)
     print(f"{'updated' if args.replace else 'added'} {user.role} {user.username} in {settings.users_path}")
     return 0
 
@@ -123,28 +128,51 @@ def verify_command(args: argparse.Namespace) -> int:
         print("note: the signature is checked against the public key inside the manifest; give "
               "--public-key (the court's published key) to check who signed it", file=sys.stderr)
     if args.hearing:
+        from recorder.package import recording_folder
+        from recorder.recorder import create_storage
+
         with tempfile.TemporaryDirectory(prefix="verify-") as tmp:
-            folder = asyncio.run(_fetch_recording(settings, args.hearing, Path(tmp)))
+            folder = asyncio.run(recording_folder(create_storage(settings), args.hearing, Path(tmp)))
             return _report(verify_folder(folder, trusted))
-    return _report(verify_folder(Path(args.path), trusted))
+    path = Path(args.path)
+    if path.is_file():
+        return _verify_package(path, trusted)
+    return _report(verify_folder(path, trusted))
 
 
-async def _fetch_recording(settings: Settings, hearing_id: str, into: Path) -> Path:
-    from recorder.recorder import create_storage
-    from recorder.storage import LocalStorage
+def _verify_package(path: Path, trusted: bytes | None) -> int:
+    """An evidence package downloaded from the archive (a zip): unpack it and check it like a folder."""
+    import tempfile
+    import zipfile
 
-    storage = create_storage(settings)
-    if isinstance(storage, LocalStorage):
-        return storage.path(hearing_id)
-    for key in await storage.list(f"{hearing_id}/"):
-        target = (into / key).resolve()
-        if not target.is_relative_to((into / hearing_id).resolve()):
-            continue  # a key that would land outside the copy is not part of this recording
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with target.open("wb") as handle:
-            async for block in storage.stream(key):
-                handle.write(block)
-    return into / hearing_id
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
+
+    from recorder.keys import fingerprint
+    from recorder.package import PUBLIC_KEY_NAME, unpack
+    from recorder.verify import verify_folder
+
+    if not zipfile.is_zipfile(path):
+        print(f"hearing-server verify: {path} is neither a folder nor an evidence package (zip)", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="verify-package-") as tmp:
+        try:
+            folder = unpack(path, Path(tmp))
+        except (ValueError, zipfile.BadZipFile, OSError) as exc:
+            print(f"hearing-server verify: {exc}", file=sys.stderr)
+            return 2
+        key_file = folder / PUBLIC_KEY_NAME
+        if key_file.exists():
+            try:
+                packaged = load_pem_public_key(key_file.read_bytes()).public_bytes(Encoding.Raw, PublicFormat.Raw)
+            except ValueError:
+                print(f"note: {PUBLIC_KEY_NAME} in the package is not a public key", file=sys.stderr)
+            else:
+                print(f"package signed by key {fingerprint(packaged)}")
+                if trusted is None:
+                    print("note: compare that fingerprint with the one the court publishes, or give --public-key",
+                          file=sys.stderr)
+                    trusted = packaged
+        return _report(verify_folder(folder, trusted))
 
 
 def device_token_command(args: argparse.Namespace) -> int:
@@ -162,20 +190,44 @@ def device_token_command(args: argparse.Namespace) -> int:
         print(f"hearing-server device-token: {args.username!r} is not a courtroom account "
               f"(make one with 'hearing-server users add --role courtroom {args.username}')", file=sys.stderr)
         return 2
-    if not 0 < args.days <= 3660:
-        print("hearing-server device-token: --days must be between 1 and 3660", file=sys.stderr)
+    if not 0 < args.days <= MAX_DAYS:
+        print(f"hearing-server device-token: --days must be between 1 and {MAX_DAYS}", file=sys.stderr)
+        return 2
+    if not account.courtroom:
+        print(f"hearing-server device-token: {args.username!r} names no courtroom; add it again with "
+              "'users add --replace --courtroom NAME'", file=sys.stderr)
         return 2
     tokens = TokenService(load_or_create_secret(settings.secret_path))
     token, claims = tokens.issue(TokenKind.STAFF, account.username, Role.COURTROOM, "*", args.days * 86400,
-                                 name=account.display_name or account.username)
+                                 name=account.display_name or account.username, courtroom=account.courtroom,
+                                 device=True)
+    DeviceTokenRegister(settings.device_tokens_path).add(DeviceToken(
+        id=claims.jti, username=account.username, courtroom=account.courtroom, issued_at=time.time(),
+        expires_at=claims.expires_at))
     if args.output:
         out = Path(args.output)
-        out.write_text(token + "\n", encoding="utf-8")
-        out.chmod(0o600)
-        print(f"wrote a device token for {account.username} to {out} (expires in {args.days} days)",
-              file=sys.stderr)
+        write_private(out, (token + "\n").encode())
+        print(f"wrote device token {claims.jti} for {account.username} ({account.courtroom}) to {out} "
+              f"(expires in {args.days} days)", file=sys.stderr)
     else:
         print(token)
+    return 0
+
+
+def device_tokens_command(args: argparse.Namespace) -> int:
+    """List the courtroom PCs' device tokens, or revoke one (the PC then signs in again only with a new one)."""
+    register = DeviceTokenRegister(_settings(args).device_tokens_path)
+    if args.device_tokens_action == "revoke":
+        token = register.revoke(args.id)
+        if token is None:
+            print(f"hearing-server device-tokens: no device token {args.id!r}", file=sys.stderr)
+            return 2
+        print(f"revoked {token.id} ({token.username}, {token.courtroom})")
+        return 0
+    for token in register.list():
+        info = token.public()
+        print(f"{token.id}\t{token.username}\t{token.courtroom}\t{info['status']}\t"
+              f"expires {time.strftime('%Y-%m-%d', time.gmtime(token.expires_at))}")
     return 0
 
 
@@ -235,18 +287,27 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--display-name", help="name shown in the hearing, e.g. 'Judge A. Smith'")
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     add.add_argument("--replace", action="store_true", help="replace an existing account (password reset)")
+    add.add_argument("--courtroom", default="", help="courtroom PC accounts: the courtroom the PC is in, as "
+                                                     "hearings name it (its tokens publish there only)")
     users_actions.add_parser("list", help="list accounts")
     remove = users_actions.add_parser("remove", help="remove an account")
     remove.add_argument("username")
     verify = commands.add_parser("verify", help="check a recording's hashes, hash chain and signature offline")
-    verify.add_argument("path", nargs="?", help="folder holding manifest.json (as stored or downloaded)")
+    verify.add_argument("path", nargs="?", help="folder holding manifest.json (as stored), or an evidence "
+                                                 "package (.zip) downloaded from the archive")
     verify.add_argument("--hearing", help="check the recording of this hearing in the configured store instead")
     verify.add_argument("--public-key", help="PEM public key the signature must come from "
                                              "(e.g. data/recording-signing.pub)")
     device_token = commands.add_parser("device-token", help="issue the token a courtroom PC's agent signs in with")
     device_token.add_argument("username", help="a courtroom account (users add --role courtroom)")
-    device_token.add_argument("--days", type=int, default=365, help="how long it is valid (default 365)")
+    device_token.add_argument("--days", type=int, default=DEFAULT_DAYS,
+                              help=f"how long it is valid (default {DEFAULT_DAYS}, at most {MAX_DAYS})")
     device_token.add_argument("--output", help="write it to this file (mode 600) instead of printing it")
+    device_tokens = commands.add_parser("device-tokens", help="list or revoke the courtroom PCs' device tokens")
+    device_tokens_actions = device_tokens.add_subparsers(dest="device_tokens_action", required=True)
+    device_tokens_actions.add_parser("list", help="every device token issued, with its status")
+    revoke = device_tokens_actions.add_parser("revoke", help="revoke one device token (by its id)")
+    revoke.add_argument("id")
     devices = commands.add_parser("devices", help="list this PC's cameras and microphones as courtroom.toml "
                                                   "sources")
     devices.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -270,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
             return verify_command(args)
         if args.command == "device-token":
             return device_token_command(args)
+        if args.command == "device-tokens":
+            return device_tokens_command(args)
         if args.command == "devices":
             return devices_command(args)
         if args.command == "courtroom":

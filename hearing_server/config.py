@@ -82,6 +82,8 @@ class SignalingSettings:
     messages_per_second: float = 20.0
     burst: int = 40
     send_queue: int = 256
+    # Open WebSockets from one address at once; a courthouse's staff and parties share one NAT address.
+    max_connections_per_address: int = 100
 
 
 @dataclass
@@ -136,6 +138,10 @@ class Settings:
     @property
     def users_path(self) -> Path:
         return self.data_path / "users.json"
+
+    @property
+    def device_tokens_path(self) -> Path:
+        return self.data_path / "device-tokens.json"
 
     @property
     def spool_path(self) -> Path:

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import events as ev
+from . import text
 from .config import Settings
+from .device_tokens import DeviceTokenRegister
 from .errors import ApiError, conflict, not_found
 from .events import CourtEvent, EventBus
 from .models import Hearing, HearingStatus, Participant, ParticipantState, new_id
@@ -23,7 +25,7 @@ from .users import UserDirectory
 LOST_CONNECTION = "connection lost"
 NOTE_KINDS = ("note", "exhibit", "objection", "ruling", "recess")
 HEARING_FIELDS = ("case_number", "title", "court", "courtroom", "scheduled_start")
-FIELD_LIMIT = 200
+FIELD_LIMIT = text.FIELD_LIMIT
 
 
 def forbidden(message: str, code: str = "forbidden") -> ApiError:
@@ -38,12 +40,13 @@ class Invitation:
 
 class Court:
     def __init__(self, settings: Settings, store: Store, tokens: TokenService, bus: EventBus,
-                 users: UserDirectory | None = None) -> None:
+                 users: UserDirectory | None = None, devices: DeviceTokenRegister | None = None) -> None:
         self.settings = settings
         self.store = store
         self.tokens = tokens
         self.bus = bus
         self.users = users
+        self.devices = devices
 
     # -- tokens -------------------------------------------------------------------------------------
 
@@ -58,24 +61,35 @@ class Court:
             account = self.users.get(claims.subject)
             if account is None or account.disabled or account.role != claims.role.value:
                 raise ApiError(401, "account_changed", "this account was removed or changed; log in again")
+            if claims.role is Role.COURTROOM and (not claims.courtroom or claims.courtroom != account.courtroom):
+                raise ApiError(401, "account_changed", "this courtroom PC's account now names another courtroom")
+        if claims.device and (self.devices is None or not self.devices.is_active(claims.jti)):
+            raise ApiError(401, "token_revoked", "this device token has been revoked")
         return claims
 
     async def logout(self, claims: Claims) -> None:
         await self.store.revoke(claims.jti, claims.expires_at)
 
-    def issue_staff_token(self, username: str, role: Role, name: str) -> tuple[str, Claims]:
+    def issue_staff_token(self, username: str, role: Role, name: str, courtroom: str = "") -> tuple[str, Claims]:
         return self.tokens.issue(TokenKind.STAFF, username, role, "*",
-                                 self.settings.auth.staff_ttl_hours * 3600, name=name)
+                                 self.settings.auth.staff_ttl_hours * 3600, name=name, courtroom=courtroom)
 
     # -- permission checks ---------------------------------------------------------------------------
 
     def require(self, claims: Claims, permission: Permission, hearing: Hearing | None = None) -> None:
         if claims.kind is not TokenKind.STAFF or not allowed(claims.role, permission):
             raise forbidden(f"a {claims.role.value} may not {permission.value.replace('_', ' ')}")
+        # A courtroom PC sees and publishes into the hearings held in its own courtroom, and no others.
+        if hearing is not None and claims.role is Role.COURTROOM and not self.in_courtroom(claims, hearing):
+            raise forbidden("this courtroom PC belongs to another courtroom", "wrong_courtroom")
         # A judge runs their own hearings; clerks and admins serve the whole court.
         if hearing is not None and claims.role is Role.JUDGE and hearing.judge != claims.subject:
             if permission not in (Permission.VIEW_HEARING,):
                 raise forbidden("only the presiding judge may do this", "not_presiding_judge")
+
+    @staticmethod
+    def in_courtroom(claims: Claims, hearing: Hearing) -> bool:
+        return bool(claims.courtroom) and claims.courtroom.casefold() == hearing.courtroom.casefold()
 
     def may(self, claims: Claims, permission: Permission, hearing: Hearing | None = None) -> bool:
         try:
@@ -172,11 +186,11 @@ class Court:
     async def add_note(self, claims: Claims, hearing_id: str, fields: dict[str, Any]) -> dict[str, Any]:
         """A clerk's or judge's time-stamped log note, kept in the transcript at this instant."""
         hearing = await self._live_hearing(claims, hearing_id, Permission.LOG_NOTES)
-        text = clean_text(fields.get("text", ""), "text", required=True, limit=2000)
+        body = clean_text(fields.get("text", ""), "text", required=True, limit=2000, multiline=True)
         kind = fields.get("kind", "note")
         if kind not in NOTE_KINDS:
             raise ApiError(400, "bad_request", f"kind must be one of: {', '.join(NOTE_KINDS)}")
-        note = {"id": new_id("n"), "text": text, "kind": kind, "author": claims.name or claims.subject,
+        note = {"id": new_id("n"), "text": body, "kind": kind, "author": claims.name or claims.subject,
                 "at": time.time()}
         await self.bus.publish(CourtEvent(ev.LOG_NOTE, hearing.id, actor=claims.subject, data=note, at=note["at"]))
         return note
@@ -355,13 +369,17 @@ class Court:
         if person is None:
             person = Participant(id=new_id("p"), hearing_id=hearing.id, name=claims.name or claims.subject,
                                  role=claims.role.value, username=claims.subject)
-        event = ev.JOINED if not person.in_hearing else ev.RECONNECTED
+        presiding = claims.role is Role.JUDGE and hearing.judge == claims.subject
+        observer = not presiding and claims.role is not Role.COURTROOM
+        event = ev.RECONNECTED if person.in_hearing else ev.OBSERVER_JOINED if observer else ev.JOINED
         person.state = ParticipantState.ADMITTED
         person.admitted_at = person.admitted_at or time.time()
         person.disconnected_at = None
         await self.store.save_participant(person)
-        await self.bus.publish(CourtEvent(event, hearing.id, person.id, claims.subject,
-                                          {"name": person.name, "role": person.role}))
+        data = {"name": person.name, "role": person.role}
+        if observer:
+            data["username"] = claims.subject
+        await self.bus.publish(CourtEvent(event, hearing.id, person.id, claims.subject, data))
         return person
 
     async def resume_session(self, claims: Claims) -> Participant:
@@ -445,14 +463,14 @@ class Court:
         return person
 
 
-def clean_text(value: Any, name: str, required: bool = False, limit: int = FIELD_LIMIT) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise ApiError(400, "bad_request", f"{name} must be a string")
-    value = " ".join(value.split())
-    if required and not value:
-        raise ApiError(400, "bad_request", f"{name} is required")
-    if len(value) > limit:
-        raise ApiError(400, "bad_request", f"{name} is longer than {limit} characters")
-    return value
+def clean_text(value: Any, name: str, required: bool = False, limit: int = FIELD_LIMIT,
+               multiline: bool = False) -> str:
+    """hearing_server.text.clean_text, as the API's 400 naming the field."""
+    try:
+        return text.clean_text(value, name, required=required, limit=limit, multiline=multiline)
+    except text.TextError as exc:
+        raise text_error(exc) from None
+
+
+def text_error(exc: text.TextError) -> ApiError:
+    return ApiError(400, "bad_request", str(exc), field=exc.field, problem=exc.problem)

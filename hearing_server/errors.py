@@ -58,7 +58,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         # Routing errors (404/405) and aiohttp's own 413 become JSON too.
         code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
             exc.status, "http_error")
-        return json_error(exc.status, code, exc.reason or "error")
+        response = json_error(exc.status, code, exc.reason or "error")
+        if "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]  # RFC 9110: a 405 says what is allowed
+        return response
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.path)
         return json_error(500, "internal_error", "the server failed to handle this request")

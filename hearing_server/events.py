@@ -29,6 +29,9 @@ MUTED = "muted"
 UNMUTED = "unmuted"
 REMOVED = "removed"
 JOINED = "joined"
+# Staff who are not running the hearing (another judge, a clerk, an admin) watch it as observers; the
+# record says so, with who and when: nobody watches a hearing unseen.
+OBSERVER_JOINED = "observer_joined"
 DISCONNECTED = "disconnected"
 RECONNECTED = "reconnected"
 LEFT = "left"

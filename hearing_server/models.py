@@ -51,6 +51,8 @@ class Hearing:
     created_at: float = field(default_factory=now)
     opened_at: float | None = None
     closed_at: float | None = None
+    # Why this hearing's live media could not start on this server (logged too); empty when all is well.
+    media_error: str = ""
 
     @property
     def is_live(self) -> bool:

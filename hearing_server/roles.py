@@ -46,11 +46,12 @@ class Permission(str, enum.Enum):
     VIEW_RECORDINGS = "view_recordings"  # the archive: find, play, download, verify
     SHARE_RECORDINGS = "share_recordings"  # hand a recording to a party
     VIEW_AUDIT = "view_audit"
+    MANAGE_DEVICES = "manage_devices"  # list and revoke courtroom PCs' device tokens
 
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
-    Role.JUDGE: frozenset(Permission) - {Permission.VIEW_AUDIT},
+    Role.JUDGE: frozenset(Permission) - {Permission.VIEW_AUDIT, Permission.MANAGE_DEVICES},
     # Clerks run the waiting room and the paperwork; the judge runs the hearing itself.
     Role.CLERK: frozenset({Permission.VIEW_HEARING, Permission.INVITE, Permission.ADMIT,
                            Permission.WATCH_LOBBY, Permission.LOG_NOTES, Permission.VIEW_RECORDINGS,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import jwt
 
+from .files import write_private
 from .roles import Role, parse_role
 
 ISSUER = "courtroom"
@@ -46,7 +47,10 @@ class Claims:
     jti: str
     expires_at: float
     name: str = ""
-    purpose: str = ""  # media tokens: "play" or "download"
+    purpose: str = ""  # media tokens: "play", "download" or "package"
+    parent: str = ""  # media tokens made by staff: the staff token's id, so the link dies with the log-in
+    courtroom: str = ""  # courtroom-PC tokens: the one courtroom whose hearings it may publish into
+    device: bool = False  # a courtroom PC's long-lived device token (in the register, revocable alone)
 
     def covers(self, hearing_id: str) -> bool:
         return self.hearing == "*" or self.hearing == hearing_id
@@ -58,16 +62,27 @@ def load_or_create_secret(path: Path) -> bytes:
         if len(secret) < 32:
             raise ValueError(f"{path}: token key is shorter than 32 bytes")
         return secret
-    path.parent.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_hex(32).encode()
-    # Written with owner-only permissions: whoever reads this key can mint a judge's token.
-    fd = path.open("xb")
+    # Owner-only from the first byte, and whole or not at all: whoever reads this key can mint a judge's token.
     try:
-        path.chmod(0o600)
-        fd.write(secret)
-    finally:
-        fd.close()
+        write_private(path, secret, exclusive=True)
+    except FileExistsError:  # another process made it a moment ago: use that one
+        return load_or_create_secret(path)
     return secret
+
+
+def _why(exc: jwt.InvalidTokenError) -> str:
+    if isinstance(exc, jwt.InvalidSignatureError):
+        return "its signature does not match"
+    if isinstance(exc, jwt.InvalidIssuerError):
+        return "it was not issued by this server"
+    if isinstance(exc, jwt.MissingRequiredClaimError):
+        return "its claims are incomplete"
+    if isinstance(exc, jwt.ImmatureSignatureError):
+        return "it is not valid yet"
+    if isinstance(exc, jwt.InvalidAlgorithmError):
+        return "it is signed with another algorithm"
+    return "it is not a token this server issues"
 
 
 class TokenService:
@@ -77,11 +92,12 @@ class TokenService:
         self._secret = secret
 
     def issue(self, kind: TokenKind, subject: str, role: Role, hearing: str, ttl_seconds: float,
-              name: str = "", purpose: str = "") -> tuple[str, Claims]:
+              name: str = "", purpose: str = "", parent: str = "", courtroom: str = "",
+              device: bool = False) -> tuple[str, Claims]:
         issued = time.time()
         claims = Claims(kind=kind, subject=subject, role=role, hearing=hearing,
                         jti=secrets.token_urlsafe(12), expires_at=int(issued + ttl_seconds), name=name,
-                        purpose=purpose)
+                        purpose=purpose, parent=parent, courtroom=courtroom, device=device)
         payload = {
             "iss": ISSUER,
             "typ": kind.value,
@@ -96,6 +112,12 @@ class TokenService:
             payload["name"] = name
         if purpose:
             payload["purpose"] = purpose
+        if parent:
+            payload["parent"] = parent
+        if courtroom:
+            payload["courtroom"] = courtroom
+        if device:
+            payload["device"] = True
         return jwt.encode(payload, self._secret, algorithm=ALGORITHM), claims
 
     def verify(self, token: str, *, kinds: tuple[TokenKind, ...] | None = None) -> Claims:
@@ -108,7 +130,8 @@ class TokenService:
         except jwt.ExpiredSignatureError:
             raise TokenError("token_expired", "the token has expired") from None
         except jwt.InvalidTokenError as exc:
-            raise TokenError("invalid_token", f"the token is not valid ({exc})") from None
+            # In our words: the library's messages change between versions and say more than a client needs.
+            raise TokenError("invalid_token", f"the token is not valid: {_why(exc)}") from None
         try:
             kind = TokenKind(payload.get("typ"))
             role = parse_role(payload.get("role"))
@@ -119,4 +142,6 @@ class TokenService:
             raise TokenError("wrong_token_kind", f"a {kind.value} token cannot be used here")
         return Claims(kind=kind, subject=str(payload["sub"]), role=role, hearing=hearing,
                       jti=str(payload["jti"]), expires_at=float(payload["exp"]),
-                      name=str(payload.get("name", "")), purpose=str(payload.get("purpose", "")))
+                      name=str(payload.get("name", "")), purpose=str(payload.get("purpose", "")),
+                      parent=str(payload.get("parent", "")), courtroom=str(payload.get("courtroom", "")),
+                      device=payload.get("device") is True)

@@ -16,6 +16,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from .passwords import password_problem
 from .roles import ACCOUNT_ROLES, Role
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
@@ -32,6 +33,7 @@ class User:
     role: str
     password_hash: str
     disabled: bool = False
+    courtroom: str = ""  # courtroom-PC accounts: the courtroom the PC stands in (its tokens are bound to it)
 
 
 class UserError(ValueError):
@@ -71,18 +73,22 @@ class UserDirectory:
             raise
 
     def add(self, username: str, role: Role, password: str, display_name: str = "",
-            replace: bool = False) -> User:
+            replace: bool = False, courtroom: str = "") -> User:
         if not USERNAME.match(username):
             raise UserError("username: 2–63 characters, lower-case letters, digits, '.', '_' or '-'")
         if role not in ACCOUNT_ROLES:
             raise UserError(f"accounts are for staff roles only: {', '.join(r.value for r in ACCOUNT_ROLES)}")
-        if len(password) < 10:
-            raise UserError("password: at least 10 characters")
+        courtroom = " ".join(courtroom.split())
+        if role is Role.COURTROOM and not courtroom:
+            raise UserError("a courtroom PC account names its courtroom (--courtroom, as hearings spell it)")
+        problem = password_problem(password, username, display_name)
+        if problem is not None:
+            raise UserError(problem)
         users = self._load()
         if username in users and not replace:
             raise UserError(f"user {username!r} already exists")
         user = User(username=username, display_name=display_name or username, role=role.value,
-                    password_hash=_hasher.hash(password))
+                    password_hash=_hasher.hash(password), courtroom=courtroom if role is Role.COURTROOM else "")
         users[username] = user
         self._save(users)
         return user

@@ -154,7 +154,7 @@ def finalise_spool(folder: Path, key: Ed25519PrivateKey, interrupted: bool) -> F
     participants: dict[str, dict[str, Any]] = {}
     for entry in entries:
         pid = entry.get("participant_id")
-        if pid and entry.get("event") in ("admitted", "joined") and pid not in participants:
+        if pid and entry.get("event") in ("admitted", "joined", "observer_joined") and pid not in participants:
             participants[pid] = {"id": pid, "name": entry.get("name", ""), "role": entry.get("role", ""),
                                  "first_in": entry["at"], "first_offset": entry["offset"]}
     closed_at = ends[-1]["at"] if ends else (utc_iso(opened_epoch + segments[-1].end) if segments and opened_epoch

@@ -12,10 +12,13 @@ class Journal:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle = path.open("a", encoding="utf-8")
+        # 0600 whatever the umask: a journal holds who was in a hearing and what the clerk noted.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._handle = os.fdopen(fd, "a", encoding="utf-8")
 
     def append(self, entry: dict[str, Any]) -> None:
-        self._handle.write(json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n")
+        # ASCII escapes: a line is always encodable, whatever text slipped past the checks at the edge.
+        self._handle.write(json.dumps(entry, ensure_ascii=True, separators=(",", ":")) + "\n")
         self._handle.flush()
         os.fsync(self._handle.fileno())
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from hearing_server.config import Settings
+from hearing_server.files import private_dir
 from hearing_server.media.mixer import HearingMixer
 from hearing_server.models import Hearing
 from hearing_server.store import Store
@@ -56,7 +57,7 @@ class Recorder:
         self._background: set[asyncio.Task] = set()
 
     async def start(self, store: Store) -> None:
-        self.settings.spool_path.mkdir(parents=True, exist_ok=True)
+        private_dir(self.settings.spool_path)
         if isinstance(self.storage, S3Storage):
             try:
                 await self.storage.ensure_bucket()

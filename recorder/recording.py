@@ -17,6 +17,7 @@ from typing import Any, Callable
 import av
 
 from hearing_server.events import CourtEvent
+from hearing_server.files import private_dir
 from hearing_server.media.audio_mixer import BLOCK, RATE, MixedBlock
 from hearing_server.media.mixer import HearingMixer
 from hearing_server.models import Hearing
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 # Never copied into the transcript: they are secrets or noise.
 PRIVATE_EVENT_DATA = ("session_token",)
 TRANSCRIBED_EVENTS = ("opened", "closed", "recess", "resumed", "locked", "unlocked", "admitted", "rejected",
-                      "joined", "muted", "unmuted", "removed", "disconnected", "reconnected", "left",
+                      "joined", "observer_joined", "muted", "unmuted", "removed", "disconnected", "reconnected", "left",
                       "camera_offline", "camera_online", "camera_shown", "camera_hidden")
 
 
@@ -51,7 +52,7 @@ class HearingRecording:
         self.recorder = recorder  # recorder.recorder.Recorder: settings, storage, uploader, key, catalog
         settings = recorder.settings
         self.folder: Path = settings.spool_path / hearing.id
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_dir(self.folder)  # the record in progress: nobody else on this machine reads it
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="recorder")
         self._loop = asyncio.get_running_loop()
         previous = list(read_journal(self.folder / JOURNAL))

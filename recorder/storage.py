@@ -20,7 +20,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .manifest import sha256_file
+from .download_name import content_disposition
 
 CHUNK = 1 << 20
 
@@ -236,7 +236,7 @@ class S3Storage:
     async def download_url(self, key: str, filename: str, expires: int) -> str | None:
         params = {"Bucket": self.bucket, "Key": self._key(key)}
         if filename:  # a download; without it, a URL a <video> element can play and seek
-            params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
+            params["ResponseContentDisposition"] = content_disposition(filename)
         return await self._call(self.client.generate_presigned_url, "get_object", Params=params,
                                 ExpiresIn=expires)
 

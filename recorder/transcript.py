@@ -24,6 +24,7 @@ EVENT_TEXT = {
     "admitted": "{name} ({role}) admitted",
     "rejected": "{name} not admitted",
     "joined": "{name} ({role}) joined",
+    "observer_joined": "{name} ({role}) joined as an observer",
     "muted": "{name} muted by the court",
     "unmuted": "{name} unmuted by the court",
     "removed": "{name} removed by the court",

@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from hearing_server.text import TextError, check_raw, clean_text
+
 MAX_SDP = 60_000
 MAX_TOKEN = 4096
 MAX_TEXT = 200
@@ -103,14 +105,15 @@ _LIMITS = {"sdp": MAX_SDP, "token": MAX_TOKEN}
 def parse(raw: str | bytes) -> ClientMessage:
     try:
         data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ProtocolError("malformed_json", "the message is not valid JSON") from None
+    except (ValueError, RecursionError):
+        # ValueError: bad JSON, bad UTF-8, an integer past Python's digit limit; RecursionError: nesting.
+        raise ProtocolError("malformed_json", "the message is not valid JSON (or nests too deeply)") from None
     if not isinstance(data, dict):
         raise ProtocolError("malformed_message", "a message must be a JSON object")
     ref = data.get("ref")
     if ref is not None and (not isinstance(ref, (str, int)) or isinstance(ref, bool) or len(str(ref)) > MAX_REF):
         raise ProtocolError("invalid_field", "ref must be a short string or number")
-    ref = None if ref is None else str(ref)
+    ref = None if ref is None else _checked("message", "ref", str(ref), None, MAX_REF)
     kind = data.get("type")
     cls = CLIENT_MESSAGES.get(kind) if isinstance(kind, str) else None
     if cls is None:
@@ -131,13 +134,30 @@ def parse(raw: str | bytes) -> ClientMessage:
         expected = bool if f.type == "bool" else str
         if not isinstance(value, expected):
             raise ProtocolError("invalid_field", f"{kind}: '{f.name}' must be {expected.__name__}", ref)
-        if isinstance(value, str) and len(value) > _LIMITS.get(f.name, MAX_TEXT):
-            raise ProtocolError("field_too_long", f"{kind}: '{f.name}' is too long", ref)
+        if isinstance(value, str):
+            limit = _LIMITS.get(f.name, MAX_TEXT)
+            if len(value) > limit:
+                raise ProtocolError("field_too_long", f"{kind}: '{f.name}' is too long", ref)
+            value = _checked(kind, f.name, value, ref, limit)
         values[f.name] = value
     unknown = set(data) - {f.name for f in dataclasses.fields(cls)} - {"type"}
     if unknown:
         raise ProtocolError("unknown_field", f"{kind}: unexpected field(s) {sorted(unknown)[:5]}", ref)
     return cls(**values, ref=ref)
+
+
+# Text people read (a name typed on the join page) is folded and normalised; machine text (tokens, ids,
+# SDP) is passed on as it came, once it holds nothing that could break what reads it.
+_HUMAN_TEXT = frozenset({"name"})
+
+
+def _checked(kind: str, name: str, value: str, ref: str | None, limit: int) -> str:
+    try:
+        if name in _HUMAN_TEXT:
+            return clean_text(value, name, limit=limit)
+        return check_raw(value, name, limit)
+    except TextError as exc:
+        raise ProtocolError("invalid_field", f"{kind}: '{name}' {exc.problem}", ref) from None
 
 
 def _names(kind: str, name: str, value: Any, ref: str | None) -> dict[str, str]:
@@ -147,10 +167,16 @@ def _names(kind: str, name: str, value: Any, ref: str | None) -> dict[str, str]:
     for key, label in value.items():
         if not isinstance(label, str) or not key or len(key) > MAX_MID:
             raise ProtocolError("invalid_field", f"{kind}: '{name}' maps short mids to names", ref)
-        label = " ".join(label.split())
-        if not label or len(label) > MAX_LABEL:
-            raise ProtocolError("field_too_long" if label else "invalid_field",
-                                f"{kind}: each name in '{name}' must be 1 to {MAX_LABEL} characters", ref)
+        key = _checked(kind, f"{name} mid", key, ref, MAX_MID)
+        try:
+            # A label is drawn on a tile and written into the speaker timeline: the same check as a name.
+            label = clean_text(label, f"{name}[{key}]", limit=MAX_LABEL)
+        except TextError as exc:
+            raise ProtocolError("field_too_long" if len(label) > MAX_LABEL else "invalid_field",
+                                f"{kind}: '{exc.field}' {exc.problem}", ref) from None
+        if not label:
+            raise ProtocolError("invalid_field", f"{kind}: each name in '{name}' must be 1 to {MAX_LABEL} characters",
+                                ref)
         out[key] = label
     return out
 

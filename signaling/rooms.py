@@ -8,12 +8,12 @@ import logging
 from hearing_server import events as ev
 from hearing_server.config import Settings
 from hearing_server.court import Court
+from hearing_server.errors import ApiError
 from hearing_server.events import CourtEvent
 from hearing_server.models import Hearing
-
 from recorder.recorder import Recorder
 
-from .connection import CLOSE_GOING_AWAY
+from .connection import CLOSE_GOING_AWAY, CLOSE_UNAUTHORIZED
 from .room import HearingRoom
 
 log = logging.getLogger(__name__)
@@ -36,9 +36,27 @@ class Rooms:
         async with lock:
             room = self.rooms.get(hearing.id)
             if room is None:
-                room = HearingRoom(hearing, self.court, self.settings, self.recorder)
-                await room.load()
+                room = await self._start(hearing)
                 self.rooms[hearing.id] = room
+        return room
+
+    async def _start(self, hearing: Hearing) -> HearingRoom:
+        """A hearing's media that cannot start fails that hearing alone, visibly, never the server."""
+        try:
+            room = HearingRoom(hearing, self.court, self.settings, self.recorder)
+            await room.load()
+        except Exception as exc:
+            log.exception("hearing %s: its live media could not be started", hearing.id)
+            hearing.media_error = f"live media could not be started ({exc.__class__.__name__})"
+            try:
+                await self.court.store.save_hearing(hearing)
+            except Exception:
+                log.exception("hearing %s: could not mark it failed", hearing.id)
+            raise ApiError(503, "media_failed", "the hearing's live media could not be started; the court "
+                                                "administrator has the details in the server log") from None
+        if hearing.media_error:
+            hearing.media_error = ""
+            await self.court.store.save_hearing(hearing)
         return room
 
     async def resume_live(self) -> None:
@@ -47,7 +65,10 @@ class Rooms:
         for hearing in await self.court.store.list_hearings():
             if hearing.is_live:
                 log.info("resuming live hearing %s (%s)", hearing.id, hearing.case_number)
-                await self.room(hearing)
+                try:
+                    await self.room(hearing)
+                except ApiError:
+                    continue  # logged and marked; the other hearings carry on
 
     async def on_event(self, event: CourtEvent) -> None:
         room = self.rooms.get(event.hearing_id)
@@ -64,6 +85,14 @@ class Rooms:
         if event.kind == ev.CLOSED:
             self.rooms.pop(event.hearing_id, None)
             self._creating.pop(event.hearing_id, None)
+
+    def end_sessions_of(self, token_id: str, reason: str) -> None:
+        """Close every live connection that signed in with this token (it was just revoked)."""
+        for room in self.rooms.values():
+            for conn in list(room.connections.values()):
+                if conn.claims is not None and conn.claims.jti == token_id:
+                    conn.send({"type": "error", "code": "token_revoked", "message": reason})
+                    conn.close(CLOSE_UNAUTHORIZED, "token revoked")
 
     async def close(self) -> None:
         self.court.bus.unsubscribe(self.on_event)

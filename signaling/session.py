@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 
 from aiohttp import WSMsgType, web
 
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 HELLO_TIMEOUT = 15.0
 MAX_VIOLATIONS = 50  # a client that keeps sending garbage is cut off; one bad message is only answered
 _cleanups: set[asyncio.Task] = set()
+# Open WebSockets per client address (one process serves one event loop: a plain counter is enough).
+_open_by_address: Counter[str] = Counter()
 
 
 class RateLimiter:
@@ -190,10 +193,20 @@ async def signaling_endpoint(request: web.Request) -> web.WebSocketResponse:
     from hearing_server.app import COURT, ROOMS, SETTINGS  # the app module imports this one
 
     settings = request.app[SETTINGS].signaling
+    address = request.remote or "?"
+    if _open_by_address[address] >= settings.max_connections_per_address:
+        raise ApiError(429, "too_many_connections",
+                       f"at most {settings.max_connections_per_address} signaling connections from one address")
     # aiohttp drops a frame over max_msg_size by closing the socket; leave headroom so that an oversize
     # message within 4× the limit is answered with an error message instead.
     ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=settings.max_message_bytes * 4)
-    await ws.prepare(request)
-    session = SignalingSession(ws, request.app[COURT], request.app[ROOMS], settings)
-    await session.run()
+    _open_by_address[address] += 1  # before the first await: parallel upgrades cannot slip past the cap
+    try:
+        await ws.prepare(request)
+        session = SignalingSession(ws, request.app[COURT], request.app[ROOMS], settings)
+        await session.run()
+    finally:
+        _open_by_address[address] -= 1
+        if not _open_by_address[address]:
+            del _open_by_address[address]
     return ws

@@ -70,7 +70,7 @@ def add_staff(settings: Settings) -> None:
     users.add("judge2", Role.JUDGE, PASSWORD, "Judge Bo Lindqvist")
     users.add("clerk", Role.CLERK, PASSWORD, "Clerk Carmen Ortiz")
     users.add("admin", Role.ADMIN, PASSWORD, "Court IT")
-    users.add("courtroom1", Role.COURTROOM, PASSWORD, "Courtroom 1 PC")
+    users.add("courtroom1", Role.COURTROOM, PASSWORD, "Courtroom 1 PC", courtroom="Courtroom 3")
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -14,6 +15,7 @@ from aiohttp.test_utils import TestServer
 
 from hearing_server.api.openapi import ERROR_CODES, openapi_document
 from hearing_server.app import create_app
+from hearing_server.device_tokens import DeviceToken, DeviceTokenRegister
 from hearing_server.store import MemoryStore
 
 from .conftest import add_staff
@@ -158,6 +160,10 @@ async def archive_server(settings, tmp_path) -> AsyncIterator[TestServer]:
     make_recording(tmp_path, settings, seconds=4.0, hearing_id=ARCHIVED,
                    store=Path(settings.storage.local_dir), case_number="CR-2026-0007", opened=ARCHIVED_OPENED)
     add_staff(settings)
+    # A courtroom PC's device token, as `hearing-server device-token` registers it.
+    DeviceTokenRegister(settings.device_tokens_path).add(DeviceToken(
+        id="dev_contract", username="courtroom1", courtroom="Courtroom 3", issued_at=time.time(),
+        expires_at=time.time() + 86400))
     server = TestServer(create_app(settings, MemoryStore()), host="127.0.0.1", port=0)
     await server.start_server()
     yield server
@@ -369,8 +375,17 @@ async def exercise_the_archive(api: ApiClient, contract: Contract, *, clerk: str
     assert (await fetch(play["captions_url"].replace(ARCHIVED, "h_other")))[0] == 403
     status, download = await call("POST", f"{recording}/links", {"purpose": "download"}, judge)
     status, headers, whole = await fetch(download["url"])
-    assert status == 200 and headers["Content-Disposition"] == 'attachment; filename="CR-2026-0007.mp4"'
+    assert status == 200 and headers["Content-Disposition"] == \
+        'attachment; filename="CR-2026-0007.mp4"; filename*=UTF-8\'\'CR-2026-0007.mp4'
     assert whole[4:8] == b"ftyp"
+    status, manifest = await call("GET", f"{recording}/manifest", token=clerk)
+    assert status == 200 and manifest["hearing_id"] == ARCHIVED and manifest["signature"]["algorithm"] == "Ed25519"
+    status, packaged = await call("POST", f"{recording}/links", {"purpose": "package"}, clerk)
+    assert status == 200 and packaged["url"].startswith(f"{recording}/package?token=")
+    status, headers, archive = await fetch(packaged["url"])
+    assert status == 200 and headers["Content-Type"] == "application/zip" and archive[:2] == b"PK"
+    assert int(headers["Content-Length"]) == len(archive)
+    assert (await fetch(play["url"].replace("/media?", "/package?")))[0] == 403  # a play token is not enough
 
     recipient = "Ana Silva (plaintiff)"
     status, share = await call("POST", f"{recording}/shares", {"recipient": recipient, "hours": 24}, clerk)
@@ -403,3 +418,12 @@ async def exercise_the_archive(api: ApiClient, contract: Contract, *, clerk: str
     assert status == 401 and refused["error"]["code"] == "token_revoked"
     status, log = await call("GET", f"/api/audit?hearing_id={ARCHIVED}", token=admin)
     assert log["entries"][0]["action"] == "share_revoked"
+
+    status, devices = await call("GET", "/api/device-tokens", token=admin)
+    assert status == 200 and [(d["id"], d["status"]) for d in devices["device_tokens"]] == [("dev_contract",
+                                                                                            "active")]
+    assert (await call("GET", "/api/device-tokens", token=judge))[0] == 403
+    status, body = await call("DELETE", "/api/device-tokens/nope", token=admin)
+    assert status == 404 and body["error"]["code"] == "not_found"
+    status, body = await call("DELETE", "/api/device-tokens/dev_contract", token=admin)
+    assert status == 200 and body["status"] == "revoked"

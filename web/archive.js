@@ -17,6 +17,7 @@ const EVENT_TEXT = {
   admitted: "{who} admitted",
   rejected: "{name} not admitted",
   joined: "{who} joined",
+  observer_joined: "{who} joined as an observer",
   muted: "{name} muted by the court",
   unmuted: "{name} unmuted by the court",
   removed: "{name} removed by the court",

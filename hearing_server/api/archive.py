@@ -2,7 +2,8 @@
 
 Every way in is audited when it is granted: a recording's page (view), a play or download link, a verify, a
 share and its revocation, and what a share-link holder opens. The byte-range requests a player makes on a
-link it was granted are not logged one by one.
+link it was granted are not logged one by one. Repeats and floods are coalesced by the audit log itself
+(recorder/audit.py).
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from typing import Any
 from aiohttp import web
 
 from recorder.catalog import Query
+from recorder.download_name import content_disposition, download_name
+from recorder.keys import public_pem
 from recorder.manifest import Manifest
+from recorder.package import package, recording_folder
 from recorder.recorder import Recorder
 from recorder.storage import LocalStorage, StorageError
 from recorder.verify import verify_folder
@@ -31,8 +35,9 @@ from .requests import bearer, json_body, staff
 
 routes = web.RouteTableDef()
 
-PURPOSES = ("play", "download")
-SHARED_PREFIX = "shared:"  # media tokens made from a share link carry the share's id as their subject
+PURPOSES = ("play", "download", "package")
+SHARED_PREFIX = "shared:"
+SHARE_REGISTER = frozenset({"share", "share_revoked"})  # the audit entries that are the register of shares  # media tokens made from a share link carry the share's id as their subject
 
 
 def _summary(manifest: Manifest) -> dict[str, Any]:
@@ -96,13 +101,21 @@ async def _media_claims(request: web.Request) -> Claims:
     if share_id and (share_id in request.app[RECORDER].revoked_shares
                      or await request.app[COURT].store.is_revoked(share_id)):
         raise ApiError(401, "token_revoked", "the share this link came from has been revoked")
+    if not share_id:
+        # A link a member of staff made lives no longer than their log-in and their account.
+        court = request.app[COURT]
+        if claims.parent and await court.store.is_revoked(claims.parent):
+            raise ApiError(401, "token_revoked", "the log-in this link was made with has ended")
+        account = court.users.get(claims.subject) if court.users is not None else None
+        if court.users is not None and (account is None or account.disabled):
+            raise ApiError(401, "account_changed", "the account this link was made by was removed")
     return claims
 
 
 async def _audit(request: web.Request, claims: Claims, action: str, hearing_id: str, **details: Any) -> None:
     actor = claims.subject if claims.kind is TokenKind.STAFF else f"{claims.kind.value}:{claims.name}"
     await request.app[RECORDER].audit.record(action, hearing_id, actor, claims.role.value,
-                                             request.remote or "", **details)
+                                             request.remote or "", token=claims.jti, **details)
 
 
 async def _share_claims(request: web.Request) -> Claims:
@@ -135,6 +148,9 @@ async def search(request: web.Request) -> web.Response:
                   date_from=_date(q.get("from", ""), "from"), date_to=_date(q.get("to", ""), "to"))
     await _catalog(request)
     found = request.app[RECORDER].catalog.search(query)
+    await _audit(request, claims, "search", "", **{k: v for k, v in q.items()
+                                                   if k in ("case_number", "court", "judge", "from", "to")},
+                 found=len(found))
     return web.json_response({"recordings": [_summary(m) for m in found]})
 
 
@@ -150,7 +166,22 @@ async def recording(request: web.Request) -> web.Response:
 async def transcript(request: web.Request) -> web.Response:
     claims = await staff(request)
     manifest = await _recording(request, claims)
-    return await _transcript(request, manifest)
+    response = await _transcript(request, manifest)
+    await _audit(request, claims, "transcript", manifest.hearing_id)
+    return response
+
+
+@routes.get("/api/recordings/{hearing_id}/manifest")
+async def manifest_file(request: web.Request) -> web.Response:
+    """The signed manifest as stored: what `hearing-server verify` checks a copy of the record against."""
+    claims = await staff(request)
+    manifest = await _recording(request, claims)
+    try:
+        raw = await request.app[RECORDER].storage.read(f"{manifest.hearing_id}/manifest.json")
+    except StorageError:
+        raise ApiError(503, "store_unavailable", "the recording store cannot be reached right now") from None
+    await _audit(request, claims, "manifest", manifest.hearing_id)
+    return web.Response(body=raw, content_type="application/json")
 
 
 async def _transcript(request: web.Request, manifest: Manifest) -> web.Response:
@@ -175,24 +206,25 @@ async def _media_link(request: web.Request, claims: Claims, manifest: Manifest, 
         raise ApiError(400, "bad_request", "purpose must be 'play' or 'download'")
     recorder: Recorder = request.app[RECORDER]
     hid = manifest.hearing_id
-    filename = f"{manifest.case_number or hid}.mp4".replace("/", "-").replace('"', "")
-    seconds = request.app[SETTINGS].storage.download_link_seconds if purpose == "download" else \
+    filename = download_name(manifest.case_number or hid, ".mp4", hid)
+    seconds = request.app[SETTINGS].storage.download_link_seconds if purpose != "play" else \
         _link_seconds(request, manifest)
     subject = claims.subject
     if claims.kind is TokenKind.SHARE:
         subject = f"{SHARED_PREFIX}{claims.jti}"
         seconds = max(1, min(seconds, int(claims.expires_at - time.time())))  # never past the share itself
     expires = int(time.time()) + seconds
-    url = None if purpose == "play" and isinstance(recorder.storage, LocalStorage) else \
-        await recorder.storage.download_url(f"{hid}/hearing.mp4", filename if purpose == "download" else "",
-                                            seconds)
+    parent = claims.jti if claims.kind is TokenKind.STAFF else ""
+    url = None if purpose == "package" or purpose == "play" and isinstance(recorder.storage, LocalStorage) \
+        else await recorder.storage.download_url(f"{hid}/hearing.mp4",
+                                                 filename if purpose == "download" else "", seconds)
     if url is None:
         token, _ = request.app[COURT].tokens.issue(TokenKind.MEDIA, subject, claims.role, hid,
-                                                   seconds, name=claims.name, purpose=purpose)
-        url = f"/api/recordings/{hid}/media?token={token}"
+                                                   seconds, name=claims.name, purpose=purpose, parent=parent)
+        url = f"/api/recordings/{hid}/{'package' if purpose == 'package' else 'media'}?token={token}"
     await _audit(request, claims, prefix + purpose, hid)
     vtt_token, _ = request.app[COURT].tokens.issue(TokenKind.MEDIA, subject, claims.role, hid,
-                                                   seconds, name=claims.name, purpose="play")
+                                                   seconds, name=claims.name, purpose="play", parent=parent)
     return web.json_response({"url": url, "expires_at": expires, "purpose": purpose,
                               "captions_url": f"/api/recordings/{hid}/captions.vtt?token={vtt_token}"})
 
@@ -206,10 +238,12 @@ async def media(request: web.Request) -> web.StreamResponse:
     manifest = recorder.catalog.get(hid)
     if manifest is None:
         raise not_found("recording")
+    if claims.purpose == "package":
+        raise ApiError(403, "forbidden", "this link is for the evidence package (GET .../package)")
     headers = {"Cache-Control": "private, no-store"}
     if claims.purpose == "download":
-        filename = f"{manifest.case_number or hid}.mp4".replace("/", "-").replace('"', "")
-        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+        headers["Content-Disposition"] = content_disposition(download_name(manifest.case_number or hid, ".mp4",
+                                                                           hid))
     if isinstance(recorder.storage, LocalStorage):
         path = recorder.storage.path(f"{hid}/hearing.mp4")
         if not path.exists():
@@ -217,6 +251,41 @@ async def media(request: web.Request) -> web.StreamResponse:
         return web.FileResponse(path, headers={**headers, "Content-Type": "video/mp4"})
     url = await recorder.storage.download_url(f"{hid}/hearing.mp4", "", _link_seconds(request, manifest))
     raise web.HTTPFound(url)
+
+
+@routes.get("/api/recordings/{hearing_id}/package")
+async def evidence_package(request: web.Request) -> web.StreamResponse:
+    """The whole verifiable record as one zip (recorder/package.py); the token comes from /links with
+    purpose "package"."""
+    claims = await _media_claims(request)
+    if claims.purpose != "package":
+        raise ApiError(403, "forbidden", "this link is not for the evidence package")
+    hid = claims.hearing
+    recorder: Recorder = request.app[RECORDER]
+    manifest = recorder.catalog.get(hid)
+    if manifest is None:
+        raise not_found("recording")
+    with tempfile.TemporaryDirectory(prefix="package-") as tmp:
+        try:
+            folder = await recording_folder(recorder.storage, hid, Path(tmp))
+        except StorageError:
+            raise ApiError(503, "store_unavailable", "the recording store cannot be reached right now") from None
+        if not (folder / "manifest.json").exists():
+            raise not_found("recording file")
+        zipped = await asyncio.to_thread(package, folder, manifest, public_pem(recorder.key),
+                                         recorder.public_key)
+        response = web.StreamResponse(headers={
+            "Content-Type": "application/zip", "Cache-Control": "private, no-store",
+            "Content-Disposition": content_disposition(download_name(manifest.case_number or hid,
+                                                                     "-evidence.zip", hid))})
+        response.content_length = len(zipped)
+        await response.prepare(request)
+        chunks = iter(zipped)
+        # Reading the members is file I/O: each chunk is made in a thread, sent from the loop.
+        while chunk := await asyncio.to_thread(next, chunks, b""):
+            await response.write(chunk)
+        await response.write_eof()
+        return response
 
 
 @routes.get("/api/recordings/{hearing_id}/captions.vtt")
@@ -238,24 +307,12 @@ async def verify(request: web.Request) -> web.Response:
     manifest = await _recording(request, claims)
     recorder: Recorder = request.app[RECORDER]
     hid = manifest.hearing_id
-    if isinstance(recorder.storage, LocalStorage):
-        checks = await asyncio.to_thread(verify_folder, recorder.storage.path(hid), recorder.public_key)
-    else:
-        with tempfile.TemporaryDirectory(prefix="verify-") as tmp:
-            folder = Path(tmp) / hid
-            try:
-                for key in await recorder.storage.list(f"{hid}/"):
-                    target = (Path(tmp) / key).resolve()
-                    if not target.is_relative_to(folder.resolve()):
-                        continue  # a key that would land outside the copy is not part of this recording
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    with target.open("wb") as handle:
-                        async for block in recorder.storage.stream(key):
-                            await asyncio.to_thread(handle.write, block)
-            except StorageError:
-                raise ApiError(503, "store_unavailable", "the recording store cannot be reached right now") \
-                    from None
-            checks = await asyncio.to_thread(verify_folder, folder, recorder.public_key)
+    with tempfile.TemporaryDirectory(prefix="verify-") as tmp:
+        try:
+            folder = await recording_folder(recorder.storage, hid, Path(tmp))
+        except StorageError:
+            raise ApiError(503, "store_unavailable", "the recording store cannot be reached right now") from None
+        checks = await asyncio.to_thread(verify_folder, folder, recorder.public_key)
     result = recorder.set_integrity(hid, checks)
     await _audit(request, claims, "verify", hid, result=result["status"], checks=result["checks"],
                  failures=result["failures"])
@@ -290,7 +347,8 @@ async def shares(request: web.Request) -> web.Response:
     claims = await staff(request)
     request.app[COURT].require(claims, Permission.SHARE_RECORDINGS)
     manifest = await _recording(request, claims)
-    entries = await request.app[RECORDER].audit.entries(manifest.hearing_id, limit=100_000)
+    entries = await request.app[RECORDER].audit.entries(manifest.hearing_id, limit=1_000_000, actions=SHARE_REGISTER)
+    await _audit(request, claims, "shares_list", manifest.hearing_id)
     revoked = {e.get("details", {}).get("share_id"): e for e in entries if e["action"] == "share_revoked"}
     now = time.time()
     out = []
@@ -314,7 +372,8 @@ async def revoke_share(request: web.Request) -> web.Response:
     request.app[COURT].require(claims, Permission.SHARE_RECORDINGS)
     share_id = clean_text(request.match_info["share_id"], "share_id")
     # Only a share of this recording, made here: the audit log is the register of shares handed out.
-    shares = [e for e in await request.app[RECORDER].audit.entries(manifest.hearing_id, limit=100_000)
+    shares = [e for e in await request.app[RECORDER].audit.entries(manifest.hearing_id, limit=1_000_000,
+                                                                   actions=SHARE_REGISTER)
               if e["action"] == "share" and e.get("details", {}).get("share_id") == share_id]
     if not shares:
         raise not_found("share")
@@ -355,7 +414,9 @@ async def shared_transcript(request: web.Request) -> web.Response:
     manifest = request.app[RECORDER].catalog.get(claims.hearing)
     if manifest is None:
         raise not_found("recording")
-    return await _transcript(request, manifest)
+    response = await _transcript(request, manifest)
+    await _audit(request, claims, "shared_transcript", manifest.hearing_id)
+    return response
 
 
 @routes.post("/api/shared/links")

@@ -29,7 +29,7 @@ ERROR_CODES: dict[str, tuple[int, str, str]] = {
     "malformed_json": (400, "the body is not valid JSON", "The request body could not be parsed as JSON."),
     "unauthorized": (401, "send 'Authorization: Bearer <token>'",
                      "No `Authorization: Bearer <token>` header."),
-    "invalid_token": (401, "the token is not valid (Signature verification failed)",
+    "invalid_token": (401, "the token is not valid: its signature does not match",
                       "The token is malformed, has a bad signature or incomplete claims."),
     "token_expired": (401, "the token has expired", "The token's `exp` has passed: log in again."),
     "wrong_token_kind": (401, "a invite token cannot be used here",
@@ -45,6 +45,9 @@ ERROR_CODES: dict[str, tuple[int, str, str]] = {
     "forbidden": (403, "a clerk may not control hearing", "The caller's role lacks the permission."),
     "not_presiding_judge": (403, "only the presiding judge may do this",
                             "A judge acted on a hearing presided over by another judge."),
+    "wrong_courtroom": (403, "this courtroom PC belongs to another courtroom",
+                        "A courtroom PC's token is bound to its courtroom: it sees and publishes into the "
+                        "hearings held there and no others."),
     "not_found": (404, "hearing not found",
                   "No such hearing, no such participant in this hearing, or no such recording in the "
                   "archive."),
@@ -64,9 +67,16 @@ ERROR_CODES: dict[str, tuple[int, str, str]] = {
     "recording_disabled": (409, "recording is turned off on this server",
                            "Pause or resume of the recording on a server with `recording.enabled = false`."),
     "payload_too_large": (413, "Request Entity Too Large", "The request body is larger than 256 KiB."),
-    "too_many_attempts": (429, "too many failed log-ins; wait a minute",
-                          "Too many failed log-ins from this client address in the last minute; until the "
-                          "oldest of them is a minute old, even the right password is refused."),
+    "too_many_attempts": (429, "too many failed log-ins; try again in 42 s",
+                          "Too many failed log-ins from this client address in the last minute (until the "
+                          "oldest of them is a minute old, even the right password is refused), or too many "
+                          "failed log-ins on this account from anywhere (after 5, each further try waits "
+                          "twice as long as the last, up to 15 minutes). `details.retry_after` says how many "
+                          "seconds to wait."),
+    "media_failed": (503, "the hearing's live media could not be started; the court administrator has the "
+                          "details in the server log",
+                     "The hearing's media (mixer, encoder, recording) failed to start on this server; the "
+                     "hearing carries `media_error`. Nothing else on the server is affected."),
     "store_unavailable": (503, "the recording store cannot be reached right now",
                           "The recording store (local folder or S3) did not answer or does not hold the file "
                           "yet (a recording that just ended is still being uploaded); try again later."),
@@ -106,8 +116,13 @@ the signaling WebSocket, never by this API.
 **Errors.** Every failure is JSON: `{{"error": {{"code": "...", "message": "...", "details": {{...}}}}}}`.
 `code` is stable and machine-readable; `message` is for people; `details` is optional.
 
-**Text fields** are trimmed, runs of white space collapse to one space, and each is limited to
-{FIELD_LIMIT} characters ({NOTE_TEXT_LIMIT} for a log note's text).
+**Text fields** are checked once, where they arrive: a text must be valid Unicode (no lone UTF-16
+surrogates such as a JSON `\\ud800` escape), hold no control characters (U+0000–U+001F and U+007F–U+009F
+other than tab and line breaks), no bidirectional embedding, override or isolate characters
+(U+202A–U+202E, U+2066–U+2069) and no Unicode noncharacters. It is normalised to NFC, trimmed, runs of
+white space collapse to one space (a log note's text keeps its line breaks), and each is limited to
+{FIELD_LIMIT} characters ({NOTE_TEXT_LIMIT} for a log note's text). A text that breaks a rule is `400
+bad_request` with `details.field` (the field's name) and `details.problem` (what is wrong with it).
 
 **Times.** Hearings and participants carry Unix time (seconds); the archive (recordings, transcripts, the
 audit log) carries UTC ISO 8601 strings, as written in the signed record.
@@ -300,6 +315,8 @@ def schemas() -> Json:
             "created_at": timestamp("Created", nullable=False),
             "opened_at": timestamp("First opened"),
             "closed_at": timestamp("Closed"),
+            "media_error": string("Why the hearing's live media could not be started (the server logs the "
+                                  "details); empty when all is well", ""),
         }),
         "HearingCreate": obj({
             "case_number": text("Case number", "CV-2026-0142", minLength=1),
@@ -563,11 +580,13 @@ def recording_schemas() -> Json:
         "MediaLinkRequest": obj({
             "purpose": enum(list(PURPOSES), "`play` (default): for a `<video>` element, seekable; "
                                             "`download`: served as an attachment named after the case "
-                                            "number"),
+                                            "number; `package`: the evidence package, the whole verifiable "
+                                            "record as one zip (`…/package?token=…`)"),
         }, required=[]),
         "MediaLink": obj({
             "url": string("Where the MP4 is: `/api/recordings/{hearing_id}/media?token=…` (relative, this "
-                          "server), or a presigned URL of the S3 store",
+                          "server), or a presigned URL of the S3 store; for `package`, always "
+                          "`/api/recordings/{hearing_id}/package?token=…`",
                           "/api/recordings/h_qPa5UpwSaMTa/media?token=eyJhbGciOi..."),
             "expires_at": {"type": "integer", "description": "When the link stops working (Unix time)"},
             "purpose": enum(list(PURPOSES), "As asked"),
@@ -618,8 +637,9 @@ def recording_schemas() -> Json:
         "AuditEntry": obj({
             "at": utc("When"),
             "action": enum(list(AUDIT_ACTIONS),
-                           "view, play, download, verify, share, share_revoked (staff); shared_view, "
-                           "shared_play, shared_download (someone holding a share link)"),
+                           "view, search, transcript, manifest, shares_list, play, download, package, "
+                           "verify, share, share_revoked (staff); shared_view, shared_transcript, "
+                           "shared_play, shared_download, shared_package (someone holding a share link)"),
             "hearing_id": string("The recording", "h_qPa5UpwSaMTa"),
             "actor": string("Staff username, or `share:<recipient>` for a share link", "clerk"),
             "role": string("The actor's role (`observer` for a share link)", "clerk"),
@@ -627,9 +647,29 @@ def recording_schemas() -> Json:
                              "one)", "127.0.0.1"),
             "details": {"type": "object", "additionalProperties": True,
                         "description": "share: recipient, share_id, expires_at; share_revoked: share_id; "
-                                       "verify: result"},
+                                       "verify: result; search: the query and how many were found"},
+            "repeated": integer("The same access by the same token from the same address happened this many "
+                                "more times within a minute after the line before (coalesced)"),
+            "suppressed": integer("Reads by this token held back by the rate limit (30 lines, then one per "
+                                  "10 s) since its line before"),
         }, required=["at", "action", "hearing_id", "actor", "role", "client"]),
         "AuditLog": obj({"entries": array(ref("AuditEntry"), "Newest first, at most 500")}),
+        "Manifest": {"type": "object", "additionalProperties": True,
+                     "description": "The signed manifest as stored (manifest.json, format "
+                                    "`courtroom-recording/1`): hearing, case, participants, every segment "
+                                    "with its SHA-256 and hash chain value, gaps, pauses, final files, and "
+                                    "the Ed25519 signature. docs/operations.md describes every field.",
+                     "required": ["hearing_id", "case_number", "segments", "signature", "format"]},
+        "DeviceToken": obj({
+            "id": string("The token's id (its `jti`)", "Xq3v9KpL2mNw8RtY"),
+            "username": string("The courtroom PC's account", "room3"),
+            "courtroom": string("The courtroom it may publish into", "Courtroom 3"),
+            "issued_at": timestamp("Issued", nullable=False),
+            "expires_at": timestamp("Expires", nullable=False),
+            "revoked_at": timestamp("Revoked (null while not)"),
+            "status": enum(["active", "expired", "revoked"], "Whether the PC can still sign in with it"),
+        }),
+        "DeviceTokenList": obj({"device_tokens": array(ref("DeviceToken"), "Newest first")}),
         "SharedRecording": obj({
             **catalogued,
             "gaps": integer("How many gaps the manifest records"),
@@ -687,8 +727,10 @@ def header(description: str, example: str | None = None) -> Json:
 
 MP4_HEADERS: Json = {
     "Accept-Ranges": header("`bytes`: ranges are served", "bytes"),
-    "Content-Disposition": header("Only for a `download` link: `attachment; filename=\"<case number>.mp4\"`",
-                                  'attachment; filename="CV-2026-0142.mp4"'),
+    "Content-Disposition": header("Only for a `download` link: `attachment; filename=\"<case number>.mp4\"; "
+                                  "filename*=UTF-8''<case number, percent-encoded>.mp4` (RFC 6266: the "
+                                  "`filename` is an ASCII fallback)",
+                                  "attachment; filename=\"CV-2026-0142.mp4\"; filename*=UTF-8''CV-2026-0142.mp4"),
     "Cache-Control": header("`private, no-store`", "private, no-store"),
 }
 
@@ -763,7 +805,7 @@ def recording_paths() -> Json:
             "getRecordingTranscript", "archive", "A recording's transcript",
             "The transcript as stored with the record (transcript.json): court events, speaking turns and "
             "log notes, each with its UTC time and its offset on the hearing clock (= the time in "
-            "hearing.mp4). Not audited.\n\n" + view,
+            "hearing.mp4). Audited (`transcript`).\n\n" + view,
             {"200": ok("The transcript", ref("Transcript")),
              **errors(*AUTH_ERRORS, "forbidden", "not_found", "store_unavailable", messages=not_recording)},
             params=[RECORDING_ID])},
@@ -777,10 +819,13 @@ def recording_paths() -> Json:
             "twice the recording's duration plus an hour, since a player keeps requesting byte ranges while "
             "someone watches and seeks. Links made from a share never outlive the share, and die when it is "
             "revoked (presigned S3 URLs excepted: the store cannot be told). Audited (`play` or "
-            "`download`).\n\nThe body is optional; without it the purpose is `play`.\n\n" + view,
+            "`download`). Purpose `package` makes a link to the evidence package (`…/package?token=…`, "
+            "audited `package`). Links made by staff die when the log-in they were made with ends (log-out) "
+            "or the account is removed.\n\nThe body is optional; without it the purpose is `play`.\n\n"
+            + view,
             {"200": ok("The links", ref("MediaLink")),
              **errors(*BODY_ERRORS, *AUTH_ERRORS, "forbidden", "not_found", "store_unavailable",
-                      messages={**not_recording, "bad_request": "purpose must be 'play' or 'download'"})},
+                      messages={**not_recording, "bad_request": "purpose must be 'play', 'download' or 'package'"})},
             request=body("MediaLinkRequest", required=False), params=[RECORDING_ID])},
         "/api/recordings/{hearing_id}/media": {"get": operation(
             "getRecordingMedia", "archive", "The recording's MP4",
@@ -801,6 +846,34 @@ def recording_paths() -> Json:
              **errors(*MEDIA_TOKEN_ERRORS, "forbidden", "not_found",
                       messages={"invalid_token": "missing or malformed token",
                                 "forbidden": "this link is for another recording",
+                                "not_found": "recording not found"})},
+            params=[RECORDING_ID, MEDIA_TOKEN], public=True)},
+        "/api/recordings/{hearing_id}/manifest": {"get": operation(
+            "getRecordingManifest", "archive", "The recording's signed manifest",
+            "manifest.json as stored: the list of segments with their SHA-256 and hash chain, the gaps, "
+            "the final files and the Ed25519 signature — what `hearing-server verify` checks a copy of the "
+            "record against. Audited (`manifest`).\n\n" + view,
+            {"200": ok("The manifest", ref("Manifest")),
+             **errors(*AUTH_ERRORS, "forbidden", "not_found", "store_unavailable", messages=not_recording)},
+            params=[RECORDING_ID])},
+        "/api/recordings/{hearing_id}/package": {"get": operation(
+            "getEvidencePackage", "archive", "The evidence package (zip)",
+            "The whole verifiable record as one zip file, named `<case number>-evidence.zip`: "
+            "manifest.json, segments/ (every segment of the hash chain), hearing.mp4, transcript.json, "
+            "transcript.vtt, signing-key.pub (this server's Ed25519 public key) and README.txt (the key's "
+            "SHA-256 fingerprint and how to check it). `hearing-server verify FILE.zip --public-key "
+            "KEY.pub` checks it offline. Stored (not compressed), with `Content-Length`. Like the media, it "
+            "takes a media token (purpose `package`, from `POST …/links` or `POST /api/shared/links`) in "
+            "the `token` query parameter; a token of another purpose is `403`. The access was audited when "
+            "the link was made.",
+            {"200": media_response("The package", "application/zip", {
+                "Content-Disposition": header("`attachment`, with `filename` (ASCII) and `filename*` "
+                                              "(UTF-8, RFC 6266)",
+                                              "attachment; filename=\"CV-2026-0142-evidence.zip\"; "
+                                              "filename*=UTF-8''CV-2026-0142-evidence.zip")}),
+             **errors(*MEDIA_TOKEN_ERRORS, "forbidden", "not_found", "store_unavailable",
+                      messages={"invalid_token": "missing or malformed token",
+                                "forbidden": "this link is not for the evidence package",
                                 "not_found": "recording not found"})},
             params=[RECORDING_ID, MEDIA_TOKEN], public=True)},
         "/api/recordings/{hearing_id}/captions.vtt": {"get": operation(
@@ -830,7 +903,7 @@ def recording_paths() -> Json:
             "Every share link made for this recording, newest first, with who made it, for whom, until when "
             "and whether it is still `active`, `expired` or `revoked` — so a link handed out earlier can be "
             "found and revoked. Built from the audit log, the register of shares. The links themselves are "
-            "not shown again.\n\nNeeds `view_recordings` and `share_recordings` (judge, clerk, admin).",
+            "not shown again. Audited (`shares_list`).\n\nNeeds `view_recordings` and `share_recordings` (judge, clerk, admin).",
             {"200": ok("The shares", ref("ShareList")),
              **errors(*AUTH_ERRORS, "forbidden", "not_found", "store_unavailable", messages=not_recording)},
             params=[RECORDING_ID]), "post": operation(
@@ -859,8 +932,11 @@ def recording_paths() -> Json:
                                    "schema": string("Share id", "Xq3v9KpL2mNw8RtY")}])},
         "/api/audit": {"get": operation(
             "auditLog", "archive", "The archive's audit log",
-            "Who viewed, played, downloaded, verified or shared which recording, and who used a share "
-            "link: newest first, at most 500 entries. The log is append-only on the server.\n\nNeeds "
+            "Who searched, viewed, read, played, downloaded, packaged, verified or shared which recording, "
+            "and who used a share link: newest first, at most 500 entries. The log is append-only on the "
+            "server; the same access repeated within a minute is one line (`repeated`), a token's reads are "
+            "rate-limited (`suppressed`), and the file is rotated at 32 MiB (rotated files are kept and "
+            "read).\n\nNeeds "
             "`view_audit` (clerk, admin; not judges).",
             {"200": ok("The entries", ref("AuditLog")),
              **errors("bad_request", *AUTH_ERRORS, "forbidden",
@@ -881,7 +957,7 @@ def recording_paths() -> Json:
         "/api/shared/transcript": {"get": operation(
             "getSharedTranscript", "shared", "The shared recording's transcript",
             "The same transcript as `GET /api/recordings/{hearing_id}/transcript`, for the holder of a share "
-            "link (its token as the bearer token).",
+            "link (its token as the bearer token). Audited (`shared_transcript`).",
             {"200": ok("The transcript", ref("Transcript")),
              **errors(*SHARE_AUTH_ERRORS, "not_found", "store_unavailable",
                       messages={"wrong_token_kind": "a staff token cannot be used here",
@@ -890,13 +966,14 @@ def recording_paths() -> Json:
         "/api/shared/links": {"post": operation(
             "createSharedMediaLink", "shared", "A link to play or download the shared recording",
             "As `POST /api/recordings/{hearing_id}/links`, for the holder of a share link (its token as the "
-            "bearer token): a short-lived media link for `play` or `download`, and the captions link. "
-            "Audited (`shared_play` or `shared_download`). The body is optional.",
+            "bearer token): a short-lived media link for `play`, `download` or `package` (the evidence "
+            "package), and the captions link. Audited (`shared_play`, `shared_download` or "
+            "`shared_package`). The body is optional.",
             {"200": ok("The links", ref("MediaLink")),
              **errors(*BODY_ERRORS, *SHARE_AUTH_ERRORS, "not_found",
                       messages={"wrong_token_kind": "a staff token cannot be used here",
                                 "not_found": "recording not found",
-                                "bad_request": "purpose must be 'play' or 'download'"})},
+                                "bad_request": "purpose must be 'play', 'download' or 'package'"})},
             request=body("MediaLinkRequest", required=False), security=SHARE_SECURITY)},
     }
 
@@ -935,6 +1012,25 @@ def paths() -> Json:
             "me", "auth", "Who am I",
             "The account behind the staff token, and what its role may do.",
             {"200": ok("The caller", ref("Me")), **errors(*AUTH_ERRORS)})},
+        "/api/device-tokens": {"get": operation(
+            "listDeviceTokens", "auth", "The courtroom PCs' device tokens",
+            "Every device token issued with `hearing-server device-token`, newest first, with the courtroom "
+            "it is bound to and whether it is `active`, `expired` or `revoked` (the tokens themselves are "
+            "never shown again).\n\nNeeds `manage_devices` (admin).",
+            {"200": ok("The device tokens", ref("DeviceTokenList")),
+             **errors(*AUTH_ERRORS, "forbidden", messages={"forbidden": "a judge may not manage devices"})})},
+        "/api/device-tokens/{token_id}": {"delete": operation(
+            "revokeDeviceToken", "auth", "Revoke one courtroom PC's device token",
+            "The device token with this id is refused from now on (`401 token_revoked`) and a live "
+            "connection that signed in with it is closed; the account and the other PCs carry on. Issue a "
+            "new one with `hearing-server device-token`.\n\nNeeds `manage_devices` (admin).",
+            {"200": ok("Revoked", ref("DeviceToken")),
+             **errors(*AUTH_ERRORS, "forbidden", "not_found",
+                      messages={"forbidden": "a judge may not manage devices",
+                                "not_found": "device token not found"})},
+            params=[{"name": "token_id", "in": "path", "required": True,
+                     "description": "The device token's id (`id` in the list, printed when it was issued)",
+                     "schema": string("Device token id", "Xq3v9KpL2mNw8RtY")}])},
         "/api/hearings": {
             "post": operation(
                 "createHearing", "hearings", "Create a hearing",

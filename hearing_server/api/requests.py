@@ -21,8 +21,10 @@ async def json_body(request: web.Request, *, optional: bool = False) -> dict[str
         return {}
     try:
         data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ApiError(400, "malformed_json", "the body is not valid JSON") from None
+    except (ValueError, RecursionError):
+        # ValueError covers bad JSON, bad UTF-8 and integers past Python's digit limit; RecursionError
+        # deeply nested arrays. Both are the client's mistake, answered in our words.
+        raise ApiError(400, "malformed_json", "the body is not valid JSON (or nests too deeply)") from None
     if not isinstance(data, dict):
         raise ApiError(400, "bad_request", "the body must be a JSON object")
     return data

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Any
 
 import segno
 from aiohttp import web
 
 from ..app import COURT, ROOMS, SETTINGS, STORE, THROTTLE, USERS
+from ..court import clean_text
 from ..errors import ApiError
 from ..models import Hearing, Participant, to_dict
 from ..roles import PERMISSIONS, Permission, Role
@@ -45,16 +47,20 @@ async def login(request: web.Request) -> web.Response:
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
         raise ApiError(400, "bad_request", "username and password are required strings")
+    username = clean_text(username, "username", limit=64)
     throttle, client = request.app[THROTTLE], request.remote or "?"
-    if not throttle.attempt(client):
-        raise ApiError(429, "too_many_attempts", "too many failed log-ins; wait a minute")
+    wait = throttle.attempt(client, username)
+    if wait > 0:
+        raise ApiError(429, "too_many_attempts", f"too many failed log-ins; try again in {math.ceil(wait)} s",
+                       retry_after=math.ceil(wait))
     # Argon2 is deliberately slow: verify off the event loop.
     user = await asyncio.get_running_loop().run_in_executor(None, request.app[USERS].authenticate, username,
                                                             password)
     if user is None:
         raise ApiError(401, "invalid_credentials", "wrong username or password")
-    throttle.succeeded(client)
-    token, claims = request.app[COURT].issue_staff_token(user.username, Role(user.role), user.display_name)
+    throttle.succeeded(client, username)
+    token, claims = request.app[COURT].issue_staff_token(user.username, Role(user.role), user.display_name,
+                                                         user.courtroom)
     return web.json_response({
         "token": token,
         "expires_at": claims.expires_at,
@@ -91,6 +97,8 @@ async def list_hearings(request: web.Request) -> web.Response:
     court.require(claims, Permission.VIEW_HEARING)
     status = request.query.get("status")
     hearings = [h for h in await court.store.list_hearings() if not status or h.status.value == status]
+    if claims.role is Role.COURTROOM:
+        hearings = [h for h in hearings if court.in_courtroom(claims, h)]
     return web.json_response({"hearings": [hearing_json(h) for h in hearings]})
 
 
@@ -241,3 +249,28 @@ def _participant_action(action: str) -> None:
 
 for _action in ("admit", "reject", "mute", "unmute", "remove"):
     _participant_action(_action)
+
+
+@routes.get("/api/device-tokens")
+async def device_tokens(request: web.Request) -> web.Response:
+    """The courtroom PCs' device tokens ever issued (hearing-server device-token), with their status."""
+    claims = await staff(request)
+    court = request.app[COURT]
+    court.require(claims, Permission.MANAGE_DEVICES)
+    register = court.devices
+    return web.json_response({"device_tokens": [t.public() for t in register.list()] if register else []})
+
+
+@routes.delete("/api/device-tokens/{token_id}")
+async def revoke_device_token(request: web.Request) -> web.Response:
+    """End one courtroom PC's device token at once (a stolen or retired PC); its account and the other PCs
+    carry on."""
+    claims = await staff(request)
+    court = request.app[COURT]
+    court.require(claims, Permission.MANAGE_DEVICES)
+    token_id = request.match_info["token_id"]
+    token = court.devices.revoke(token_id) if court.devices is not None and len(token_id) < 100 else None
+    if token is None:
+        raise ApiError(404, "not_found", "device token not found")
+    request.app[ROOMS].end_sessions_of(token.id, "the device token was revoked")
+    return web.json_response(token.public())

@@ -14,11 +14,13 @@ Pure OpenCV/numpy, no event loop: it runs in the mixer's worker thread (cv2 rele
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Union
 
 import cv2
 import numpy as np
+
+from ..text import drawable
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 BAR = 36  # header bar height at 720p; scaled with the canvas
@@ -190,6 +192,11 @@ class VideoCompositor:
         if planes[0].shape != (self.height, self.width) or planes[1].shape != half or planes[2].shape != half:
             raise ValueError(f"planes of another size than {self.width}x{self.height}")
         self._y, self._u, self._v = planes
+        # Whatever a name holds, the picture is drawn: OpenCV's putText takes only what drawable() gives.
+        tiles = [replace(t, name=drawable(t.name), role=drawable(t.role), placeholder=drawable(t.placeholder))
+                 for t in tiles]
+        caption = replace(caption, case_number=drawable(caption.case_number), clock=drawable(caption.clock),
+                          banner=drawable(caption.banner))
         try:
             for plane, background in zip(planes, self._background_planes):
                 np.copyto(plane, background)

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import time
+from pathlib import Path
 
+from ..files import write_private
 from ..models import Hearing, Participant, from_dict, to_dict
 
 
 class MemoryStore:
-    def __init__(self) -> None:
+    def __init__(self, revocations: Path | None = None) -> None:
+        """`revocations`: a file that keeps revoked token ids across restarts. Hearings live in memory and
+        end with the process, but staff tokens are signed with a key on disk and outlive it: a token
+        revoked at log-out must stay revoked when the server comes back."""
         # Records are stored as dicts, not objects, so a caller mutating what it got back cannot change
         # state behind the store's back (the Redis twin behaves the same way by construction).
         self._hearings: dict[str, dict] = {}
@@ -19,6 +26,34 @@ class MemoryStore:
         self._revoked: dict[str, float] = {}
         self._locks: dict[str, tuple[str, float]] = {}
         self._mutex = asyncio.Lock()
+        self._revocations = revocations
+        if revocations is not None:
+            self._load_revocations(revocations)
+
+    def _load_revocations(self, path: Path) -> None:
+        current = time.time()
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            lines = []
+        for line in lines:
+            try:
+                entry = json.loads(line)
+                jti, until = str(entry["jti"]), float(entry["until"])
+            except (ValueError, KeyError, TypeError):
+                continue  # a torn last line after a crash
+            if until > current:
+                self._revoked[jti] = until
+        # Start each run with only what is still in force, so the file never grows beyond that.
+        write_private(path, "".join(_revocation_line(j, u) for j, u in self._revoked.items()).encode())
+
+    def _remember_revocation(self, jti: str, until: float) -> None:
+        assert self._revocations is not None
+        fd = os.open(self._revocations, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as handle:
+            handle.write(_revocation_line(jti, until))
+            handle.flush()
+            os.fsync(handle.fileno())
 
     async def save_hearing(self, hearing: Hearing) -> None:
         self._hearings[hearing.id] = to_dict(hearing)
@@ -62,6 +97,8 @@ class MemoryStore:
     async def revoke(self, jti: str, expires_at: float) -> None:
         self._expire(self._revoked)
         self._revoked[jti] = expires_at
+        if self._revocations is not None:
+            await asyncio.to_thread(self._remember_revocation, jti, expires_at)
 
     async def is_revoked(self, jti: str) -> bool:
         expires_at = self._revoked.get(jti)
@@ -92,3 +129,7 @@ class MemoryStore:
         current = time.time()
         for key in [k for k, exp in table.items() if exp <= current]:
             del table[key]
+
+
+def _revocation_line(jti: str, until: float) -> str:
+    return json.dumps({"jti": jti, "until": until}) + "\n"

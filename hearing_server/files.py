@@ -1,0 +1,42 @@
+"""Files only the server's own user may read: keys, passwords, the record in progress.
+
+Created with their final permissions from the first byte (os.open's mode, whatever the umask), written to a
+temporary name and renamed into place, so that nobody ever sees a half-written key or a readable one.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
+
+
+def private_dir(path: Path) -> Path:
+    """Make `path` (and its missing parents) a folder of mode 0700, and return it."""
+    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+    os.chmod(path, PRIVATE_DIR)  # mkdir's mode is masked by the umask, and an existing folder keeps its own
+    return path
+
+
+def write_private(path: Path, data: bytes, *, exclusive: bool = False) -> None:
+    """Write `data` to `path` atomically with mode 0600. With `exclusive`, fail if `path` exists (a key
+    that must never be replaced by a second process starting at the same moment)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mkstemp creates it 0600
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, PRIVATE_FILE)
+        if exclusive:
+            os.link(tmp, path)  # atomic, and refuses to replace an existing file
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

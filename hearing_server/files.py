@@ -40,3 +40,14 @@ def write_private(path: Path, data: bytes, *, exclusive: bool = False) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def touch_private(path: Path) -> Path:
+    """Create (or empty) `path` with mode 0600 before a library writes it: libav and write_text would make
+    it 0666 less the umask, and keep the mode of a file that already exists."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    try:
+        os.fchmod(fd, PRIVATE_FILE)
+    finally:
+        os.close(fd)
+    return path

@@ -15,6 +15,8 @@ from typing import Any
 import av
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from hearing_server.files import touch_private
+
 from .journal import read_journal
 from .manifest import Gap, Manifest, ManifestFile, SegmentEntry, chain, genesis, sha256_file
 from .remux import remux
@@ -46,7 +48,7 @@ def salvage(path: Path) -> bool:
     kept = 0
     try:
         with av.open(str(path)) as source:
-            output = av.open(str(tmp), "w", format="mp4", options=dict(MUX_OPTIONS))
+            output = av.open(str(touch_private(tmp)), "w", format="mp4", options=dict(MUX_OPTIONS))
             try:
                 streams = {s.type: output.add_stream_from_template(s) for s in source.streams
                            if s.type in ("video", "audio")}
@@ -168,8 +170,8 @@ def finalise_spool(folder: Path, key: Ed25519PrivateKey, interrupted: bool) -> F
     files = []
     header = {"hearing": hearing, "format": "courtroom-transcript/1",
               "note": "offset = seconds on the hearing clock = time in hearing.mp4"}
-    (folder / TRANSCRIPT_JSON).write_text(to_json(header, entries), encoding="utf-8")
-    (folder / TRANSCRIPT_VTT).write_text(to_webvtt(entries), encoding="utf-8")
+    touch_private(folder / TRANSCRIPT_JSON).write_text(to_json(header, entries), encoding="utf-8")
+    touch_private(folder / TRANSCRIPT_VTT).write_text(to_webvtt(entries), encoding="utf-8")
     if segments:
         remux([folder / s.file for s in segments], folder / FINAL_MP4)
         files.append(FINAL_MP4)
@@ -178,5 +180,5 @@ def finalise_spool(folder: Path, key: Ed25519PrivateKey, interrupted: bool) -> F
         sha, size = sha256_file(folder / name)
         manifest.files.append(ManifestFile(name, size, sha))
     manifest.sign(key)
-    (folder / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
+    touch_private(folder / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
     return Finalised(manifest, folder, files + [MANIFEST])

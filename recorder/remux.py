@@ -6,6 +6,8 @@ from pathlib import Path
 
 import av
 
+from hearing_server.files import touch_private
+
 
 def remux(segments: list[Path], target: Path) -> None:
     """Concatenate segments that share one timeline (the hearing clock) into a fast-start MP4.
@@ -16,7 +18,7 @@ def remux(segments: list[Path], target: Path) -> None:
     if not segments:
         raise ValueError("no segments to join")
     tmp = target.with_suffix(".partial.mp4")
-    output = av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"})
+    output = av.open(str(touch_private(tmp)), "w", format="mp4", options={"movflags": "+faststart"})
     try:
         streams: dict[str, av.stream.Stream] = {}
         last_dts: dict[str, int] = {}

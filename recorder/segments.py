@@ -17,6 +17,8 @@ from typing import Callable
 import av
 import numpy as np
 
+from hearing_server.files import touch_private
+
 VIDEO_TIME_BASE = Fraction(1, 90000)
 AUDIO_RATE = 48000
 AUDIO_TIME_BASE = Fraction(1, AUDIO_RATE)
@@ -180,9 +182,7 @@ class SegmentWriter:
         if self._previous is not None:
             self._finish(self._previous)  # the sound never caught up (the mixer stalled): close it anyway
         path = self.folder / segment_name(self.index)
-        # Made 0600 here first: libav would create it 0666 less the umask (it keeps an existing file's mode).
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
-        container = av.open(str(path), "w", format="mp4", options=dict(MUX_OPTIONS))
+        container = av.open(str(touch_private(path)), "w", format="mp4", options=dict(MUX_OPTIONS))
         video = container.add_stream("h264", rate=self.fps)
         video.width, video.height = self.width, self.height
         video.pix_fmt = "yuv420p"

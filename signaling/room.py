@@ -30,8 +30,7 @@ from recorder.recorder import Recorder
 from recorder.recording import HearingRecording
 
 from . import messages as msg
-from .connection import (CLOSE_FORBIDDEN, CLOSE_HEARING_CLOSED, CLOSE_REMOVED, CLOSE_REPLACED,
-                         Connection)
+from .connection import CLOSE_FORBIDDEN, CLOSE_HEARING_CLOSED, CLOSE_REMOVED, CLOSE_REPLACED, Connection
 
 log = logging.getLogger(__name__)
 
@@ -276,6 +275,8 @@ class HearingRoom:
         cameras = self.cameras.get(target_id)
         if not cameras:
             raise ApiError(409, "no_camera", "that participant is not sending a picture (yet)")
+        # The same limits as a party's offer; rtc_configuration makes this peer connection ICE-lite as well.
+        ParticipantPeer.check_offer(sdp)
         key = (conn.participant_id, target_id)
         await self.stop_preview(conn.participant_id, target_id)
         pc = RTCPeerConnection(rtc_configuration(self.settings.media))
@@ -443,6 +444,8 @@ class HearingRoom:
             person = self.people.get(pid)
             if person is None or not person.in_hearing:
                 continue  # the lobby learns nothing about who is in the hearing
+            if conn.claims is not None and conn.claims.role is Role.COURTROOM:
+                continue  # the courtroom PC publishes the room; it has no use for names and states
             conn.send(roster)
             if conn.claims is not None and self.court.may(conn.claims, Permission.ADMIT, self.hearing):
                 conn.send(lobby)

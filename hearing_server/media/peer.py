@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Awaitable, Callable
+from typing import Any, Callable, Coroutine
 
 from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from ..config import MediaSettings
-from .ice import apply_nat_mapping, rtc_configuration
+from .ice import MAX_OFFER_CANDIDATES, apply_nat_mapping, count_candidates, rtc_configuration
 from .tracks import CompositeVideoTrack, MixMinusAudioTrack
 
 log = logging.getLogger(__name__)
 
-TrackHandler = Callable[[MediaStreamTrack, int, str], Awaitable[None]]  # track, index of its kind, mid
+# track, index of its kind, mid
+TrackHandler = Callable[[MediaStreamTrack, int, str], Coroutine[Any, Any, None]]
 
 
 class OfferError(ValueError):
@@ -25,7 +26,7 @@ class OfferError(ValueError):
 def _h264_baseline_first() -> list:
     codecs = RTCRtpSender.getCapabilities("video").codecs
     h264 = [c for c in codecs if c.mimeType.lower() == "video/h264"
-            and (c.parameters or {}).get("profile-level-id", "").lower() in ("42e01f", "42001f")]
+            and str((c.parameters or {}).get("profile-level-id", "")).lower() in ("42e01f", "42001f")]
     rtx = [c for c in codecs if c.mimeType.lower() == "video/rtx"]
     others = [c for c in codecs if c not in h264 and c not in rtx]
     return h264 + others + rtx
@@ -33,6 +34,17 @@ def _h264_baseline_first() -> list:
 
 class ParticipantPeer:
     """Answers one offer, sends the hearing's composite and a mix-minus, and hands incoming tracks on."""
+
+    @staticmethod
+    def check_offer(offer_sdp: str) -> None:
+        """What any offer the server answers must meet (a party's, the court's lobby preview viewer's)."""
+        count = count_candidates(offer_sdp)
+        if count > MAX_OFFER_CANDIDATES:
+            raise OfferError(f"the offer lists {count} ICE candidates; at most {MAX_OFFER_CANDIDATES} are "
+                             "accepted")
+        # The server is ICE-lite (see hearing_server.media.ice): two lite agents never connect.
+        if any(line.startswith("a=ice-lite") for line in offer_sdp.splitlines()):
+            raise OfferError("the server is ICE-lite: the offer must come from a full ICE agent")
 
     def __init__(self, participant_id: str, settings: MediaSettings, on_track: TrackHandler,
                  on_keyframe_request: Callable[[], None]) -> None:
@@ -67,6 +79,7 @@ class ParticipantPeer:
     async def answer(self, offer_sdp: str) -> str:
         if self.pc.remoteDescription is not None:
             raise OfferError("renegotiation is not supported: reconnect with a new offer")
+        self.check_offer(offer_sdp)
         # Transceivers made before the offer is applied take the offer's first audio and video m-lines,
         # and with them our codec preference: aiortc fixes the codec list when the offer is set.
         kinds = [line.split()[0][2:] for line in offer_sdp.splitlines() if line.startswith("m=")]

@@ -1,6 +1,7 @@
 # The two commands a newcomer needs (README.md):
 #   make run    install into .venv and start the server on embedded defaults (no Redis, no S3)
-#   make test   install what the tests need (apt, Redis, pip extras) and run the whole suite
+#   make test   install what the tests need (apt, Redis, pip extras), lint (ruff), type-check (mypy) and run the
+#               whole suite
 HOST ?= 127.0.0.1
 PORT ?= 8088
 ARGS ?=
@@ -13,6 +14,8 @@ run:
 
 test:
 	scripts/setup-test-env.sh
+	.venv/bin/ruff check .
+	.venv/bin/mypy hearing_server signaling recorder hardware
 	.venv/bin/python -m pytest -q -rfE tests
 
 install:

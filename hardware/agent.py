@@ -59,7 +59,7 @@ class CourtroomAgent:
     # -- the loop -----------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        ssl = None if self.config.verify_tls else False
+        ssl: bool = True if self.config.verify_tls else False
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ssl),
                                          timeout=aiohttp.ClientTimeout(total=None, sock_connect=10)) as http:
             while not self._stop.is_set():
@@ -161,8 +161,8 @@ class CourtroomAgent:
         transceivers = [(pc.addTransceiver(track, direction="sendonly"), track)
                         for track in self.devices.tracks()]
         await pc.setLocalDescription(await pc.createOffer())
-        sources = {t.mid: getattr(track, "label", "") for t, track in transceivers
-                   if t.mid is not None and getattr(track, "label", "")}
+        labels = [(t.mid, str(vars(track).get("label") or "")) for t, track in transceivers]
+        sources = {mid: label for mid, label in labels if mid is not None and label}
         await ws.send_json({"type": "offer", "sdp": pc.localDescription.sdp, "sources": sources,
                             "ref": "offer"})
         answer = await self._receive(ws, ("answer",))

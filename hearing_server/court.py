@@ -118,7 +118,9 @@ class Court:
             if account is None or account.role != Role.JUDGE.value:
                 raise ApiError(400, "bad_request", f"judge: no judge account named {judge!r}")
             judge_name = clean_text(fields.get("judge_name", ""), "judge_name") or account.display_name
-        hearing = Hearing(id=new_id("h"), judge=judge, judge_name=judge_name, **values)
+        hearing = Hearing(id=new_id("h"), judge=judge, judge_name=judge_name, case_number=values["case_number"],
+                          title=values["title"], court=values["court"], courtroom=values["courtroom"],
+                          scheduled_start=values["scheduled_start"])
         await self.store.save_hearing(hearing)
         return hearing
 

@@ -101,7 +101,8 @@ def finalise_spool(folder: Path, key: Ed25519PrivateKey, interrupted: bool) -> F
             start, end = _media_span(path)
             sha, size = sha256_file(path)
             last_chain = chain(last_chain, sha)
-            segments.append(SegmentEntry(int(path.stem.split("-")[1]), path.name, round(start, 6), round(end, 6), size, sha, last_chain,
+            segments.append(SegmentEntry(int(path.stem.split("-")[1]), path.name, round(start, 6), round(end, 6),
+                                         size, sha, last_chain,
                                          note="recovered after the server stopped; its last second may be missing"))
         else:
             path.unlink(missing_ok=True)
@@ -120,8 +121,8 @@ def finalise_spool(folder: Path, key: Ed25519PrivateKey, interrupted: bool) -> F
                            "end_utc": entry["at"], "reason": paused_at.get("reason", "")})
             paused_at = None
         elif entry["kind"] == "restarted":
-            before = [s for s in segments if s.start < entry["offset"]]
-            start = before[-1].end if before else 0.0
+            earlier = [s for s in segments if s.start < entry["offset"]]
+            start = earlier[-1].end if earlier else 0.0
             orderly = any(e["kind"] == "shutdown" and e["offset"] <= entry["offset"] for e in journal)
             gaps.append(Gap(start, entry["offset"], "the server was shut down; the hearing went on after a restart"
                             if orderly else "the server stopped; the hearing went on after a restart",

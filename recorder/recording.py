@@ -217,10 +217,10 @@ class HearingRecording:
             self._speech(participant, start, end)
 
     def _detach(self) -> None:
-        for listeners, callback in ((self.mixer.video_listeners, self._on_video),
-                                    (self.mixer.audio_listeners, self._on_audio)):
-            if callback in listeners:
-                listeners.remove(callback)
+        if self._on_video in self.mixer.video_listeners:
+            self.mixer.video_listeners.remove(self._on_video)
+        if self._on_audio in self.mixer.audio_listeners:
+            self.mixer.audio_listeners.remove(self._on_audio)
 
     def _submit(self, fn: Callable[..., Any], *args: Any) -> None:
         future = self._executor.submit(fn, *args)

@@ -113,7 +113,7 @@ class SegmentWriter:
     # -- input --------------------------------------------------------------------------------------
 
     def write_video(self, packet: av.Packet) -> None:
-        pts = int(packet.pts)
+        pts = int(packet.pts or 0)
         if pts <= self._last_video_pts:
             return  # never two frames at one instant: the muxer would refuse the second
         current = self._current
@@ -192,7 +192,7 @@ class SegmentWriter:
         audio.layout = "mono"
         audio.time_base = AUDIO_TIME_BASE
         audio.codec_context.extradata = self._aac.extradata
-        start = int(keyframe.pts)
+        start = int(keyframe.pts or 0)
         if self._current is not None:
             self._current.boundary = start
         self._previous = self._current

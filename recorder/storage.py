@@ -242,7 +242,7 @@ class S3Storage:
 
     async def list(self, prefix: str) -> list[str]:
         def walk() -> list[str]:
-            keys = []
+            keys: list[str] = []
             paginator = self.client.get_paginator("list_objects_v2")
             for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix):
                 keys.extend(item["Key"][len(self.prefix):] for item in page.get("Contents", []))

@@ -128,6 +128,7 @@ def parse(raw: str | bytes) -> ClientMessage:
                 raise ProtocolError("missing_field", f"{kind}: '{f.name}' is required", ref)
             continue
         value = data[f.name]
+        kind = str(kind)
         if f.type == "dict[str, str]":
             values[f.name] = _names(kind, f.name, value, ref)
             continue

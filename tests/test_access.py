@@ -16,7 +16,6 @@ from hearing_server.api.throttle import FREE_FAILURES, LoginThrottle
 from hearing_server.app import create_app
 from hearing_server.device_tokens import DeviceToken, DeviceTokenRegister
 from hearing_server.roles import Role
-from hearing_server.store import MemoryStore
 from hearing_server.tokens import TokenKind, TokenService, load_or_create_secret
 from hearing_server.users import UserDirectory, UserError
 
@@ -106,7 +105,8 @@ def test_device_tokens_from_the_command_line(tmp_path):
     def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
         return subprocess.run([*cli, *args], input=stdin, capture_output=True, text=True, timeout=60)
 
-    no_room = run("users", "add", "room9", "--role", "courtroom", "--password-stdin", stdin="a long courtroom password\n")
+    no_room = run("users", "add", "room9", "--role", "courtroom", "--password-stdin",
+                  stdin="a long courtroom password\n")
     assert no_room.returncode == 2 and "--courtroom" in no_room.stderr
     assert run("users", "add", "room9", "--role", "courtroom", "--courtroom", "Courtroom 9", "--password-stdin",
                stdin="a long courtroom password\n").returncode == 0

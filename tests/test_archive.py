@@ -6,7 +6,6 @@ import asyncio
 import json
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import AsyncIterator
 
 import aiohttp

@@ -11,8 +11,21 @@ import pytest
 
 from hardware.synthetic import synthetic_picture
 from hearing_server.config import MediaSettings
-from hearing_server.media.compositor import (AMBER, BACKGROUND, BAR, FONT, RED, SPEAKING, TILE_EMPTY, WHITE, Caption,
-                                             Tile, VideoCompositor, grid, to_i420)
+from hearing_server.media.compositor import (
+    AMBER,
+    BACKGROUND,
+    BAR,
+    FONT,
+    RED,
+    SPEAKING,
+    TILE_EMPTY,
+    WHITE,
+    Caption,
+    Tile,
+    VideoCompositor,
+    grid,
+    to_i420,
+)
 from hearing_server.media.encoder import CompositeEncoder
 from hearing_server.media.mixer import HearingMixer, Seat
 

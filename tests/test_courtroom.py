@@ -234,7 +234,8 @@ async def test_a_party_may_not_name_its_sources(api, server):
 def test_device_token_and_devices_commands(tmp_path):
     data = tmp_path / "data"
     env_cmd = [sys.executable, "-m", "hearing_server", "--data-dir", str(data)]
-    subprocess.run([*env_cmd, "users", "add", "room3", "--role", "courtroom", "--display-name", "Courtroom 3 PC", "--courtroom", "Courtroom 3",
+    subprocess.run([*env_cmd, "users", "add", "room3", "--role", "courtroom", "--display-name", "Courtroom 3 PC",
+                    "--courtroom", "Courtroom 3",
                     "--password-stdin"], input="a long courtroom password\n", text=True, check=True)
     subprocess.run([*env_cmd, "users", "add", "clerk", "--role", "clerk", "--password-stdin"],
                    input="another long password\n", text=True, check=True)

@@ -77,7 +77,8 @@ async def test_token_errors_are_in_our_words(api):
 
 async def test_hostile_json_gets_a_clear_error_and_the_hearing_carries_on(api, server):
     judge = await api.login("judge")
-    for raw in (b"[" * 100_000, b'{"case_number": ' + b"9" * 5000 + b"}", b'{"case_number": "CV-\\ud800", "title": "t"}'):
+    for raw in (b"[" * 100_000, b'{"case_number": ' + b"9" * 5000 + b"}",
+                b'{"case_number": "CV-\\ud800", "title": "t"}'):
         status, body = await api.call("POST", "/api/hearings", token=judge, raw=raw)
         assert status == 400, body
     status, body = await api.call("POST", "/api/hearings", token=judge, raw=b'{"case_number":"CV-\\ud800","title":"t"}')

@@ -36,8 +36,8 @@ from .requests import bearer, json_body, staff
 routes = web.RouteTableDef()
 
 PURPOSES = ("play", "download", "package")
-SHARED_PREFIX = "shared:"
-SHARE_REGISTER = frozenset({"share", "share_revoked"})  # the audit entries that are the register of shares  # media tokens made from a share link carry the share's id as their subject
+SHARED_PREFIX = "shared:"  # media tokens made from a share link carry the share's id as their subject
+SHARE_REGISTER = frozenset({"share", "share_revoked"})  # the audit entries that are the register of shares
 
 
 def _summary(manifest: Manifest) -> dict[str, Any]:
@@ -250,6 +250,8 @@ async def media(request: web.Request) -> web.StreamResponse:
             raise not_found("recording file")
         return web.FileResponse(path, headers={**headers, "Content-Type": "video/mp4"})
     url = await recorder.storage.download_url(f"{hid}/hearing.mp4", "", _link_seconds(request, manifest))
+    if url is None:
+        raise not_found("recording file")
     raise web.HTTPFound(url)
 
 

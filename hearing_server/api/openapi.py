@@ -893,8 +893,8 @@ def recording_paths() -> Json:
             "Checks the record as the store holds it now, exactly as the offline `verify` tool does: the "
             "manifest's Ed25519 signature against this server's signing key, every segment's SHA-256 and "
             "its place in the hash chain, and the SHA-256 of every final file. The result becomes the "
-            "recording's `integrity` (read back from the audit log after a restart). Audited (`verify`, with the result). "
-            "Takes no body.\n\n" + view,
+            "recording's `integrity` (read back from the audit log after a restart). Audited (`verify`, with "
+            "the result). Takes no body.\n\n" + view,
             {"200": ok("The checks", ref("VerifyResult")),
              **errors(*AUTH_ERRORS, "forbidden", "not_found", "store_unavailable", messages=not_recording)},
             params=[RECORDING_ID])},
@@ -903,7 +903,8 @@ def recording_paths() -> Json:
             "Every share link made for this recording, newest first, with who made it, for whom, until when "
             "and whether it is still `active`, `expired` or `revoked` — so a link handed out earlier can be "
             "found and revoked. Built from the audit log, the register of shares. The links themselves are "
-            "not shown again. Audited (`shares_list`).\n\nNeeds `view_recordings` and `share_recordings` (judge, clerk, admin).",
+            "not shown again. Audited (`shares_list`).\n\nNeeds `view_recordings` and `share_recordings` "
+            "(judge, clerk, admin).",
             {"200": ok("The shares", ref("ShareList")),
              **errors(*AUTH_ERRORS, "forbidden", "not_found", "store_unavailable", messages=not_recording)},
             params=[RECORDING_ID]), "post": operation(

@@ -89,7 +89,7 @@ def to_i420(frame: "object") -> Planes:
     out = []
     for index, plane in enumerate(frame.planes):
         rows, cols = (h, w) if index == 0 else (h // 2, w // 2)
-        out.append(np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:rows, :cols])
+        out.append(np.frombuffer(memoryview(plane), np.uint8).reshape(-1, plane.line_size)[:rows, :cols])
     return out[0], out[1], out[2]
 
 

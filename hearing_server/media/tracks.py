@@ -100,11 +100,12 @@ class MixMinusAudioTrack(MediaStreamTrack):
         if self._encoder is None:
             self._encoder = _opus_encoder(self._bitrate)
         try:
-            packets = self._encoder.encode(frame)
+            packets: list[av.AudioFrame | av.Packet] = list(self._encoder.encode(frame))
         except Exception:
             self._encoder = None  # start afresh on the next block rather than fail on every one
             raise
         for packet in packets:
+            assert isinstance(packet, av.Packet)
             # libopus counts from minus its look-ahead; the RTP timestamp must follow the mixer's clock.
             packet.pts, packet.time_base = pts, TIME_BASE
             pts += BLOCK

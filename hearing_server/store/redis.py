@@ -43,7 +43,7 @@ class RedisStore:
         ids = await self._redis.zrevrange(self._k("hearings"), 0, -1)
         if not ids:
             return []
-        raws = await self._redis.mget([self._k("hearing", i) for i in ids])
+        raws = await self._redis.mget([self._k("hearing", str(i)) for i in ids])
         return [from_dict(Hearing, json.loads(r)) for r in raws if r]
 
     async def save_participant(self, participant: Participant) -> None:
@@ -66,7 +66,7 @@ class RedisStore:
         await self._redis.zrem(self._k("lobby", hearing_id), participant_id)
 
     async def lobby(self, hearing_id: str) -> list[str]:
-        return list(await self._redis.zrange(self._k("lobby", hearing_id), 0, -1))
+        return [str(pid) for pid in await self._redis.zrange(self._k("lobby", hearing_id), 0, -1)]
 
     async def consume_invite(self, jti: str, expires_at: float) -> bool:
         ttl = max(1, math.ceil(expires_at - time.time()))

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import AsyncIterator
@@ -93,8 +95,8 @@ async def seek_by_clicking(page: Page, line: Locator) -> float:
     return await poll(page, "window.__seekedAt", lambda v: v is not None, 10, "the seek")
 
 
-async def test_clerk_finds_plays_seeks_verifies_and_shares_a_recording(archive_server,
-                                                                       browser: Browser) -> None:
+async def test_clerk_finds_plays_seeks_verifies_and_shares_a_recording(archive_server, browser: Browser,
+                                                                       settings, tmp_path) -> None:
     base = base_url(archive_server)
     log: list[str] = []
     # Links handed out before the page is opened: one that lapsed long ago (straight into the register, the
@@ -207,6 +209,17 @@ async def test_clerk_finds_plays_seeks_verifies_and_shares_a_recording(archive_s
             await page.get_by_role("button", name="Download MP4").click()
         download = await download_info.value
         assert download.suggested_filename == f"{CASE}.mp4"
+        # The evidence package: one zip that the verify command checks offline against the court's key.
+        async with page.expect_download() as download_info:
+            await page.get_by_role("button", name="Evidence package").click()
+        package = await download_info.value
+        assert package.suggested_filename == f"{CASE}-evidence.zip"
+        saved = tmp_path / package.suggested_filename
+        await package.save_as(saved)
+        checked = subprocess.run([sys.executable, "-m", "hearing_server", "verify", str(saved), "--public-key",
+                                  str(settings.signing_key_path.with_suffix(".pub"))],
+                                 capture_output=True, text=True, timeout=120)
+        assert checked.returncode == 0 and "0 failed" in checked.stdout, checked.stdout + checked.stderr
 
         # Share with a party.
         await page.get_by_label("Recipient").fill("Ms Ada Okafor (defendant's counsel)")
@@ -271,6 +284,9 @@ async def test_clerk_finds_plays_seeks_verifies_and_shares_a_recording(archive_s
         async with party.expect_download() as download_info:
             await party.get_by_role("button", name="Download MP4").click()
         assert (await download_info.value).suggested_filename == f"{CASE}.mp4"
+        async with party.expect_download() as download_info:
+            await party.get_by_role("button", name="Evidence package").click()
+        assert (await download_info.value).suggested_filename == f"{CASE}-evidence.zip"
 
         # The clerk revokes the link (two clicks: the first asks to confirm); the party's page then says so.
         ada_line = shares.filter(has_text="Ms Ada Okafor")

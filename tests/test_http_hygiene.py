@@ -19,7 +19,7 @@ from hearing_server.headers import content_security_policy
 from hearing_server.store import MemoryStore
 
 from .conftest import add_staff
-from .helpers import Participant
+from .helpers import ApiClient, Participant
 
 
 async def test_every_page_and_answer_carries_the_security_headers(api):
@@ -172,3 +172,36 @@ def test_the_access_log_never_shows_a_query_string(caplog):
     with caplog.at_level(logging.INFO, logger="aiohttp.access"):
         AccessLogger(logging.getLogger("aiohttp.access"), "").log(request, response, 0.01)
     assert "/api/recordings/h_1/media" in caplog.text and "secret" not in caplog.text and "token" not in caplog.text
+
+
+async def test_a_hearing_whose_media_cannot_start_fails_alone_and_never_the_server(settings, caplog):
+    from hearing_server.models import Hearing, HearingStatus
+
+    settings.media.x264_preset = "no-such-preset"  # libx264 refuses it: every hearing's mixer fails to start
+    add_staff(settings)
+    store = MemoryStore()
+    await store.save_hearing(Hearing(id="h_live", case_number="CV-1", title="t", court="", courtroom="",
+                                     scheduled_start="", judge="judge", judge_name="Judge",
+                                     status=HearingStatus.OPEN, opened_at=1.0))
+    server = TestServer(create_app(settings, store), host="127.0.0.1", port=0)
+    with caplog.at_level(logging.ERROR):
+        await server.start_server()  # resumes h_live at start-up: it fails, the server does not
+    client = ApiClient(str(server.make_url("")).rstrip("/"))
+    try:
+        assert (await client.call("GET", "/api/health"))[0] == 200
+        judge = await client.login("judge")
+        resumed = await client.ok("GET", "/api/hearings/h_live", token=judge)
+        assert resumed["media_error"].startswith("live media could not be started")
+        assert "h_live: its live media could not be started" in caplog.text
+        opened = await client.new_hearing(judge)  # opening answers; the hearing says what went wrong
+        assert (await client.ok("GET", f"/api/hearings/{opened['id']}", token=judge))["media_error"]
+        party = Participant(client.base, (await client.invite(judge, opened["id"], "Ana Silva"))["token"])
+        try:
+            refused = await party.connect()
+            assert refused["type"] == "error" and refused["code"] == "media_failed"
+        finally:
+            await party.close()
+        assert (await client.call("GET", "/api/hearings", token=judge))[0] == 200
+    finally:
+        await client.close()
+        await server.close()

@@ -680,15 +680,17 @@ async function verify() {
   }
 }
 
-async function download() {
-  const button = $("#download-button");
+/** The MP4 ("download") or the whole verifiable record as one zip ("package"). */
+async function download(purpose = "download") {
+  const button = $(purpose === "package" ? "#package-button" : "#download-button");
   button.disabled = true;
   try {
-    const link = await api("POST", recordingPath("/links"), { purpose: "download" });
+    const link = await api("POST", recordingPath("/links"), { purpose });
     location.href = link.url; // served as an attachment: the page stays
     refreshAudit();
   } catch (error) {
-    reportError(error, "Could not download the recording");
+    reportError(error, purpose === "package" ? "Could not download the evidence package"
+      : "Could not download the recording");
   } finally {
     setTimeout(() => { button.disabled = false; }, 1500);
   }
@@ -843,14 +845,21 @@ async function copyShare() {
 
 const AUDIT_TEXT = {
   view: "Opened the record",
+  search: "Searched the archive",
+  transcript: "Read the transcript",
+  manifest: "Read the signed manifest",
+  shares_list: "Listed the share links",
   play: "Played",
   download: "Downloaded",
+  package: "Downloaded the evidence package",
   verify: "Verified",
   share: "Made a share link",
   share_revoked: "Revoked a share link",
   shared_view: "Opened through a share link",
   shared_play: "Played through a share link",
   shared_download: "Downloaded through a share link",
+  shared_transcript: "Read the transcript through a share link",
+  shared_package: "Downloaded the evidence package through a share link",
 };
 
 function auditWhat(entry) {
@@ -920,7 +929,8 @@ function init() {
   $("#back-to-results").addEventListener("click", backToResults);
   $("#play-button").addEventListener("click", () => state.player.start().catch((e) => reportError(e, "Could not play")));
   $("#verify-button").addEventListener("click", verify);
-  $("#download-button").addEventListener("click", download);
+  $("#download-button").addEventListener("click", () => download("download"));
+  $("#package-button").addEventListener("click", () => download("package"));
   $("#share-form").addEventListener("submit", share);
   $("#copy-share").addEventListener("click", copyShare);
   $("#audit-refresh").addEventListener("click", loadAudit);

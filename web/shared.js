@@ -93,11 +93,11 @@ function render(rec) {
   show($("#recording-view"), true);
 }
 
-async function download() {
-  const button = $("#download-button");
+async function download(purpose = "download") {
+  const button = $(purpose === "package" ? "#package-button" : "#download-button");
   button.disabled = true;
   try {
-    const link = await api("POST", "/api/shared/links", { purpose: "download" });
+    const link = await api("POST", "/api/shared/links", { purpose });
     location.href = link.url; // served as an attachment: the page stays
   } catch (error) {
     handle(error, "The download could not start");
@@ -123,7 +123,8 @@ async function init() {
   });
   window.__shared = { player };
   $("#play-button").addEventListener("click", () => player.start().catch((e) => handle(e, "The recording cannot be played")));
-  $("#download-button").addEventListener("click", download);
+  $("#download-button").addEventListener("click", () => download("download"));
+  $("#package-button").addEventListener("click", () => download("package"));
   if (!token) {
     linkProblem("missing");
     return;

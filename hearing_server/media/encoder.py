@@ -40,6 +40,9 @@ class CompositeEncoder:
             "x264-params": f"keyint={context.gop_size}:min-keyint={context.gop_size}:scenecut=0"
                            f":repeat-headers=1:vbv-maxrate={bitrate // 1000}:vbv-bufsize={bitrate // 1000}",
         }
+        # Opened now, not at the first frame: a setting libx264 refuses fails the hearing's start (which
+        # says so) instead of every frame of it in the mixer's thread.
+        context.open()
         self._context = context
 
     def frame(self) -> av.VideoFrame:

@@ -13,7 +13,9 @@ from recorder.storage import Storage
 from signaling.rooms import Rooms
 from signaling.session import signaling_endpoint
 
+from .api import archive, routes
 from .api.throttle import LoginThrottle
+from .appkeys import BUS, COURT, RECORDER, ROOMS, SETTINGS, STORE, THROTTLE, USERS
 from .config import Settings
 from .court import Court
 from .device_tokens import DeviceTokenRegister
@@ -30,21 +32,12 @@ log = logging.getLogger(__name__)
 
 WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
 
-SETTINGS = web.AppKey("settings", Settings)
-STORE = web.AppKey("store", Store)  # type: ignore[type-abstract]
-COURT = web.AppKey("court", Court)
-ROOMS = web.AppKey("rooms", Rooms)
-USERS = web.AppKey("users", UserDirectory)
-BUS = web.AppKey("bus", EventBus)
-THROTTLE = web.AppKey("throttle", LoginThrottle)
-RECORDER = web.AppKey("recorder", Recorder)
+__all__ = ["create_app", "BUS", "COURT", "RECORDER", "ROOMS", "SETTINGS", "STORE", "THROTTLE", "USERS"]
 
 
 def create_app(settings: Settings, store: Store | None = None, storage: Storage | None = None) -> web.Application:
     """Build the server. Pass `store` or `storage` to share one (tests do); otherwise the configured
     backends are used."""
-    from .api import archive, routes  # local: the routes import the keys above
-
     app = web.Application(middlewares=[error_middleware], client_max_size=256 * 1024)
     app[SETTINGS] = settings
     app.on_response_prepare.append(security_headers(settings))

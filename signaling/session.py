@@ -9,6 +9,7 @@ from collections import Counter
 
 from aiohttp import WSMsgType, web
 
+from hearing_server.appkeys import COURT, ROOMS, SETTINGS
 from hearing_server.config import SignalingSettings
 from hearing_server.court import Court
 from hearing_server.errors import ApiError
@@ -190,8 +191,6 @@ class SignalingSession:
 
 
 async def signaling_endpoint(request: web.Request) -> web.WebSocketResponse:
-    from hearing_server.app import COURT, ROOMS, SETTINGS  # the app module imports this one
-
     settings = request.app[SETTINGS].signaling
     address = request.remote or "?"
     if _open_by_address[address] >= settings.max_connections_per_address:

@@ -26,7 +26,7 @@ from recorder.recorder import Recorder
 from recorder.storage import LocalStorage, StorageError
 from recorder.verify import verify_folder
 
-from ..app import COURT, RECORDER, SETTINGS
+from ..appkeys import COURT, RECORDER, SETTINGS
 from ..court import clean_text
 from ..errors import ApiError, not_found
 from ..roles import Permission, Role

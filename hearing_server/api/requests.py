@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ..appkeys import COURT
 from ..errors import ApiError
 from ..tokens import Claims, TokenKind
 
@@ -39,6 +40,4 @@ def bearer(request: web.Request) -> str:
 
 
 async def staff(request: web.Request) -> Claims:
-    from ..app import COURT
-
     return await request.app[COURT].authenticate(bearer(request), (TokenKind.STAFF,))

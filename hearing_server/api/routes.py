@@ -9,7 +9,7 @@ from typing import Any
 import segno
 from aiohttp import web
 
-from ..app import COURT, ROOMS, SETTINGS, STORE, THROTTLE, USERS
+from ..appkeys import COURT, ROOMS, SETTINGS, STORE, THROTTLE, USERS
 from ..court import clean_text
 from ..errors import ApiError
 from ..models import Hearing, Participant, to_dict

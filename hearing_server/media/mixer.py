@@ -221,7 +221,7 @@ class HearingMixer:
             if delay > 0:
                 await asyncio.sleep(delay)
             sinks = list(self._audio_sinks.items())
-            block = self.audio.mix([participant_id for participant_id, _ in sinks])
+            block = self.audio.mix([participant_id for participant_id, _ in sinks], samples)
             self._update_speaking(block)
             for listener in list(self.audio_listeners):
                 listener(block, samples)

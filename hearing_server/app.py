@@ -24,6 +24,7 @@ from .events import EventBus
 from .files import private_dir
 from .headers import security_headers
 from .media.ice import configure_host_addresses
+from .protocol_errors import install as install_protocol_errors
 from .store import Store, create_store
 from .tokens import TokenService, load_or_create_secret
 from .users import UserDirectory
@@ -38,6 +39,7 @@ __all__ = ["create_app", "BUS", "COURT", "RECORDER", "ROOMS", "SETTINGS", "STORE
 def create_app(settings: Settings, store: Store | None = None, storage: Storage | None = None) -> web.Application:
     """Build the server. Pass `store` or `storage` to share one (tests do); otherwise the configured
     backends are used."""
+    install_protocol_errors()
     app = web.Application(middlewares=[error_middleware], client_max_size=256 * 1024)
     app[SETTINGS] = settings
     app.on_response_prepare.append(security_headers(settings))

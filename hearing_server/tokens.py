@@ -122,7 +122,8 @@ class TokenService:
 
     def verify(self, token: str, *, kinds: tuple[TokenKind, ...] | None = None) -> Claims:
         """Check signature, expiry, issuer and shape. Revocation is the caller's job (it needs the store)."""
-        if not isinstance(token, str) or not token or len(token) > 4096:
+        # A JWT is ASCII; a header's raw bytes arrive as surrogate escapes, which PyJWT cannot even encode.
+        if not isinstance(token, str) or not token or len(token) > 4096 or not token.isascii():
             raise TokenError("invalid_token", "missing or malformed token")
         try:
             payload = jwt.decode(token, self._secret, algorithms=[ALGORITHM], issuer=ISSUER,

@@ -36,6 +36,7 @@ from .requests import bearer, json_body, staff
 routes = web.RouteTableDef()
 
 PURPOSES = ("play", "download", "package")
+MIN_SHARE_HOURS = 0.02  # 72 s
 SHARED_PREFIX = "shared:"  # media tokens made from a share link carry the share's id as their subject
 SHARE_REGISTER = frozenset({"share", "share_revoked"})  # the audit entries that are the register of shares
 
@@ -331,8 +332,10 @@ async def share(request: web.Request) -> web.Response:
     recipient = clean_text(body.get("recipient", ""), "recipient", required=True)
     default_hours = request.app[SETTINGS].storage.share_link_hours
     hours = body.get("hours", default_hours)
-    if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not 0 < hours <= 24 * 90:
-        raise ApiError(400, "bad_request", "hours must be a number between 0 and 2160 (90 days)")
+    # At least a minute: a link that expires while it is being handed over is of no use to anyone.
+    if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not MIN_SHARE_HOURS <= hours <= 24 * 90:
+        raise ApiError(400, "bad_request", "hours must be a number from 0.02 (a minute) to 2160 (90 days)",
+                       field="hours")
     token, granted = request.app[COURT].tokens.issue(TokenKind.SHARE, f"share_{manifest.hearing_id}",
                                                      Role.OBSERVER, manifest.hearing_id, hours * 3600,
                                                      name=recipient)

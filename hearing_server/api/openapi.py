@@ -610,7 +610,7 @@ def recording_schemas() -> Json:
         "ShareRequest": obj({
             "recipient": text("Who the link is for (shown on the shared page and in the audit log)",
                               "Ana Silva (plaintiff)", minLength=1),
-            "hours": {"type": "number", "exclusiveMinimum": 0, "maximum": 2160,
+            "hours": {"type": "number", "minimum": 0.02, "maximum": 2160,
                       "default": STORAGE_DEFAULTS.share_link_hours,
                       "description": "How long the link works, in hours (at most 90 days; default "
                                      "`storage.share_link_hours`)"},

@@ -10,7 +10,6 @@ from aiohttp import web
 
 from recorder.recorder import Recorder
 from recorder.storage import Storage
-from signaling.rooms import Rooms
 from signaling.session import signaling_endpoint
 
 from .api import archive, routes
@@ -23,6 +22,7 @@ from .errors import error_middleware
 from .events import EventBus
 from .files import private_dir
 from .headers import security_headers
+from .live.rooms import Rooms
 from .media.ice import configure_host_addresses
 from .protocol_errors import install as install_protocol_errors
 from .store import Store, create_store

@@ -12,12 +12,12 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from recorder.recorder import Recorder
-    from signaling.rooms import Rooms
 
     from .api.throttle import LoginThrottle
     from .config import Settings
     from .court import Court
     from .events import EventBus
+    from .live.rooms import Rooms
     from .store import Store
     from .users import UserDirectory
 

@@ -74,6 +74,12 @@ class MediaSettings:
     turn_username: str = ""
     turn_password: str = ""
     reconnect_grace_seconds: float = 60.0
+    # Media worker processes: each carries whole hearings (their peer connections, mixer, encoder,
+    # recording) on a core of its own. -1: one per core; 0: the hearings' media in the server's own
+    # process (small installs, tests).
+    workers: int = -1
+    # A worker takes at most this many hearings; when every worker is full a new hearing is refused (503).
+    hearings_per_worker: int = 3
 
 
 @dataclass
@@ -244,6 +250,18 @@ def load_settings(path: str | os.PathLike[str] | None = None,
             raise ConfigError(f"{file}: {exc}") from None
         _apply(settings, data, str(file))
     _apply(settings, _env_overrides(settings, os.environ if environ is None else environ), "environment")
+    validate(settings)
+    return settings
+
+
+def settings_to_dict(settings: Settings) -> dict[str, Any]:
+    """Every setting as plain data (a media worker is started with its front's settings)."""
+    return dataclasses.asdict(settings)
+
+
+def settings_from_dict(data: Mapping[str, Any]) -> Settings:
+    settings = Settings()
+    _apply(settings, data, "settings")
     validate(settings)
     return settings
 

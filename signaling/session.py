@@ -13,6 +13,8 @@ from hearing_server.appkeys import COURT, ROOMS, SETTINGS
 from hearing_server.config import SignalingSettings
 from hearing_server.court import Court
 from hearing_server.errors import ApiError
+from hearing_server.live.room import HearingRoom, hearing_summary
+from hearing_server.live.rooms import Rooms
 from hearing_server.media.ice import browser_ice_servers
 from hearing_server.media.peer import OfferError
 from hearing_server.models import ParticipantState
@@ -21,8 +23,6 @@ from hearing_server.tokens import TokenKind
 
 from . import messages as msg
 from .connection import CLOSE_POLICY, CLOSE_UNAUTHORIZED, Connection
-from .room import HearingRoom, hearing_summary
-from .rooms import Rooms
 
 log = logging.getLogger(__name__)
 
@@ -143,10 +143,10 @@ class SignalingSession:
             self.conn.send(msg.message("answer", message.ref, sdp=answer))
         elif isinstance(message, msg.SelfMute):
             person = await self.court.set_self_state(room.hearing_id, pid, muted=message.muted)
-            room.set_self_state(person)
+            await room.set_self_state(person)
         elif isinstance(message, msg.Camera):
             person = await self.court.set_self_state(room.hearing_id, pid, camera_off=not message.on)
-            room.set_self_state(person)
+            await room.set_self_state(person)
         elif isinstance(message, msg.Leave):
             self.conn.send(msg.message("bye", message.ref))
             self.conn.close(1000, "left")

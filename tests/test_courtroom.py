@@ -60,7 +60,7 @@ def courtroom_cameras(server) -> list[dict]:
     from hearing_server.app import ROOMS
 
     rooms = server.app[ROOMS].rooms
-    return next(iter(rooms.values())).camera_list() if rooms else []
+    return next(iter(rooms.values())).media.room.camera_list() if rooms else []  # in-process media
 
 
 def tone_level(audio: np.ndarray, frequency: float) -> float:

@@ -156,7 +156,7 @@ async def cameras(request: web.Request) -> web.Response:
     hearing = await court.hearing(request.match_info["hearing_id"])
     court.require(claims, Permission.VIEW_HEARING, hearing)
     room = request.app[ROOMS].rooms.get(hearing.id)
-    return web.json_response({"cameras": room.camera_list() if room else []})
+    return web.json_response({"cameras": await room.camera_list() if room else []})
 
 
 @routes.post("/api/hearings/{hearing_id}/cameras")
@@ -175,7 +175,7 @@ async def choose_camera(request: web.Request) -> web.Response:
     room = request.app[ROOMS].rooms.get(hearing.id)
     if room is None:
         raise ApiError(404, "not_found", "no such courtroom camera in this hearing")
-    return web.json_response(room.show_camera(key, shown, claims.subject))
+    return web.json_response(await room.show_camera(key, shown, claims.subject))
 
 
 @routes.post("/api/hearings/{hearing_id}/invites")

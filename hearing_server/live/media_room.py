@@ -1,51 +1,62 @@
-"""A live hearing on this node: its connections, their peer connections, the mixer and the previews.
+"""A hearing's media, on whichever process carries it: the peer connections, the mixer, the lobby previews,
+the courtroom's cameras and the recording.
 
-The room acts on CourtEvents (admitted, muted, removed...) and on what connections ask for (offers,
-previews). Court rules are not decided here; they are in hearing_server.court.
+It decides nothing about the court: who is admitted, muted or waiting arrives as a list of people from the
+front (hearing_server.live.room), court events arrive to be written into the transcript, and what the front
+needs to tell the clients (the courtroom cameras, a preview that ended, who has a camera) goes back through
+MediaListener. Every method's arguments and results are plain data, so the same room runs in the front's
+own process (media.workers = 0) or in a media worker behind a pipe.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 import av
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
-from hearing_server import events as ev
-from hearing_server.config import Settings
-from hearing_server.court import Court
-from hearing_server.errors import ApiError
-from hearing_server.events import CourtEvent
-from hearing_server.media.audio_mixer import AudioSource
-from hearing_server.media.ice import apply_nat_mapping, rtc_configuration
-from hearing_server.media.mixer import HearingMixer, Seat
-from hearing_server.media.peer import OfferError, ParticipantPeer, drain
-from hearing_server.media.tracks import IncomingVideo
-from hearing_server.models import Hearing, HearingStatus, Participant, ParticipantState
-from hearing_server.roles import Permission, Role
 from recorder.recorder import Recorder
 from recorder.recording import HearingRecording
 
-from . import messages as msg
-from .connection import CLOSE_FORBIDDEN, CLOSE_HEARING_CLOSED, CLOSE_REMOVED, CLOSE_REPLACED, Connection
+from .. import events as ev
+from ..config import Settings
+from ..errors import ApiError
+from ..events import CourtEvent
+from ..media.audio_mixer import AudioSource
+from ..media.ice import apply_nat_mapping, rtc_configuration
+from ..media.mixer import HearingMixer, Seat
+from ..media.peer import OfferError, ParticipantPeer, drain
+from ..media.tracks import IncomingVideo
+from ..models import Hearing, HearingStatus, Participant, ParticipantState
+from ..roles import Role
 
 log = logging.getLogger(__name__)
 
 RECESS_BANNER = "RECESS - the hearing will resume shortly"
 
 
-class HearingRoom:
-    def __init__(self, hearing: Hearing, court: Court, settings: Settings, recorder: Recorder | None = None) -> None:
+class MediaListener(Protocol):
+    """What the media tells the front (which tells the clients)."""
+
+    def cameras_changed(self, hearing_id: str, cameras: list[dict[str, Any]]) -> None: ...
+
+    def preview_ended(self, hearing_id: str, viewer_id: str, target_id: str) -> None: ...
+
+    def senders_changed(self, hearing_id: str, with_camera: list[str]) -> None: ...
+
+
+class MediaRoom:
+    def __init__(self, hearing: Hearing, settings: Settings, recorder: Recorder | None,
+                 listener: MediaListener) -> None:
         self.hearing = hearing
-        self.court = court
         self.settings = settings
         self.recorder = recorder
+        self.listener = listener
         self.recording: HearingRecording | None = None
         self.mixer = HearingMixer(settings.media, hearing.case_number)
-        self.connections: dict[str, Connection] = {}
         self.people: dict[str, Participant] = {}
         self.peers: dict[str, ParticipantPeer] = {}
         self.cameras: dict[str, list[IncomingVideo]] = {}
@@ -55,64 +66,54 @@ class HearingRoom:
         self._cameras_sent: list[dict[str, Any]] | None = None
         self._camera_online: dict[str, bool] = {}
         self._camera_watch: asyncio.Task | None = None
+        self._with_camera: list[str] = []
         self.previews: dict[tuple[str, str], RTCPeerConnection] = {}
-        self._grace: dict[str, asyncio.Task] = {}
         self._apply_hearing_state()
 
     @property
     def hearing_id(self) -> str:
         return self.hearing.id
 
-    async def load(self) -> None:
-        for person in await self.court.store.list_participants(self.hearing_id):
-            if person.in_hearing:
-                self.people[person.id] = person
+    # -- what the front says ----------------------------------------------------------------------------
+
+    def update_hearing(self, hearing: Hearing, actor: str = "") -> None:
+        recording_changed = hearing.recording_paused != self.hearing.recording_paused
+        self.hearing = hearing
+        self._apply_hearing_state(actor if recording_changed else "")
+        for person_id in list(self.people):
+            self._attach(person_id)
+
+    def update_people(self, people: list[Participant]) -> None:
+        """Who is in the hearing or waiting in the lobby now, as the court sees them."""
+        known = {p.id: p for p in people if p.in_hearing or p.state is ParticipantState.WAITING}
+        for pid in [pid for pid in self.people if pid not in known]:
+            self.people.pop(pid)
+        for person in known.values():
+            was = self.people.get(person.id)
+            self.people[person.id] = person
+            if self.recording is not None and (was is None or was.name != person.name):
+                self.recording.participant(person.id, person.name, person.role)
+            self.mixer.set_muted(person.id, person.muted_by_court or person.self_muted)
+            if person.state is ParticipantState.ADMITTED and (was is None or was.state is not person.state):
+                self._stop_previews_of_target_now(person.id)
+            self._attach(person.id)
         self._refresh_seats()
 
-    # -- connections --------------------------------------------------------------------------------
+    def note_event(self, event: CourtEvent) -> None:
+        if self.recording is not None:
+            self.recording.note_event(event)
+            if event.kind == ev.LOG_NOTE:
+                self.recording.add_note(event.data["text"], event.data["kind"], event.data["author"], event.at)
 
-    async def connect(self, conn: Connection) -> None:
-        person = conn.participant
-        assert person is not None
-        old = self.connections.get(person.id)
-        if old is not None and old is not conn:
-            old.send(msg.error("replaced", "you joined from another window or device"))
-            old.close(CLOSE_REPLACED, "replaced by a newer connection")
-            await self._drop_media(person.id)
-        self.connections[person.id] = conn
-        grace = self._grace.pop(person.id, None)
-        if grace:
-            grace.cancel()
-        self._remember(person)
-        self._send_roster_and_lobby()
+    # -- offers and peer connections --------------------------------------------------------------------
 
-    async def disconnect(self, conn: Connection) -> None:
-        person = conn.participant
-        if person is None or self.connections.get(person.id) is not conn:
-            return  # replaced already, or never got past hello
-        del self.connections[person.id]
-        await self._drop_media(person.id)
-        await self._stop_previews_of(person.id)
-        await self.court.connection_lost(self.hearing_id, person.id)
-        current = await self.court.store.get_participant(self.hearing_id, person.id)
-        if current and current.state is ParticipantState.DISCONNECTED:
-            self._grace[person.id] = asyncio.create_task(self._expire_grace(person.id))
-
-    async def _expire_grace(self, participant_id: str) -> None:
-        await asyncio.sleep(self.settings.media.reconnect_grace_seconds)
-        self._grace.pop(participant_id, None)
-        await self.court.grace_expired(self.hearing_id, participant_id)
-
-    # -- media --------------------------------------------------------------------------------------
-
-    async def answer_offer(self, conn: Connection, sdp: str, sources: dict[str, str] | None = None) -> str:
-        pid = conn.participant_id
+    async def answer_offer(self, pid: str, role: str, sdp: str, sources: dict[str, str] | None = None) -> str:
         if self.hearing.status is HearingStatus.CLOSED:
             raise ApiError(409, "hearing_closed", "the hearing is closed")
-        if sources and (conn.claims is None or conn.claims.role is not Role.COURTROOM):
+        if sources and role != Role.COURTROOM.value:
             # A name on a tile is the court's word for who is speaking; a party may not pick their own.
             raise ApiError(403, "forbidden", "only the courtroom PC names its cameras and microphones")
-        await self._drop_media(pid)  # a new offer replaces the previous peer connection
+        await self.drop(pid)  # a new offer replaces the previous peer connection
         self.source_names[pid] = dict(sources or {})
         peer = ParticipantPeer(pid, self.settings.media,
                                on_track=lambda track, index, mid: self._consume(pid, track, index, mid),
@@ -133,10 +134,10 @@ class HearingRoom:
             # A named camera keeps its key across reconnects, so the judge's choice of picture stays.
             camera = IncomingVideo(f"{pid}:{label}" if label else f"{pid}:v{index}", label)
             self.cameras.setdefault(pid, []).append(camera)
-            if self._camera_watch is None and self.people.get(pid) and self.people[pid].role == Role.COURTROOM.value:
+            person = self.people.get(pid)
+            if self._camera_watch is None and person is not None and person.role == Role.COURTROOM.value:
                 self._camera_watch = asyncio.create_task(self._watch_cameras(), name="courtroom-cameras")
             self._refresh_seats()
-            self._send_roster_and_lobby()  # the court's lobby list shows who has a camera to check
             await drain(track, lambda frame: camera.push(frame))  # type: ignore[arg-type]
         else:
             source = AudioSource(f"{pid}:a{len(self.microphones.get(pid, []))}", pid, label)
@@ -162,12 +163,14 @@ class HearingRoom:
             self.mixer.attach(pid, peer.video_out, peer.audio_out)
         self._refresh_seats()
 
-    async def _drop_media(self, pid: str) -> None:
+    async def drop(self, pid: str) -> None:
+        """The participant's media ends (a new offer, a lost connection, removal)."""
         self.mixer.detach(pid)
         for source in self.microphones.pop(pid, []):
             self.mixer.remove_audio(source.key)
         self.cameras.pop(pid, None)
         await self._stop_previews_of_target(pid)
+        await self._stop_previews_of_viewer(pid)
         peer = self.peers.pop(pid, None)
         if peer is not None:
             await peer.close()
@@ -199,6 +202,10 @@ class HearingRoom:
                                   placeholder, muted))
         self.mixer.seats = seats
         self._send_cameras()
+        with_camera = sorted(pid for pid, cameras in self.cameras.items() if cameras)
+        if with_camera != self._with_camera:
+            self._with_camera = with_camera
+            self.listener.senders_changed(self.hearing_id, with_camera)  # the lobby shows who can be checked
 
     def _courtroom_seats(self, person: Participant, cameras: list[IncomingVideo], muted: bool) -> list[Seat]:
         """One labelled tile per courtroom camera the judge has in the picture. A camera that stops sending
@@ -258,27 +265,19 @@ class HearingRoom:
         cameras = self.camera_list()
         if cameras != self._cameras_sent:
             self._cameras_sent = cameras
-            message = msg.message("cameras", cameras=cameras)
-            for conn in list(self.connections.values()):
-                if conn.claims is not None and self.court.may(conn.claims, Permission.CONTROL_HEARING, self.hearing):
-                    conn.send(message)
+            self.listener.cameras_changed(self.hearing_id, cameras)
 
     # -- previews (identity check in the lobby) -----------------------------------------------------
 
-    async def start_preview(self, conn: Connection, target_id: str, sdp: str) -> str:
-        assert conn.claims is not None
-        if not self.court.may(conn.claims, Permission.WATCH_LOBBY, self.hearing):
-            raise ApiError(403, "forbidden", "only the court running this hearing may watch the lobby cameras")
-        target = self.people.get(target_id)
-        if target is None or target.state is not ParticipantState.WAITING:
-            raise ApiError(409, "not_in_lobby", "that person is not waiting in the lobby")
+    async def start_preview(self, viewer_id: str, target_id: str, sdp: str) -> str:
+        """The court's viewer (checked by the front: may watch the lobby, target waiting) sees the target."""
         cameras = self.cameras.get(target_id)
         if not cameras:
             raise ApiError(409, "no_camera", "that participant is not sending a picture (yet)")
         # The same limits as a party's offer; rtc_configuration makes this peer connection ICE-lite as well.
         ParticipantPeer.check_offer(sdp)
-        key = (conn.participant_id, target_id)
-        await self.stop_preview(conn.participant_id, target_id)
+        key = (viewer_id, target_id)
+        await self.stop_preview(viewer_id, target_id)
         pc = RTCPeerConnection(rtc_configuration(self.settings.media))
         self.previews[key] = pc
         track = cameras[0].preview()
@@ -301,99 +300,22 @@ class HearingRoom:
                     sender.track.stop()
             await pc.close()
 
-    async def _stop_previews_of(self, viewer_id: str) -> None:
+    async def _stop_previews_of_viewer(self, viewer_id: str) -> None:
         for viewer, target in [k for k in self.previews if k[0] == viewer_id]:
             await self.stop_preview(viewer, target)
 
     async def _stop_previews_of_target(self, target_id: str) -> None:
         for viewer, target in [k for k in self.previews if k[1] == target_id]:
             await self.stop_preview(viewer, target)
-            conn = self.connections.get(viewer)
-            if conn:
-                conn.send(msg.message("preview-ended", participant_id=target_id))
+            self.listener.preview_ended(self.hearing_id, viewer, target)
 
-    # -- court events -------------------------------------------------------------------------------
+    def _stop_previews_of_target_now(self, target_id: str) -> None:
+        if any(k[1] == target_id for k in self.previews):
+            asyncio.create_task(self._stop_previews_of_target(target_id))
 
-    async def on_event(self, event: CourtEvent) -> None:
-        kind, pid = event.kind, event.participant_id
-        if pid:
-            person = await self.court.store.get_participant(self.hearing_id, pid)
-            if person is not None:
-                self._remember(person)
-        if self.recording is not None:
-            self.recording.note_event(event)
-            if kind == ev.LOG_NOTE:
-                self.recording.add_note(event.data["text"], event.data["kind"], event.data["author"], event.at)
-        conn = self.connections.get(pid) if pid else None
-        if kind == ev.LOG_NOTE:
-            self._broadcast_to_court(msg.message("log-note", note=event.data))
-            return
-        if kind in (ev.RECORDING_PAUSED, ev.RECORDING_RESUMED):
-            hearing = await self.court.store.get_hearing(self.hearing_id)
-            if hearing is not None:
-                self.hearing = hearing
-            self._apply_recording_state(actor=event.actor)
-            self._broadcast(msg.message("hearing", hearing=hearing_summary(self.hearing)))
-            return
-        if kind in (ev.OPENED, ev.RECESS, ev.RESUMED, ev.LOCKED, ev.UNLOCKED, ev.CLOSED):
-            hearing = await self.court.store.get_hearing(self.hearing_id)
-            if hearing is not None:
-                self.hearing = hearing
-            self._apply_hearing_state()
-            for person_id in list(self.people):
-                self._attach(person_id)
-            self._broadcast(msg.message("hearing", hearing=hearing_summary(self.hearing)))
-            if kind == ev.CLOSED:
-                if self.recorder is not None:
-                    self.recording = None
-                    await self.recorder.end(self.hearing_id)
-                await self.shutdown("the hearing is closed")
-            return
-        if kind == ev.ADMITTED and conn is not None:
-            await self._stop_previews_of_target(pid)
-            conn.participant = self.people[pid]
-            conn.send(msg.message("admitted", session_token=event.data.get("session_token", ""),
-                                  participant=self.people[pid].public()))
-            self._attach(pid)
-        elif kind == ev.REJECTED and conn is not None:
-            conn.send(msg.message("rejected", reason=event.data.get("reason", "")))
-            conn.close(CLOSE_FORBIDDEN, "not admitted")
-            await self._forget(pid)
-        elif kind == ev.REMOVED:
-            if conn is not None:
-                conn.send(msg.message("removed", reason=event.data.get("reason", "")))
-                conn.close(CLOSE_REMOVED, "removed by the court")
-            await self._forget(pid)
-        elif kind in (ev.MUTED, ev.UNMUTED) and pid in self.people:
-            person = self.people[pid]
-            self.mixer.set_muted(pid, person.muted_by_court or person.self_muted)
-            if conn is not None:
-                conn.send(msg.message("muted", muted=person.muted_by_court, by="court"))
-        elif kind == ev.LEFT:
-            await self._forget(pid)
-        self._refresh_seats()
-        self._send_roster_and_lobby()
+    # -- the hearing's state ------------------------------------------------------------------------
 
-    def set_self_state(self, person: Participant) -> None:
-        self._remember(person)
-        self.mixer.set_muted(person.id, person.muted_by_court or person.self_muted)
-        self._refresh_seats()
-        self._send_roster_and_lobby()
-
-    def _remember(self, person: Participant) -> None:
-        if person.in_hearing or person.state is ParticipantState.WAITING:
-            self.people[person.id] = person
-        else:
-            self.people.pop(person.id, None)
-
-    async def _forget(self, pid: str) -> None:
-        self.people.pop(pid, None)
-        grace = self._grace.pop(pid, None)
-        if grace:
-            grace.cancel()
-        await self._drop_media(pid)
-
-    def _apply_hearing_state(self) -> None:
+    def _apply_hearing_state(self, actor: str = "") -> None:
         status = self.hearing.status
         if self.hearing.is_live and not self.mixer.running:
             self.mixer.start(self.hearing.opened_at)
@@ -404,7 +326,7 @@ class HearingRoom:
                         self.recording.participant(person.id, person.name, person.role)
         self.mixer.banner = RECESS_BANNER if status is HearingStatus.RECESS else ""
         self.mixer.audio.silenced = status is HearingStatus.RECESS
-        self._apply_recording_state()
+        self._apply_recording_state(actor)
 
     def _apply_recording_state(self, actor: str = "") -> None:
         if self.recording is None:
@@ -415,65 +337,16 @@ class HearingRoom:
         elif self.hearing.is_live:
             self.recording.resume(actor)
 
-    # -- what people are told -----------------------------------------------------------------------
-
-    def _broadcast(self, message: dict[str, Any]) -> None:
-        for conn in list(self.connections.values()):
-            conn.send(message)
-
-    def roster(self) -> list[dict[str, Any]]:
-        admitted = sorted((p for p in self.people.values() if p.in_hearing), key=lambda p: p.admitted_at or 0.0)
-        return [dict(p.public(), online=p.id in self.connections) for p in admitted]
-
-    def lobby(self) -> list[dict[str, Any]]:
-        waiting = sorted((p for p in self.people.values() if p.state is ParticipantState.WAITING),
-                         key=lambda p: p.lobby_at or 0.0)
-        return [dict(p.public(), stated_name=p.stated_name, waiting_since=p.lobby_at,
-                     online=p.id in self.connections, camera=bool(self.cameras.get(p.id)))
-                for p in waiting]
-
-    def _broadcast_to_court(self, message: dict[str, Any]) -> None:
-        for conn in list(self.connections.values()):
-            if conn.claims is not None and self.court.may(conn.claims, Permission.LOG_NOTES, self.hearing):
-                conn.send(message)
-
-    def _send_roster_and_lobby(self) -> None:
-        roster = msg.message("roster", participants=self.roster())
-        lobby = msg.message("lobby", entrants=self.lobby())
-        for pid, conn in list(self.connections.items()):
-            person = self.people.get(pid)
-            if person is None or not person.in_hearing:
-                continue  # the lobby learns nothing about who is in the hearing
-            if conn.claims is not None and conn.claims.role is Role.COURTROOM:
-                continue  # the courtroom PC publishes the room; it has no use for names and states
-            conn.send(roster)
-            if conn.claims is not None and self.court.may(conn.claims, Permission.ADMIT, self.hearing):
-                conn.send(lobby)
-
-    async def shutdown(self, reason: str, code: int = CLOSE_HEARING_CLOSED) -> None:
-        for conn in list(self.connections.values()):
-            conn.close(code, reason)
-        for task in self._grace.values():
-            task.cancel()
-        self._grace.clear()
+    async def close(self, finished: bool) -> None:
+        """Stop the media. `finished`: the hearing closed, so its record is finalised; otherwise (the server
+        is stopping) the recording stays in the spool, to be carried on or recovered."""
+        if finished and self.recorder is not None:
+            self.recording = None
+            await self.recorder.end(self.hearing_id)
         for pid in list(self.peers):
-            await self._drop_media(pid)
+            await self.drop(pid)
         for viewer, target in list(self.previews):
             await self.stop_preview(viewer, target)
         if self._camera_watch is not None:
             self._camera_watch.cancel()
         await self.mixer.stop()
-
-
-def hearing_summary(hearing: Hearing) -> dict[str, Any]:
-    return {
-        "id": hearing.id,
-        "case_number": hearing.case_number,
-        "title": hearing.title,
-        "court": hearing.court,
-        "courtroom": hearing.courtroom,
-        "judge_name": hearing.judge_name,
-        "status": hearing.status.value,
-        "locked": hearing.locked,
-        "recording_paused": hearing.recording_paused,
-    }

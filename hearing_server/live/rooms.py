@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from hearing_server import events as ev
-from hearing_server.config import Settings
-from hearing_server.court import Court
-from hearing_server.errors import ApiError
-from hearing_server.events import CourtEvent
-from hearing_server.models import Hearing
 from recorder.recorder import Recorder
+from signaling.connection import CLOSE_GOING_AWAY, CLOSE_UNAUTHORIZED
 
-from .connection import CLOSE_GOING_AWAY, CLOSE_UNAUTHORIZED
+from .. import events as ev
+from ..config import Settings
+from ..court import Court
+from ..errors import ApiError
+from ..events import CourtEvent
+from ..models import Hearing
+from .media_handle import InProcessMedia, MediaHandle
 from .room import HearingRoom
 
 log = logging.getLogger(__name__)
@@ -40,10 +41,13 @@ class Rooms:
                 self.rooms[hearing.id] = room
         return room
 
+    def _media(self, room: HearingRoom) -> MediaHandle:
+        return InProcessMedia(room.hearing, self.settings, self.recorder, room)
+
     async def _start(self, hearing: Hearing) -> HearingRoom:
         """A hearing's media that cannot start fails that hearing alone, visibly, never the server."""
         try:
-            room = HearingRoom(hearing, self.court, self.settings, self.recorder)
+            room = HearingRoom(hearing, self.court, self.settings, self._media)
             await room.load()
         except Exception as exc:
             log.exception("hearing %s: its live media could not be started", hearing.id)

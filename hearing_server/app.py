@@ -59,7 +59,7 @@ def create_app(settings: Settings, store: Store | None = None, storage: Storage 
         recorder = app[RECORDER] = Recorder(settings, storage)
         await recorder.start(app[STORE])
         app[ROOMS] = Rooms(app[COURT], settings, recorder)
-        await app[ROOMS].resume_live()
+        await app[ROOMS].start()
         yield
         await app[ROOMS].close()
         await recorder.close()

@@ -71,7 +71,7 @@ def salvage(path: Path) -> bool:
     return True
 
 
-def _media_span(path: Path) -> tuple[float, float]:
+def media_span(path: Path) -> tuple[float, float]:
     first, last = None, 0.0
     with av.open(str(path)) as source:
         for packet in source.demux(video=0):
@@ -98,7 +98,7 @@ def finalise_spool(folder: Path, key: Ed25519PrivateKey, interrupted: bool) -> F
         if path.name in known or ".salvage" in path.name:
             continue
         if salvage(path):
-            start, end = _media_span(path)
+            start, end = media_span(path)
             sha, size = sha256_file(path)
             last_chain = chain(last_chain, sha)
             segments.append(SegmentEntry(int(path.stem.split("-")[1]), path.name, round(start, 6), round(end, 6),

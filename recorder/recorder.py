@@ -10,6 +10,7 @@ import shutil
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 from hearing_server.config import Settings
 from hearing_server.files import private_dir
@@ -55,6 +56,7 @@ class Recorder:
         self._integrity: dict[str, dict] = {}
         self.revoked_shares: set[str] = set()
         self._background: set[asyncio.Task] = set()
+        self.on_final: Callable[[Manifest], None] | None = None
 
     async def start(self, store: Store) -> None:
         private_dir(self.settings.spool_path)
@@ -67,6 +69,17 @@ class Recorder:
         await self.catalog.load()
         await self._load_integrity()
         self._spawn(self.recover(store))
+
+    async def start_live(self) -> None:
+        """A media worker's recorder: live recordings and their uploads only (the front keeps the archive,
+        the audit log and the recovery of what a previous run left)."""
+        private_dir(self.settings.spool_path)
+        if isinstance(self.storage, S3Storage):
+            try:
+                await self.storage.ensure_bucket()
+            except Exception as exc:
+                log.error("S3 bucket check failed; uploads will retry: %s", exc)
+        self.uploader.start()
 
     async def close(self) -> None:
         for recording in list(self.recordings.values()):
@@ -127,6 +140,8 @@ class Recorder:
                               interrupted: bool = False) -> Path:
         done: Finalised = await asyncio.to_thread(finalise_spool, folder, self.key, interrupted)
         self.catalog.add(done.manifest)
+        if self.on_final is not None:
+            self.on_final(done.manifest)  # a media worker tells its front, whose archive lists it
         self._spawn(self._deliver(done, uploads or []))
         return folder / FINAL_MP4
 

@@ -22,7 +22,7 @@ from hearing_server.media.audio_mixer import BLOCK, RATE, MixedBlock
 from hearing_server.media.mixer import HearingMixer
 from hearing_server.models import Hearing
 
-from .finalise import JOURNAL, TRANSCRIPT
+from .finalise import JOURNAL, TRANSCRIPT, media_span, salvage
 from .journal import Journal, read_journal
 from .manifest import SegmentEntry, chain, genesis, sha256_file
 from .segments import SegmentWriter, WrittenSegment
@@ -38,6 +38,7 @@ TRANSCRIBED_EVENTS = ("opened", "closed", "recess", "resumed", "locked", "unlock
                       "camera_offline", "camera_online", "camera_shown", "camera_hidden")
 
 
+SEGMENT_FIELDS = ("index", "file", "start", "end", "size", "sha256", "chain", "note")
 POSITION = "#"  # speaker key "participant#position" for a courtroom microphone; ids never hold a '#'
 
 
@@ -60,6 +61,8 @@ class HearingRecording:
         self._chain = segments[-1]["chain"] if segments else genesis(hearing.id)
         self._part = 1 + sum(1 for e in previous if e.get("kind") == "begin")
         self._journal = Journal(self.folder / JOURNAL)
+        if previous:
+            segments += self._salvage_open_segments({e["file"] for e in segments})
         self._transcript = Journal(self.folder / TRANSCRIPT)
         media = settings.media
         self._writer = SegmentWriter(self.folder, media.width, media.height, media.fps,
@@ -69,9 +72,34 @@ class HearingRecording:
         self._speakers = SpeakerTracker(settings.recording.speaking_threshold_dbfs)
         self._names: dict[str, tuple[str, str]] = {}  # participant id -> (name, role)
         self._uploads: list[asyncio.Future] = []
+        self._earlier = [SegmentEntry(**{k: e[k] for k in SEGMENT_FIELDS if k in e}) for e in segments]
         self.paused = False
         self.finished = False
         self.segments_written = len(segments)
+
+    def _salvage_open_segments(self, journalled: set[str]) -> list[dict[str, Any]]:
+        """The segment a dead process (a server, a media worker) had open is on disk but not in the
+        journal: keep what of it plays, in the chain before this part's first segment, so that the part
+        that carries on neither overwrites it nor breaks the chain."""
+        added = []
+        for path in sorted(self.folder.glob("segment-*.mp4")):
+            if path.name in journalled or ".salvage" in path.name:
+                continue
+            if not salvage(path):
+                path.unlink(missing_ok=True)
+                continue
+            start, end = media_span(path)
+            sha, size = sha256_file(path)
+            self._chain = chain(self._chain, sha)
+            entry = {"kind": "segment", "index": int(path.stem.split("-")[1]), "file": path.name,
+                     "start": round(start, 6), "end": round(end, 6), "size": size, "sha256": sha,
+                     "chain": self._chain, "note": "recovered after the process carrying it stopped; its last "
+                                                   "second may be missing"}
+            self._journal.append(entry)
+            added.append(entry)
+            log.warning("hearing %s: kept %.1f s of the segment %s that was open when its process stopped",
+                        self.hearing.id, end - start, path.name)
+        return added
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -83,6 +111,10 @@ class HearingRecording:
         if self._part > 1:
             # The server stopped while the hearing went on: the record says so, it does not hide it.
             self._submit(self._journal.append, {"kind": "restarted", "at": begin["at"], "offset": begin["offset"]})
+        # A process that died (a server, a media worker) may not have uploaded its last segments: the part
+        # that carries on sends them again (the store takes an identical copy as a no-op in effect).
+        for entry in self._earlier:
+            self._upload(entry)
         self.mixer.video_listeners.append(self._on_video)
         self.mixer.audio_listeners.append(self._on_audio)
         self.mixer.recording = True
@@ -107,6 +139,10 @@ class HearingRecording:
         offset = self.mixer.media_offset()
         self._submit(self._journal.append, {"kind": "resume", "at": utc_iso(time.time()), "offset": round(offset, 3)})
         self._transcribe({"kind": "event", "event": "recording_resumed", "actor": actor})
+        # A process that died (a server, a media worker) may not have uploaded its last segments: the part
+        # that carries on sends them again (the store takes an identical copy as a no-op in effect).
+        for entry in self._earlier:
+            self._upload(entry)
         self.mixer.video_listeners.append(self._on_video)
         self.mixer.audio_listeners.append(self._on_audio)
         self.mixer.recording = True

@@ -22,6 +22,7 @@ CLOSE_HEARING_CLOSED = 4411
 CLOSE_SLOW_CONSUMER = 4429
 CLOSE_POLICY = 1008
 CLOSE_GOING_AWAY = 1001
+CLOSE_MEDIA_RESTARTING = 1012  # "service restart": the hearing's media moved to another worker; come back
 
 
 class Connection:

@@ -32,6 +32,7 @@ def make_settings(tmp_path) -> Settings:
     settings.media.height = 360
     settings.media.video_bitrate = 600_000
     settings.media.reconnect_grace_seconds = 8
+    settings.media.workers = 0  # media in the test's own process; tests/test_workers.py starts real workers
     return settings
 
 

@@ -111,7 +111,7 @@ class ServerProcess:
         self.port = free_port()
         self.env = {**os.environ, "COURTROOM_MEDIA_ICE_ADDRESSES": "127.0.0.1",
                     "COURTROOM_MEDIA_WIDTH": "640", "COURTROOM_MEDIA_HEIGHT": "360",
-                    "COURTROOM_MEDIA_VIDEO_BITRATE": "600000", **env}
+                    "COURTROOM_MEDIA_VIDEO_BITRATE": "600000", "COURTROOM_MEDIA_WORKERS": "0", **env}
         self.process: subprocess.Popen | None = None
         self.log = data_dir.parent / "server.log"
 

@@ -64,6 +64,8 @@ SERVER_ENVIRONMENT = {
     # A small composite keeps a two-core machine comfortable (as tests/conftest.py make_settings does).
     "COURTROOM_MEDIA_WIDTH": "640", "COURTROOM_MEDIA_HEIGHT": "360", "COURTROOM_MEDIA_VIDEO_BITRATE": "600000",
     "COURTROOM_MEDIA_RECONNECT_GRACE_SECONDS": "8",
+    # Media in the server's own process: a crash drawing a hostile name must show as the server dying.
+    "COURTROOM_MEDIA_WORKERS": "0",
     # Hundreds of deliberately wrong log-ins from one address: the rate limit is not what is tested here.
     "COURTROOM_AUTH_LOGIN_ATTEMPTS_PER_MINUTE": "1000000",
 }
@@ -79,12 +81,12 @@ NOTE_KINDS = ("note", "exhibit", "objection", "ruling", "recess")
 class ServerUnderTest:
     """`hearing-server` as an operator runs it, on a free loopback port, configured by the environment."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, env: dict[str, str] | None = None) -> None:
         self.root = root
         self.data = root / "data"
         self.log = root / "server.log"
         self.port = free_port()
-        self.env = {**os.environ, **SERVER_ENVIRONMENT}
+        self.env = {**os.environ, **SERVER_ENVIRONMENT, **(env or {})}
         self.process: subprocess.Popen[bytes] | None = None
         self.tokens: dict[str, str] = {}
 
@@ -988,7 +990,10 @@ def test_ids_with_odd_characters_are_simply_not_found(wire: Wire, recording: str
 
 def test_choosing_a_camera_by_an_odd_key_is_refused(wire: Wire) -> None:
     judge = wire.login("judge")
-    with open_hearing(wire) as hearing_id:
+    # The judge's console is connected, as when cameras are chosen: the hearing's room (and its media, in a
+    # media worker) is live, so every key reaches the code that looks cameras up.
+    with open_hearing(wire) as hearing_id, wire.socket() as console:
+        console.hello(judge, hearing_id=hearing_id)
 
         def case(field: str, value: Any) -> None:
             body = {"camera": "p_nobody:Witness stand", "shown": False, field: value}
@@ -998,6 +1003,38 @@ def test_choosing_a_camera_by_an_odd_key_is_refused(wire: Wire) -> None:
 
         fuzz(case, field=st.sampled_from(("camera", "shown")), value=field_values(), max_examples=40,
              explicit=every(("camera", "shown"), EXPLICIT_VALUES[::2]))
+        assert_server_up(wire)
+
+
+@pytest.fixture(scope="module")
+def worker_wire() -> Iterator[Wire]:
+    """A second server, with its hearings' media in media worker processes (as a court runs it: the default
+    is one per core): what crosses to a worker is encoded again (msgpack), a second place text can break."""
+    root = Path(tempfile.mkdtemp(prefix="hostile-input-workers-"))
+    server = ServerUnderTest(root, {"COURTROOM_MEDIA_WORKERS": "2"})
+    try:
+        server.add_accounts()
+        server.start()
+        wire = Wire(server)
+        try:
+            yield wire
+        finally:
+            wire.close()
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_with_media_workers_an_odd_camera_key_is_refused_too(worker_wire: Wire) -> None:
+    wire = worker_wire
+    judge = wire.login("judge")
+    with open_hearing(wire) as hearing_id, wire.socket() as console:
+        console.hello(judge, hearing_id=hearing_id)
+        for key in SPECIMENS:
+            answer = wire.call("POST", f"/api/hearings/{hearing_id}/cameras", {"camera": key, "shown": False},
+                               token=judge)
+            answered(answer, "camera")
+            assert answer.status in (400, 404), f"no courtroom PC is here, yet:\n{answer}"
         assert_server_up(wire)
 
 

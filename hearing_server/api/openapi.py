@@ -73,6 +73,11 @@ ERROR_CODES: dict[str, tuple[int, str, str]] = {
                           "failed log-ins on this account from anywhere (after 5, each further try waits "
                           "twice as long as the last, up to 15 minutes). `details.retry_after` says how many "
                           "seconds to wait."),
+    "server_full": (503, "this server cannot carry another hearing now: every media worker is full (hearings "
+                         "or CPU)",
+                    "Every media worker of the server already carries as many hearings as it may "
+                    "(`media.hearings_per_worker`) or is CPU-bound, or is draining; the message names which. "
+                    "Try again later or on another server."),
     "media_failed": (503, "the hearing's live media could not be started; the court administrator has the "
                           "details in the server log",
                      "The hearing's media (mixer, encoder, recording) failed to start on this server; the "
@@ -1056,8 +1061,10 @@ def paths() -> Json:
             params=[HEARING_ID])},
         "/api/hearings/{hearing_id}/open": hearing_action(
             "open", "Open the hearing",
-            "scheduled → open: starts the hearing clock and the composite. Opening an open hearing, or one "
-            "in recess, changes nothing.", ("hearing_closed",)),
+            "scheduled → open: starts the hearing clock and the composite, on the least-loaded media "
+            "worker. Opening an open hearing, or one in recess, changes nothing. A server whose every media "
+            "worker is full (`media.hearings_per_worker`, or its CPU) refuses with `503 server_full`, naming "
+            "the reason, and the hearing stays scheduled.", ("hearing_closed", "server_full")),
         "/api/hearings/{hearing_id}/lock": hearing_action(
             "lock", "Lock the hearing",
             "Nobody new may enter the lobby (people already waiting stay). Allowed while scheduled.",

@@ -117,6 +117,8 @@ def _hearing_action(path: str, action: str) -> None:
         court = request.app[COURT]
         hid = request.match_info["hearing_id"]
         if action == "open":
+            court.require(claims, Permission.CONTROL_HEARING, await court.hearing(hid))
+            request.app[ROOMS].check_capacity(hid)  # a full server says so before the hearing opens
             hearing = await court.open(claims, hid)
         elif action == "close":
             hearing = await court.close(claims, hid)

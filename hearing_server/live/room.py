@@ -10,10 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from signaling import messages as msg
-from signaling.connection import CLOSE_FORBIDDEN, CLOSE_HEARING_CLOSED, CLOSE_REMOVED, CLOSE_REPLACED
+from signaling.connection import (
+    CLOSE_FORBIDDEN,
+    CLOSE_HEARING_CLOSED,
+    CLOSE_MEDIA_RESTARTING,
+    CLOSE_REMOVED,
+    CLOSE_REPLACED,
+)
 
 from .. import events as ev
 from ..config import Settings
@@ -42,11 +48,8 @@ class Link(Protocol):
     def close(self, code: int, reason: str) -> None: ...
 
 
-MediaFactory = Callable[["HearingRoom"], MediaHandle]
-
-
 class HearingRoom:
-    def __init__(self, hearing: Hearing, court: Court, settings: Settings, media: MediaFactory) -> None:
+    def __init__(self, hearing: Hearing, court: Court, settings: Settings) -> None:
         self.hearing = hearing
         self.court = court
         self.settings = settings
@@ -55,7 +58,7 @@ class HearingRoom:
         self.with_camera: set[str] = set()  # who is sending a picture (the lobby list shows who can be checked)
         self._cameras: list[dict[str, Any]] = []
         self._grace: dict[str, asyncio.Task] = {}
-        self.media = media(self)
+        self.media: MediaHandle  # given by Rooms: in this process, or in the worker that carries the hearing
 
     @property
     def hearing_id(self) -> str:
@@ -247,6 +250,14 @@ class HearingRoom:
             conn.send(roster)
             if conn.claims is not None and self.court.may(conn.claims, Permission.ADMIT, self.hearing):
                 conn.send(lobby)
+
+    def media_moved(self, reason: str) -> None:
+        """The hearing's media now runs elsewhere (its worker stopped): everyone comes back with a new offer
+        and their session token, without passing the lobby again (they are within the grace period)."""
+        self._cameras = []
+        for conn in list(self.connections.values()):
+            conn.send(msg.error("media_restarting", reason))
+            conn.close(CLOSE_MEDIA_RESTARTING, "media restarting")
 
     async def shutdown(self, reason: str, code: int = CLOSE_HEARING_CLOSED, finished: bool = False) -> None:
         """Close every connection and stop the media; `finished`: the hearing closed (its record is final)."""

@@ -178,7 +178,8 @@ class Window:
 
 
 class ProcSampler:
-    """Samples one process (CPU time, RSS, open fds, threads) every `interval` seconds in a thread."""
+    """Samples one process and its children — the server and its media workers — (CPU time, RSS, open fds,
+    threads) every `interval` seconds in a thread."""
 
     def __init__(self, pid: int, interval: float = 0.5) -> None:
         need_psutil()
@@ -190,15 +191,19 @@ class ProcSampler:
         self._lock = threading.Lock()
 
     def snap(self) -> Snapshot:
-        with self.process.oneshot():
-            times = self.process.cpu_times()
-            return Snapshot(
-                time.monotonic(),
-                times.user + times.system,
-                self.process.memory_info().rss,
-                self.process.num_fds(),
-                self.process.num_threads(),
-            )
+        cpu, rss, fds, threads = 0.0, 0, 0, 0
+        for process in [self.process, *self.process.children(recursive=True)]:
+            try:
+                with process.oneshot():
+                    times = process.cpu_times()
+                    cpu += times.user + times.system
+                    rss += process.memory_info().rss
+                    fds += process.num_fds()
+                    threads += process.num_threads()
+            except psutil.NoSuchProcess:
+                if process is self.process:
+                    raise
+        return Snapshot(time.monotonic(), cpu, rss, fds, threads)
 
     def start(self) -> "ProcSampler":
         def run() -> None:
@@ -283,6 +288,7 @@ def media_env(
     bitrate: int | None = None,
     preset: str | None = None,
     threads: int | None = None,
+    workers: int | None = None,
 ) -> dict[str, str]:
     """Environment overrides for the server's media settings; None keeps the embedded default."""
     env = {}
@@ -292,6 +298,7 @@ def media_env(
         ("VIDEO_BITRATE", bitrate),
         ("X264_PRESET", preset),
         ("ENCODER_THREADS", threads),
+        ("WORKERS", workers),
     ):
         if value is not None:
             env[f"COURTROOM_MEDIA_{name}"] = str(value)

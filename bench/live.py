@@ -101,7 +101,8 @@ async def run_k(k: int, args: argparse.Namespace, reader: CompositeReader) -> di
     tmp = Path(tempfile.mkdtemp(prefix=f"bench-live-k{k}-"))
     profile = CACHE / "profiles" / f"live-server-k{k}.pyspy.txt" if args.profile else None
     server = BenchServer(
-        tmp / "data", media_env(width, height, args.bitrate), profile=profile, native=args.native
+        tmp / "data", media_env(width, height, args.bitrate, workers=args.workers), profile=profile,
+        native=args.native
     )
     server.start()
     sampler = ProcSampler(server.pid, 0.5).start()
@@ -315,6 +316,9 @@ def main() -> int:
     ap.add_argument("--size", default="1280x720", help="composite size (server media.width x height)")
     ap.add_argument("--bitrate", type=int, default=None, help="composite bitrate (default: the server's)")
     ap.add_argument("--fps", type=int, default=15, help="the server's composite frame rate (media.fps)")
+    ap.add_argument("--workers", type=int, default=0,
+                    help="media worker processes (media.workers): 0 = the hearings in the server's own process "
+                         "(the figures before workers), -1 = one per core")
     ap.add_argument("--join-timeout", type=float, default=30.0)
     ap.add_argument(
         "--light-clients",

@@ -445,6 +445,10 @@ def assert_kept(sent: Any, kept: Any, what: str, limit: int = FIELD_LIMIT) -> No
     """Accepted text is kept as typed: unchanged, or NFC-normalised with runs of white space folded (the
     documented trimming) — and it is text the record can hold (valid Unicode, within the limit)."""
     sent = "" if sent is None else sent
+    if isinstance(sent, str):
+        # A high and a low surrogate escaped side by side in JSON ("\ud800\udfff") are one character there
+        # (U+103FF): what the server reads is that character.
+        sent = sent.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
     assert isinstance(kept, str), f"{what}: kept as {kept!r}, sent {shown(sent)}"
     assert valid_unicode(kept), f"{what}: accepted and kept text that is not valid Unicode: {shown(kept)}"
     assert len(kept) <= limit, f"{what}: kept {len(kept)} characters, over the limit of {limit}"

@@ -12,6 +12,7 @@ from aiohttp import web
 from ..appkeys import COURT, ROOMS, SETTINGS, STORE, THROTTLE, USERS
 from ..court import clean_text
 from ..errors import ApiError
+from ..text import text_problem
 from ..models import Hearing, Participant, to_dict
 from ..roles import PERMISSIONS, Permission, Role
 from .openapi import openapi_document
@@ -170,8 +171,8 @@ async def choose_camera(request: web.Request) -> web.Response:
     court.require(claims, Permission.CONTROL_HEARING, hearing)
     body = await json_body(request)
     key, shown = body.get("camera"), body.get("shown")
-    if not isinstance(key, str) or not key or len(key) > 200:
-        raise ApiError(400, "bad_request", "camera must be a camera key from GET .../cameras")
+    if not isinstance(key, str) or not key or len(key) > 200 or text_problem(key) is not None:
+        raise ApiError(400, "bad_request", "camera must be a camera key from GET .../cameras", field="camera")
     if not isinstance(shown, bool):
         raise ApiError(400, "bad_request", "shown must be true or false")
     room = request.app[ROOMS].rooms.get(hearing.id)

@@ -13,7 +13,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .files import write_private
+from .files import JsonFileCache, write_private
 
 MAX_DAYS = 400  # a year and a little slack for the renewal; longer-lived secrets on a PC are not sensible
 DEFAULT_DAYS = 365
@@ -40,18 +40,11 @@ class DeviceToken:
 class DeviceTokenRegister:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._cache: tuple[tuple[int, int], dict[str, DeviceToken]] | None = None
+        self._file: JsonFileCache[dict[str, DeviceToken]] = JsonFileCache(
+            path, lambda data: {d["id"]: DeviceToken(**d) for d in data.get("device_tokens", [])}, dict)
 
     def _load(self) -> dict[str, DeviceToken]:
-        try:
-            stat = self.path.stat()
-        except FileNotFoundError:
-            return {}
-        stamp = (stat.st_mtime_ns, stat.st_size)
-        if self._cache is None or self._cache[0] != stamp:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            self._cache = (stamp, {d["id"]: DeviceToken(**d) for d in data.get("device_tokens", [])})
-        return dict(self._cache[1])
+        return dict(self._file.get())
 
     def _save(self, tokens: dict[str, DeviceToken]) -> None:
         payload = json.dumps({"device_tokens": [asdict(t) for t in tokens.values()]}, indent=2)

@@ -6,9 +6,13 @@ temporary name and renamed into place, so that nobody ever sees a half-written k
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any, Callable, Generic, TypeVar
+
+T = TypeVar("T")
 
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
@@ -51,3 +55,24 @@ def touch_private(path: Path) -> Path:
     finally:
         os.close(fd)
     return path
+
+
+class JsonFileCache(Generic[T]):
+    """A small JSON file read again only when it changed (its mtime or size): the accounts and the device
+    tokens are checked on every request, and written by the CLI while the server runs."""
+
+    def __init__(self, path: Path, parse: Callable[[dict[str, Any]], T], empty: Callable[[], T]) -> None:
+        self.path = path
+        self._parse = parse
+        self._empty = empty
+        self._cache: tuple[tuple[int, int], T] | None = None
+
+    def get(self) -> T:
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            return self._empty()
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        if self._cache is None or self._cache[0] != stamp:
+            self._cache = (stamp, self._parse(json.loads(self.path.read_text(encoding="utf-8"))))
+        return self._cache[1]

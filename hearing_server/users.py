@@ -16,6 +16,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from .files import JsonFileCache
 from .passwords import password_problem
 from .roles import ACCOUNT_ROLES, Role
 
@@ -43,19 +44,12 @@ class UserError(ValueError):
 class UserDirectory:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._cache: tuple[tuple[int, int], dict[str, User]] | None = None
+        # Every API call checks its account still exists: the file is read again only when it changed.
+        self._file: JsonFileCache[dict[str, User]] = JsonFileCache(
+            path, lambda data: {u["username"]: User(**u) for u in data.get("users", [])}, dict)
 
     def _load(self) -> dict[str, User]:
-        # Every API call checks its account still exists: re-read the file only when it changed.
-        try:
-            stat = self.path.stat()
-        except FileNotFoundError:
-            return {}
-        stamp = (stat.st_mtime_ns, stat.st_size)
-        if self._cache is None or self._cache[0] != stamp:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            self._cache = (stamp, {u["username"]: User(**u) for u in data.get("users", [])})
-        return dict(self._cache[1])
+        return dict(self._file.get())
 
     def _save(self, users: dict[str, User]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

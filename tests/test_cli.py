@@ -50,7 +50,7 @@ def test_users_add_list_remove(tmp_path):
 
 def test_first_start_creates_a_judge_and_serves(tmp_path):
     data, port = tmp_path / "data", free_port()
-    env = dict(os.environ, COURTROOM_MEDIA_ICE_ADDRESSES="127.0.0.1")
+    env = dict(os.environ, COURTROOM_MEDIA_ICE_ADDRESSES="127.0.0.1", COURTROOM_MEDIA_WORKERS="0")
     server = subprocess.Popen([sys.executable, "-m", "hearing_server", "--data-dir", str(data), "--port", str(port)],
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

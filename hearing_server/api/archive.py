@@ -132,7 +132,7 @@ async def _catalog(request: web.Request) -> None:
     if not catalog.loaded:
         await catalog.load()
         if not catalog.loaded:
-            raise ApiError(503, "store_unavailable", "the recording store cannot be reached right now")
+            raise _store_unavailable()
 
 
 # -- staff ----------------------------------------------------------------------------------------------
@@ -177,19 +177,33 @@ async def manifest_file(request: web.Request) -> web.Response:
     """The signed manifest as stored: what `hearing-server verify` checks a copy of the record against."""
     claims = await staff(request)
     manifest = await _recording(request, claims)
-    try:
-        raw = await request.app[RECORDER].storage.read(f"{manifest.hearing_id}/manifest.json")
-    except StorageError:
-        raise ApiError(503, "store_unavailable", "the recording store cannot be reached right now") from None
+    raw = await _stored(request, f"{manifest.hearing_id}/manifest.json")
     await _audit(request, claims, "manifest", manifest.hearing_id)
     return web.Response(body=raw, content_type="application/json")
 
 
-async def _transcript(request: web.Request, manifest: Manifest) -> web.Response:
+async def _stored(request: web.Request, key: str) -> bytes:
+    """One file of a recording from the store; a store that does not answer is a 503, not a 500."""
     try:
-        raw = await request.app[RECORDER].storage.read(f"{manifest.hearing_id}/transcript.json")
+        return await request.app[RECORDER].storage.read(key)
     except StorageError:
-        raise ApiError(503, "store_unavailable", "the recording store cannot be reached right now") from None
+        raise _store_unavailable() from None
+
+
+async def _copied(request: web.Request, hearing_id: str, into: Path) -> Path:
+    """The recording's files in a local folder (the store's own, or a copy in `into`), or a 503."""
+    try:
+        return await recording_folder(request.app[RECORDER].storage, hearing_id, into)
+    except StorageError:
+        raise _store_unavailable() from None
+
+
+def _store_unavailable() -> ApiError:
+    return ApiError(503, "store_unavailable", "the recording store cannot be reached right now")
+
+
+async def _transcript(request: web.Request, manifest: Manifest) -> web.Response:
+    raw = await _stored(request, f"{manifest.hearing_id}/transcript.json")
     return web.Response(body=raw, content_type="application/json")
 
 
@@ -269,10 +283,7 @@ async def evidence_package(request: web.Request) -> web.StreamResponse:
     if manifest is None:
         raise not_found("recording")
     with tempfile.TemporaryDirectory(prefix="package-") as tmp:
-        try:
-            folder = await recording_folder(recorder.storage, hid, Path(tmp))
-        except StorageError:
-            raise ApiError(503, "store_unavailable", "the recording store cannot be reached right now") from None
+        folder = await _copied(request, hid, Path(tmp))
         if not (folder / "manifest.json").exists():
             raise not_found("recording file")
         zipped = await asyncio.to_thread(package, folder, manifest, public_pem(recorder.key),
@@ -297,10 +308,7 @@ async def captions(request: web.Request) -> web.Response:
     hid = claims.hearing
     if request.app[RECORDER].catalog.get(hid) is None:
         raise not_found("recording")
-    try:
-        raw = await request.app[RECORDER].storage.read(f"{hid}/transcript.vtt")
-    except StorageError:
-        raise ApiError(503, "store_unavailable", "the recording store cannot be reached right now") from None
+    raw = await _stored(request, f"{hid}/transcript.vtt")
     return web.Response(body=raw, content_type="text/vtt", charset="utf-8")
 
 
@@ -311,10 +319,7 @@ async def verify(request: web.Request) -> web.Response:
     recorder: Recorder = request.app[RECORDER]
     hid = manifest.hearing_id
     with tempfile.TemporaryDirectory(prefix="verify-") as tmp:
-        try:
-            folder = await recording_folder(recorder.storage, hid, Path(tmp))
-        except StorageError:
-            raise ApiError(503, "store_unavailable", "the recording store cannot be reached right now") from None
+        folder = await _copied(request, hid, Path(tmp))
         checks = await asyncio.to_thread(verify_folder, folder, recorder.public_key)
     result = recorder.set_integrity(hid, checks)
     await _audit(request, claims, "verify", hid, result=result["status"], checks=result["checks"],

@@ -25,6 +25,7 @@ from .headers import security_headers
 from .live.rooms import Rooms
 from .media.ice import configure_host_addresses
 from .protocol_errors import install as install_protocol_errors
+from .routing import LocalRouter, RedisRouter, Router
 from .store import Store, create_store
 from .tokens import TokenService, load_or_create_secret
 from .users import UserDirectory
@@ -58,7 +59,9 @@ def create_app(settings: Settings, store: Store | None = None, storage: Storage 
                            app[USERS], DeviceTokenRegister(settings.device_tokens_path))
         recorder = app[RECORDER] = Recorder(settings, storage)
         await recorder.start(app[STORE])
-        app[ROOMS] = Rooms(app[COURT], settings, recorder)
+        router: Router = (RedisRouter(settings.state.redis_url, settings.state.key_prefix, settings.node_id)
+                          if settings.state.backend == "redis" else LocalRouter(settings.node_id))
+        app[ROOMS] = Rooms(app[COURT], settings, recorder, router)
         await app[ROOMS].start()
         yield
         await app[ROOMS].close()
@@ -67,6 +70,14 @@ def create_app(settings: Settings, store: Store | None = None, storage: Storage 
             await app[STORE].close()
 
     app.cleanup_ctx.append(resources)
+
+    async def stop_hearings(app: web.Application) -> None:
+        # on_shutdown runs before aiohttp waits for open connections to end: the hearings are handed over
+        # (or told "going away") first, so their WebSockets close at once instead of at the timeout.
+        if ROOMS in app:
+            await app[ROOMS].stop_hearings()
+
+    app.on_shutdown.append(stop_hearings)
     app.add_routes(routes.routes)
     app.add_routes(archive.routes)
     app.router.add_get("/api/signal", signaling_endpoint)

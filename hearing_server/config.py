@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import socket
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,6 +125,20 @@ class StorageSettings:
 
 
 @dataclass
+class NodeSettings:
+    """One server among several (state.backend = "redis"): how the others know and reach it."""
+
+    # Its name in the node registry. Empty: <host name>-<server.port>.
+    node_id: str = ""
+    # Where the other nodes reach this one's front to relay a WebSocket or an API call for a hearing it
+    # carries (a private address is best). Empty: http://<server.host>:<server.port>.
+    internal_url: str = ""
+    # On SIGTERM the node takes no new hearing and hands each of its own to another node (the participants
+    # reconnect within seconds); it first waits this long for hearings to finish by themselves.
+    drain_seconds: float = 0.0
+
+
+@dataclass
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
@@ -132,6 +147,7 @@ class Settings:
     signaling: SignalingSettings = field(default_factory=SignalingSettings)
     recording: RecordingSettings = field(default_factory=RecordingSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
+    node: NodeSettings = field(default_factory=NodeSettings)
 
     @property
     def data_path(self) -> Path:
@@ -161,6 +177,18 @@ class Settings:
     @property
     def recordings_path(self) -> Path:
         return Path(self.storage.local_dir) if self.storage.local_dir else self.data_path / "recordings"
+
+    @property
+    def node_id(self) -> str:
+        return self.node.node_id or f"{socket.gethostname()}-{self.server.port}"
+
+    @property
+    def node_url(self) -> str:
+        if self.node.internal_url:
+            return self.node.internal_url.rstrip("/")
+        host = self.server.host if self.server.host not in ("", "0.0.0.0", "::") else "127.0.0.1"
+        scheme = "https" if self.server.tls_cert_file else "http"
+        return f"{scheme}://{host}:{self.server.port}"
 
     @property
     def audit_path(self) -> Path:

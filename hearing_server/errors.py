@@ -6,6 +6,7 @@ import logging
 from typing import Any, Awaitable, Callable
 
 from aiohttp import web
+from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]  # RFC 9110: a 405 says what is allowed
         return response
+    except (RedisError, ConnectionError) as exc:
+        # The shared state is away (Redis restarting): the hearings' media goes on; the call can be retried.
+        log.error("%s %s: the state store is unreachable: %s", request.method, request.path, exc)
+        return json_error(503, "state_unavailable", "the court's shared state is unreachable for a moment; "
+                                                    "try again in a few seconds")
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.path)
         return json_error(500, "internal_error", "the server failed to handle this request")

@@ -53,6 +53,7 @@ class CourtEvent:
     actor: str = ""  # who did it (username or participant id); empty for the system
     data: dict[str, Any] = field(default_factory=dict)
     at: float = field(default_factory=time.time)
+    origin: str = ""  # the node it happened on, when another node relayed it; empty: this one
 
 
 Listener = Callable[[CourtEvent], Awaitable[None]]
@@ -61,6 +62,9 @@ Listener = Callable[[CourtEvent], Awaitable[None]]
 class EventBus:
     def __init__(self) -> None:
         self._listeners: list[Listener] = []
+        # Several nodes: what happens here is also sent to the others (hearing_server.routing.bus), whose
+        # events arrive through deliver().
+        self.forward: Listener | None = None
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -69,6 +73,15 @@ class EventBus:
         self._listeners.remove(listener)
 
     async def publish(self, event: CourtEvent) -> None:
+        await self.deliver(event)
+        if self.forward is not None and not event.origin:
+            try:
+                await self.forward(event)
+            except Exception:  # the other nodes resynchronise from the store; this node's hearing goes on
+                log.exception("could not send the %s event to the other nodes", event.kind)
+
+    async def deliver(self, event: CourtEvent) -> None:
+        """To this node's listeners only."""
         # One failing listener (say, a recorder that lost its disk) must not stop the others from hearing
         # that a person was admitted or removed.
         results = await asyncio.gather(*(listener(event) for listener in list(self._listeners)),

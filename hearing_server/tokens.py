@@ -7,6 +7,8 @@ Removal from the hearing revokes the session token's id, so a removed person can
 from __future__ import annotations
 
 import enum
+import hashlib
+import hmac
 import secrets
 import time
 from dataclasses import dataclass
@@ -119,6 +121,27 @@ class TokenService:
         if device:
             payload["device"] = True
         return jwt.encode(payload, self._secret, algorithm=ALGORITHM), claims
+
+    def relay_mark(self, address: str) -> str:
+        """A node relaying a participant's connection to the node that carries the hearing vouches for the
+        participant's own address (per-address limits and logs see the person, not the relaying node)."""
+        stamp = str(int(time.time()))
+        return f"{stamp}:{address}:{self._relay_signature(stamp, address)}"
+
+    def relayed_address(self, mark: str, max_age: float = 60.0) -> str | None:
+        """The address a fellow node vouched for, or None when the mark is not one of ours (or is stale)."""
+        try:
+            stamp, rest = mark.split(":", 1)
+            address, signature = rest.rsplit(":", 1)
+            fresh = abs(time.time() - int(stamp)) <= max_age
+        except ValueError:
+            return None
+        if fresh and hmac.compare_digest(signature, self._relay_signature(stamp, address)):
+            return address
+        return None
+
+    def _relay_signature(self, stamp: str, address: str) -> str:
+        return hmac.new(self._secret, f"relay|{stamp}|{address}".encode(), hashlib.sha256).hexdigest()
 
     def verify(self, token: str, *, kinds: tuple[TokenKind, ...] | None = None) -> Claims:
         """Check signature, expiry, issuer and shape. Revocation is the caller's job (it needs the store)."""

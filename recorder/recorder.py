@@ -167,6 +167,13 @@ class Recorder:
         await asyncio.to_thread(shutil.rmtree, done.folder, True)
         log.info("recording %s is complete in the %s store", hearing_id, self.storage.name)
 
+    async def set_aside(self, hearing_id: str) -> None:
+        """The hearing goes on elsewhere (another worker or node): its recording is closed in the spool, as
+        at a shutdown, for the next carrier to continue in the same record."""
+        recording = self.recordings.pop(hearing_id, None)
+        if recording is not None:
+            await recording.abandon()
+
     # -- recovery -----------------------------------------------------------------------------------
 
     async def recover(self, store: Store) -> None:

@@ -7,7 +7,7 @@ import logging
 import time
 from collections import Counter
 
-from aiohttp import WSMsgType, web
+from aiohttp import ClientWebSocketResponse, WSMsgType, web
 
 from hearing_server.appkeys import COURT, ROOMS, SETTINGS
 from hearing_server.config import SignalingSettings
@@ -19,10 +19,12 @@ from hearing_server.media.ice import browser_ice_servers
 from hearing_server.media.peer import OfferError
 from hearing_server.models import ParticipantState
 from hearing_server.roles import PERMISSIONS
+from hearing_server.routing import RELAY_HEADER
 from hearing_server.tokens import TokenKind
 
 from . import messages as msg
 from .connection import CLOSE_POLICY, CLOSE_UNAUTHORIZED, Connection
+from .relay import CarrierUnreachable, open_upstream, relay
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,10 @@ class SignalingSession:
         self.room: HearingRoom | None = None
         self.limiter = RateLimiter(settings.messages_per_second, settings.burst)
         self.violations = 0
+        self.relayed_from = ""  # a fellow node relayed this connection (it must not be relayed again)
+        self.address = ""
+        self._hello_frame: str | bytes = ""
+        self._upstream: ClientWebSocketResponse | None = None  # to the node that carries the hearing
 
     async def run(self) -> None:
         try:
@@ -97,6 +103,9 @@ class SignalingSession:
             if frame.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                 continue
             await self._handle(frame.data)
+            if self._upstream is not None:
+                await relay(self.ws, self._upstream, self._hello_frame)
+                return
             if self.violations > MAX_VIOLATIONS:
                 self.conn.close(CLOSE_POLICY, "too many invalid messages")
                 return
@@ -116,6 +125,8 @@ class SignalingSession:
             ref = message.ref
             if self.room is None and not isinstance(message, msg.Hello):
                 raise msg.ProtocolError("hello_required", "the first message must be hello", ref)
+            if isinstance(message, msg.Hello):
+                self._hello_frame = data
             await self._dispatch(message)
         except msg.ProtocolError as exc:
             self.violations += 1
@@ -158,10 +169,31 @@ class SignalingSession:
         elif isinstance(message, msg.PreviewStop):
             await room.stop_preview(pid, message.participant_id)
 
+    async def _relayed(self, hearing_id: str) -> bool:
+        """Several nodes: find (or place) the node that carries the hearing before anything else; when it is
+        another, connect to its front, which answers this hello and all that follows."""
+        hearing = await self.court.hearing(hearing_id)
+        unreachable: set[str] = set()
+        for _ in range(3):
+            where = await self.rooms.locate(hearing, may_relay=not self.relayed_from, unreachable=unreachable)
+            if isinstance(where, HearingRoom):
+                return False
+            assert self.rooms.http is not None
+            try:
+                self._upstream = await open_upstream(where.url, self.court.tokens.relay_mark(self.address),
+                                                     self.rooms.http, self.settings.max_message_bytes * 4)
+                return True
+            except CarrierUnreachable:
+                unreachable.add(where.node_id)  # it died a moment ago: wait out its lease, then place anew
+        raise ApiError(503, "hearing_moving", "the server that carries this hearing did not answer; reconnect")
+
     async def _hello(self, hello: msg.Hello) -> None:
         if self.room is not None:
             raise msg.ProtocolError("already_joined", "hello was already accepted", hello.ref)
         claims = await self.court.authenticate(hello.token, (TokenKind.STAFF, TokenKind.INVITE, TokenKind.SESSION))
+        hearing_id = hello.hearing_id if claims.kind is TokenKind.STAFF else claims.hearing
+        if self.rooms.router.shared and hearing_id and await self._relayed(hearing_id):
+            return
         # The court decides first; a room is only made for someone it let in.
         if claims.kind is TokenKind.STAFF:
             if not hello.hearing_id:
@@ -173,7 +205,10 @@ class SignalingSession:
             person = await self.court.enter_lobby(claims, hello.name, seat_taken=taken)
         else:
             person = await self.court.resume_session(claims)
-        room = await self.rooms.room(await self.court.hearing(person.hearing_id))
+        where = await self.rooms.locate(await self.court.hearing(person.hearing_id), may_relay=False)
+        if not isinstance(where, HearingRoom):  # placed elsewhere meanwhile: the participant reconnects
+            raise ApiError(503, "hearing_moving", "the hearing is moving to another server; reconnect")
+        room = where
         self.conn.claims = claims
         self.conn.participant = person
         self.room = room
@@ -192,7 +227,9 @@ class SignalingSession:
 
 async def signaling_endpoint(request: web.Request) -> web.WebSocketResponse:
     settings = request.app[SETTINGS].signaling
-    address = request.remote or "?"
+    mark = request.headers.get(RELAY_HEADER, "")
+    relayed = request.app[COURT].tokens.relayed_address(mark) if mark else None
+    address = relayed or request.remote or "?"  # a fellow node vouches for the participant's own address
     if _open_by_address[address] >= settings.max_connections_per_address:
         raise ApiError(429, "too_many_connections",
                        f"at most {settings.max_connections_per_address} signaling connections from one address")
@@ -203,6 +240,8 @@ async def signaling_endpoint(request: web.Request) -> web.WebSocketResponse:
     try:
         await ws.prepare(request)
         session = SignalingSession(ws, request.app[COURT], request.app[ROOMS], settings)
+        session.address = address
+        session.relayed_from = request.remote or "?" if relayed else ""
         await session.run()
     finally:
         _open_by_address[address] -= 1

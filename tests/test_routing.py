@@ -76,6 +76,8 @@ def test_a_new_hearing_goes_to_the_least_loaded_worker_with_room():
     chosen_node, chosen = choose_worker(nodes)
     assert (chosen_node.node_id, chosen.worker_id) == ("b", "b/0")  # same CPU as a/1, fewer hearings
     assert choose_worker([node("a", (0.9, 1, 4), (0.5, 2, 8))])[1].worker_id == "a/1"  # a/0 is CPU-bound
+    # Idle nodes differ by a few hundredths of a core: the hearings they carry decide, so hearings spread.
+    assert choose_worker([node("a", (0.01, 1, 0)), node("b", (0.04, 0, 0))])[0].node_id == "b"
 
 
 @pytest.mark.parametrize("nodes, reason", [

@@ -119,7 +119,7 @@ def _hearing_action(path: str, action: str) -> None:
         hid = request.match_info["hearing_id"]
         if action == "open":
             court.require(claims, Permission.CONTROL_HEARING, await court.hearing(hid))
-            request.app[ROOMS].check_capacity(hid)  # a full server says so before the hearing opens
+            await request.app[ROOMS].check_capacity(hid)  # a full server says so before the hearing opens
             hearing = await court.open(claims, hid)
         elif action == "close":
             hearing = await court.close(claims, hid)
@@ -158,6 +158,8 @@ async def cameras(request: web.Request) -> web.Response:
     court = request.app[COURT]
     hearing = await court.hearing(request.match_info["hearing_id"])
     court.require(claims, Permission.VIEW_HEARING, hearing)
+    if (relayed := await request.app[ROOMS].forward(request, hearing.id)) is not None:
+        return relayed  # another node carries the hearing
     room = request.app[ROOMS].rooms.get(hearing.id)
     return web.json_response({"cameras": await room.camera_list() if room else []})
 
@@ -175,6 +177,8 @@ async def choose_camera(request: web.Request) -> web.Response:
         raise ApiError(400, "bad_request", "camera must be a camera key from GET .../cameras", field="camera")
     if not isinstance(shown, bool):
         raise ApiError(400, "bad_request", "shown must be true or false")
+    if (relayed := await request.app[ROOMS].forward(request, hearing.id)) is not None:
+        return relayed
     room = request.app[ROOMS].rooms.get(hearing.id)
     if room is None:
         raise ApiError(404, "not_found", "no such courtroom camera in this hearing")
@@ -205,6 +209,8 @@ async def lobby(request: web.Request) -> web.Response:
     claims = await staff(request)
     hid = request.match_info["hearing_id"]
     people = await request.app[COURT].lobby(claims, hid)
+    if (relayed := await request.app[ROOMS].forward(request, hid)) is not None:
+        return relayed  # the carrier knows who is online
     room = request.app[ROOMS].rooms.get(hid)
     online = set(room.connections) if room else set()
     return web.json_response({"entrants": [_entrant(p, p.id in online) for p in people]})
@@ -275,5 +281,5 @@ async def revoke_device_token(request: web.Request) -> web.Response:
     token = court.devices.revoke(token_id) if court.devices is not None and len(token_id) < 100 else None
     if token is None:
         raise ApiError(404, "not_found", "device token not found")
-    request.app[ROOMS].end_sessions_of(token.id, "the device token was revoked")
+    await request.app[ROOMS].end_sessions_of(token.id, "the device token was revoked")
     return web.json_response(token.public())

@@ -340,9 +340,13 @@ class MediaRoom:
     async def close(self, finished: bool) -> None:
         """Stop the media. `finished`: the hearing closed, so its record is finalised; otherwise (the server
         is stopping) the recording stays in the spool, to be carried on or recovered."""
-        if finished and self.recorder is not None:
+        if self.recorder is not None:
             self.recording = None
-            await self.recorder.end(self.hearing_id)
+            if finished:
+                await self.recorder.end(self.hearing_id)
+            else:
+                # Closed in the spool at once: the node that carries the hearing on appends to the same record.
+                await self.recorder.set_aside(self.hearing_id)
         for pid in list(self.peers):
             await self.drop(pid)
         for viewer, target in list(self.previews):

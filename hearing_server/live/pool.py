@@ -160,14 +160,14 @@ class WorkerPool:
         for worker in self._workers.values():
             if hearing_id in worker.hearings and worker.alive and worker.connection is not None:
                 return worker.connection
-        _, chosen = choose_worker([self._with_assignments()])
+        _, chosen = choose_worker([self.load()])
         worker = self._workers[chosen.worker_id]
         assert worker.connection is not None
         await self.registry.claim(hearing_id, worker.worker_id, ttl=24 * 3600)
         worker.hearings.add(hearing_id)
         return worker.connection
 
-    def _with_assignments(self) -> NodeInfo:
+    def load(self) -> NodeInfo:
         """The reported loads, with the hearings placed since the last report counted at once."""
         info = self.node_info()
         workers = tuple(WorkerLoad(w.worker_id, w.cpu, max(w.hearings, len(self._workers[w.worker_id].hearings)),
@@ -177,7 +177,7 @@ class WorkerPool:
 
     def check_capacity(self) -> None:
         """Raises routing.NoCapacity, naming why, when no worker could take one more hearing now."""
-        choose_worker([self._with_assignments()])
+        choose_worker([self.load()])
 
     def release(self, hearing_id: str) -> None:
         for worker in self._workers.values():

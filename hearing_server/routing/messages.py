@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import msgspec
 
+# A node relaying a WebSocket or an API call to the node that carries the hearing marks it with this header
+# (the participant's address, signed with the court's secret): the carrier never relays it again.
+RELAY_HEADER = "X-Courtroom-Relay"
+
 
 class WorkerLoad(msgspec.Struct, frozen=True):
     """One media worker process as it last reported itself."""

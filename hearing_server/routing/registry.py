@@ -101,7 +101,7 @@ class RedisRegistry:
 
     def __init__(self, client: aioredis.Redis, key_prefix: str = "courtroom:") -> None:
         self._redis = client
-        self._p = key_prefix
+        self._p = self.key_prefix = key_prefix
         self._claim = client.register_script(_CLAIM)
         self._release = client.register_script(_RELEASE)
 

@@ -18,8 +18,9 @@ class NoCapacity(Exception):
 
 
 def _score(worker: WorkerLoad) -> tuple[float, int, int]:
-    # CPU first (the real limit), then hearings, then participants; the id breaks ties the same on every node.
-    return (round(worker.cpu, 2), worker.hearings, worker.participants)
+    # CPU first (the real limit), in tenths of a core: below that it is the noise of an idle process, and
+    # hearings, then participants decide; the id breaks ties the same on every node.
+    return (round(worker.cpu, 1), worker.hearings, worker.participants)
 
 
 def choose_worker(nodes: list[NodeInfo]) -> tuple[NodeInfo, WorkerLoad]:

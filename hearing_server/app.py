@@ -25,6 +25,7 @@ from .headers import security_headers
 from .live.rooms import Rooms
 from .media.ice import configure_host_addresses
 from .protocol_errors import install as install_protocol_errors
+from .redis_client import redis_client
 from .routing import LocalRouter, RedisRouter, Router
 from .store import Store, create_store
 from .tokens import TokenService, load_or_create_secret
@@ -52,14 +53,13 @@ def create_app(settings: Settings, store: Store | None = None, storage: Storage 
         private_dir(settings.data_path)  # keys, accounts, the audit log: the server's user alone
         own_store = store is None
         app[STORE] = store if store is not None else create_store(
-            settings.state.backend, settings.state.redis_url, settings.state.key_prefix,
-            settings.data_path / "revoked-tokens.jsonl")
+            settings.state, settings.data_path / "revoked-tokens.jsonl")
         bus = app[BUS] = EventBus()
         app[COURT] = Court(settings, app[STORE], TokenService(load_or_create_secret(settings.secret_path)), bus,
                            app[USERS], DeviceTokenRegister(settings.device_tokens_path))
         recorder = app[RECORDER] = Recorder(settings, storage)
         await recorder.start(app[STORE])
-        router: Router = (RedisRouter(settings.state.redis_url, settings.state.key_prefix, settings.node_id)
+        router: Router = (RedisRouter(redis_client(settings.state), settings.state.key_prefix, settings.node_id)
                           if settings.state.backend == "redis" else LocalRouter(settings.node_id))
         app[ROOMS] = Rooms(app[COURT], settings, recorder, router)
         await app[ROOMS].start()

@@ -52,6 +52,10 @@ class StateSettings:
     backend: str = "memory"
     redis_url: str = "redis://127.0.0.1:6379/0"
     key_prefix: str = "courtroom:"
+    # Redis Sentinel ("host:port" each): the current master of `redis_sentinel_master` is asked of them, and
+    # asked again after a failover. redis_url then gives only the password, the database and TLS.
+    redis_sentinels: list[str] = field(default_factory=list)
+    redis_sentinel_master: str = "courtroom"
 
 
 @dataclass
@@ -307,6 +311,10 @@ def validate(settings: Settings) -> None:
         raise ConfigError("recording.segment_seconds must be between 1 and 60")
     if settings.state.backend not in ("memory", "redis"):
         raise ConfigError("state.backend must be 'memory' or 'redis'")
+    for sentinel in settings.state.redis_sentinels:
+        host, _, port = sentinel.rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError(f"state.redis_sentinels entry {sentinel!r} must look like 'host:port'")
     if not 1 <= settings.server.port <= 65535 and settings.server.port != 0:
         raise ConfigError("server.port must be between 1 and 65535 (0 picks a free port)")
     media = settings.media

@@ -8,6 +8,7 @@ import time
 from collections import Counter
 
 from aiohttp import ClientWebSocketResponse, WSMsgType, web
+from redis.exceptions import RedisError
 
 from hearing_server.appkeys import COURT, ROOMS, SETTINGS
 from hearing_server.config import SignalingSettings
@@ -137,6 +138,10 @@ class SignalingSession:
             self.conn.send(msg.error(exc.code, exc.message, ref))
             if exc.status == 401 and self.room is None:
                 self.conn.close(CLOSE_UNAUTHORIZED, exc.code)
+        except (RedisError, ConnectionError) as exc:
+            log.error("signaling: the state store is unreachable: %s", exc)
+            self.conn.send(msg.error("state_unavailable", "the court's shared state is unreachable for a moment; "
+                                                          "try again in a few seconds", ref))
         except Exception:
             log.exception("signaling message failed")
             self.conn.send(msg.error("internal_error", "the server could not handle that message", ref))

@@ -247,11 +247,15 @@ async def test_a_node_told_to_stop_hands_its_hearing_to_another(cluster):
 
 
 class RedisServer:
-    """A redis-server of this test's own on a free port, that it can kill and start again (empty)."""
+    """A redis-server of this test's own on a free port, that it can kill and start again (empty); a
+    replica of another with `replica_of`, a Sentinel with `sentinel_of` (the master's port)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, replica_of: int = 0, sentinel_of: int = 0) -> None:
         self.port = free_port()
-        self.folder = folder
+        self.folder = folder / f"redis-{self.port}"
+        self.folder.mkdir(parents=True)
+        self.replica_of = replica_of
+        self.sentinel_of = sentinel_of
         self.process: subprocess.Popen | None = None
 
     @property
@@ -261,9 +265,19 @@ class RedisServer:
     def start(self) -> None:
         executable = shutil.which("redis-server")
         assert executable, "redis-server is installed by scripts/setup-test-env.sh"
-        self.process = subprocess.Popen([executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                         "--appendonly", "no", "--dir", str(self.folder)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if self.sentinel_of:
+            config = self.folder / "sentinel.conf"
+            config.write_text(f"port {self.port}\nbind 127.0.0.1\ndir {self.folder}\n"
+                              f"sentinel monitor courtroom 127.0.0.1 {self.sentinel_of} 1\n"
+                              "sentinel down-after-milliseconds courtroom 1000\n"
+                              "sentinel failover-timeout courtroom 5000\n")
+            command = [executable, str(config), "--sentinel"]
+        else:
+            command = [executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                       "no", "--dir", str(self.folder)]
+            if self.replica_of:
+                command += ["--replicaof", "127.0.0.1", str(self.replica_of)]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = redis.Redis(port=self.port, socket_timeout=1)
         for _ in range(100):
             try:
@@ -326,3 +340,74 @@ async def test_redis_restarted_mid_hearing_the_media_flows_on_and_state_comes_ba
             await api.close()
         nodes.stop()
         server.kill()
+
+
+async def _until(predicate, timeout: float, what: str) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"no {what} within {timeout} s"
+        await asyncio.sleep(0.2)
+
+
+def _replicas_known(sentinel_port: int) -> bool:
+    with redis.Redis(port=sentinel_port, decode_responses=True, socket_timeout=1) as client:
+        return any(r.get("flags") == "slave" for r in client.sentinel_slaves("courtroom"))
+
+
+def _in_sync(replica_port: int) -> bool:
+    with redis.Redis(port=replica_port, decode_responses=True, socket_timeout=1) as client:
+        return client.info("replication").get("master_link_status") == "up"
+
+
+async def test_a_sentinel_failover_mid_hearing_moves_the_state_and_the_hearing_goes_on(tmp_path, settings):
+    master = RedisServer(tmp_path)
+    master.start()
+    replica = RedisServer(tmp_path, replica_of=master.port)
+    replica.start()
+    sentinel = RedisServer(tmp_path, sentinel_of=master.port)
+    servers = [master, replica, sentinel]
+    nodes = Cluster(tmp_path, settings, redis_url="redis://127.0.0.1:1/0")  # the address comes from Sentinel
+    api: ApiClient | None = None
+    ana = None
+    try:
+        await _until(lambda: _in_sync(replica.port), 20, "replica in sync")
+        sentinel.start()
+        await _until(lambda: _replicas_known(sentinel.port), 20, "replica known to the sentinel")
+        node = nodes.add("n1", COURTROOM_STATE_REDIS_SENTINELS=f"127.0.0.1:{sentinel.port}",
+                         COURTROOM_STATE_REDIS_SENTINEL_MASTER="courtroom")
+        nodes.redis_url = master.url  # the test's own look at the leases
+        api = ApiClient(node.url)
+        judge = await api.login("judge")
+        hid = (await api.new_hearing(judge, "CV-2026-0951"))["id"]
+        await nodes.wait_holder(hid)
+        invite = await api.invite(judge, hid, "Ana Silva")
+        ana = Participant(node.url, invite["token"], name="Ana Silva", tone=440.0)
+        assert (await ana.connect())["state"] == "lobby"
+        await ana.start_media()
+        await api.ok("POST", f"/api/hearings/{hid}/participants/{invite['participant']['id']}/admit", token=judge)
+        await ana.expect("admitted")
+        await ana.wait_frames(10)
+
+        master.kill()  # the sentinel promotes the replica; the node follows it
+        nodes.redis_url = replica.url
+        await ana.wait_frames(30, timeout=15)
+        deadline = time.monotonic() + 30
+        status = 0
+        while time.monotonic() < deadline:
+            status, hearing = await api.call("GET", f"/api/hearings/{hid}", token=judge)
+            if status == 200 and nodes.holder(hid) == "n1":
+                break
+            await asyncio.sleep(0.3)
+        assert status == 200 and hearing["status"] == "open", hearing
+        with redis.Redis(port=replica.port, decode_responses=True) as client:
+            assert client.info("replication")["role"] == "master"
+        assert ana.closed_code is None
+        await api.ok("POST", f"/api/hearings/{hid}/close", token=judge)
+    finally:
+        if ana is not None:
+            await ana.close()
+        if api is not None:
+            await api.close()
+        nodes.stop()
+        for server in servers:
+            server.kill()

@@ -85,14 +85,23 @@ ERROR_CODES: dict[str, tuple[int, str, str]] = {
     "store_unavailable": (503, "the recording store cannot be reached right now",
                           "The recording store (local folder or S3) did not answer or does not hold the file "
                           "yet (a recording that just ended is still being uploaded); try again later."),
+    "state_unavailable": (503, "the court's shared state is unreachable for a moment; try again in a few "
+                               "seconds",
+                          "The state store (Redis) did not answer, for example while it restarts. Live "
+                          "hearings' media is not affected; retry the call in a few seconds."),
+    "node_unreachable": (503, "the server that carries this hearing did not answer; try again in a few seconds",
+                         "Several nodes: the call needs the node that carries the hearing's live room, and it "
+                         "did not answer (it may have just stopped; another node adopts its hearings within "
+                         "seconds)."),
 }
 
 STATUS_TEXT = {400: "Bad request", 401: "Not authenticated", 403: "Not allowed", 404: "Not found",
                409: "Conflict with the hearing's or participant's state", 413: "Body too large",
                429: "Too many attempts", 503: "Service unavailable"}
 
+# Every authenticated call reads the state (revocations), so a state store that is away answers for each.
 AUTH_ERRORS = ("unauthorized", "invalid_token", "token_expired", "wrong_token_kind", "token_revoked",
-               "account_changed")
+               "account_changed", "state_unavailable")
 # A share link's token, sent as a bearer token: no account behind it.
 SHARE_AUTH_ERRORS = ("unauthorized", "invalid_token", "token_expired", "wrong_token_kind", "token_revoked")
 # A media token in the `token` query parameter: a missing one is `invalid_token`, not `unauthorized`.
@@ -1101,7 +1110,7 @@ def paths() -> Json:
             "while waiting stays listed until admitted, rejected or removed; the signaling `lobby` message "
             "also says who is online.",
             {"200": ok("The lobby", ref("LobbyList")),
-             **errors(*AUTH_ERRORS, "forbidden", "not_presiding_judge", "not_found",
+             **errors(*AUTH_ERRORS, "forbidden", "not_presiding_judge", "not_found", "node_unreachable",
                       messages={"forbidden": "a courtroom may not admit"})},
             params=[HEARING_ID])},
         "/api/hearings/{hearing_id}/participants": {"get": operation(
@@ -1147,8 +1156,10 @@ def paths() -> Json:
                 "named by it), whether each is in the composite, and whether it is sending pictures now. "
                 "Empty when no courtroom PC is in the hearing, or the hearing is not live on this server "
                 "(scheduled, closed). The same list reaches the presiding judge's console as the signaling "
-                "`cameras` message. Needs `view_hearing` (every staff role).",
-                {"200": ok("The cameras", ref("CameraList")), **errors(*AUTH_ERRORS, "not_found")},
+                "`cameras` message. Needs `view_hearing` (every staff role). With several nodes, any node "
+                "answers: the one that carries the hearing's live room is asked.",
+                {"200": ok("The cameras", ref("CameraList")),
+                 **errors(*AUTH_ERRORS, "not_found", "node_unreachable")},
                 params=[HEARING_ID]),
             "post": operation(
                 "chooseCamera", "hearings", "Put a courtroom camera in or out of the picture",
@@ -1158,7 +1169,7 @@ def paths() -> Json:
                 "`control_hearing` (judge: the presiding judge only; admin).",
                 {"200": ok("The camera after the change", ref("CourtroomCamera")),
                  **errors(*BODY_ERRORS, *AUTH_ERRORS, "forbidden", "not_presiding_judge", "not_found",
-                          messages={"forbidden": "a clerk may not control hearing",
+                          "node_unreachable", messages={"forbidden": "a clerk may not control hearing",
                                     "bad_request": "shown must be true or false",
                                     "not_found": "no such courtroom camera in this hearing"})},
                 request=body("CameraChoice"), params=[HEARING_ID]),

@@ -96,8 +96,11 @@ class NodeBus:
                     if self._on_reconnect is not None:
                         await self._on_reconnect()
                 first, delay = False, 0.2
-                async for raw in pubsub.listen():
-                    if raw.get("type") == "message":
+                while True:
+                    # A timeout of its own: a blocking read would end at the client's socket timeout when
+                    # the court is quiet, and that is not an outage.
+                    raw = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                    if raw is not None and raw.get("type") == "message":
                         await self._handle(raw["data"])
             except asyncio.CancelledError:
                 raise

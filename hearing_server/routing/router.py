@@ -123,10 +123,10 @@ class RedisRouter:
 
     shared = True
 
-    def __init__(self, redis_url: str, key_prefix: str, node_id: str) -> None:
+    def __init__(self, client: aioredis.Redis, key_prefix: str, node_id: str) -> None:
+        """`client`: decode_responses=True, with timeouts (hearing_server.redis_client)."""
         self.node_id = node_id
-        self._redis = aioredis.Redis.from_url(redis_url, decode_responses=True, socket_timeout=5.0,
-                                              socket_connect_timeout=2.0, health_check_interval=10)
+        self._redis = client
         self.registry = RedisRegistry(self._redis, key_prefix)
         self._bus: NodeBus | None = None
         self._rooms: RouterCallbacks | None = None

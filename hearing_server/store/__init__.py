@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from ..config import StateSettings
+from ..redis_client import redis_client
 from .base import Store
 from .memory import MemoryStore
 from .redis import RedisStore
@@ -9,9 +11,8 @@ from .redis import RedisStore
 __all__ = ["Store", "MemoryStore", "RedisStore", "create_store"]
 
 
-def create_store(backend: str, redis_url: str = "", key_prefix: str = "courtroom:",
-                 revocations: Path | None = None) -> Store:
+def create_store(state: StateSettings, revocations: Path | None = None) -> Store:
     """`revocations`: where the memory store keeps revoked token ids across restarts (Redis keeps its own)."""
-    if backend == "redis":
-        return RedisStore.from_url(redis_url, key_prefix=key_prefix)
+    if state.backend == "redis":
+        return RedisStore(redis_client(state), key_prefix=state.key_prefix)
     return MemoryStore(revocations)

@@ -8,6 +8,7 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
+from recorder.files import private_dir
 from recorder.recorder import Recorder
 from recorder.storage import Storage
 from signaling.session import signaling_endpoint
@@ -20,7 +21,6 @@ from .court import Court
 from .device_tokens import DeviceTokenRegister
 from .errors import error_middleware
 from .events import EventBus
-from .files import private_dir
 from .headers import security_headers
 from .live.rooms import Rooms
 from .media.ice import configure_host_addresses

@@ -14,10 +14,11 @@ from pathlib import Path
 
 from aiohttp import web
 
+from recorder.files import private_dir, write_private
+
 from .access_log import AccessLogger
 from .config import ConfigError, Settings, load_settings
 from .device_tokens import DEFAULT_DAYS, MAX_DAYS, DeviceToken, DeviceTokenRegister
-from .files import private_dir, write_private
 from .roles import ACCOUNT_ROLES, Role
 from .users import UserDirectory, UserError
 

@@ -15,6 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from recorder.settings import RecordingSettings, StorageSettings
+
+# The record's own settings live with the recorder (it imports nothing of the server); they are sections
+# of the server's settings like the others.
+__all__ = ["RecordingSettings", "StorageSettings"]
+
 ENV_PREFIX = "COURTROOM_"
 
 
@@ -95,37 +101,6 @@ class SignalingSettings:
     send_queue: int = 256
     # Open WebSockets from one address at once; a courthouse's staff and parties share one NAT address.
     max_connections_per_address: int = 100
-
-
-@dataclass
-class RecordingSettings:
-    enabled: bool = True
-    segment_seconds: float = 4.0
-    audio_bitrate: int = 64000
-    # Where segments wait until the store confirmed them. Empty: <data_dir>/spool.
-    spool_dir: str = ""
-    # Ed25519 key that signs manifests. Empty: <data_dir>/recording-signing.key, created on first start.
-    signing_key_file: str = ""
-    pause_during_recess: bool = False
-    speaking_threshold_dbfs: float = -45.0
-    upload_max_backoff_seconds: float = 30.0
-
-
-@dataclass
-class StorageSettings:
-    backend: str = "local"
-    # Local backend: the folder finished recordings live in. Empty: <data_dir>/recordings.
-    local_dir: str = ""
-    s3_bucket: str = ""
-    s3_prefix: str = "recordings/"
-    s3_endpoint_url: str = ""
-    s3_region: str = ""
-    # Empty: boto3's usual sources (environment, ~/.aws, instance role).
-    s3_access_key_id: str = ""
-    s3_secret_access_key: str = ""
-    s3_multipart_threshold_mb: int = 16
-    download_link_seconds: int = 900
-    share_link_hours: float = 168.0
 
 
 @dataclass

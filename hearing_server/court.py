@@ -10,6 +10,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from recorder.transcript import NOTE_KINDS
+
 from . import events as ev
 from . import text
 from .config import Settings
@@ -23,7 +25,6 @@ from .tokens import Claims, TokenError, TokenKind, TokenService
 from .users import UserDirectory
 
 LOST_CONNECTION = "connection lost"
-NOTE_KINDS = ("note", "exhibit", "objection", "ruling", "recess")
 HEARING_FIELDS = ("case_number", "title", "court", "courtroom", "scheduled_start")
 FIELD_LIMIT = text.FIELD_LIMIT
 

@@ -13,7 +13,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .files import JsonFileCache, write_private
+from recorder.files import JsonFileCache, write_private
 
 MAX_DAYS = 400  # a year and a little slack for the renewal; longer-lived secrets on a PC are not sensible
 DEFAULT_DAYS = 365

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import jwt
 
-from .files import write_private
+from recorder.files import write_private
+
 from .roles import Role, parse_role
 
 ISSUER = "courtroom"

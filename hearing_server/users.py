@@ -16,7 +16,8 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from .files import JsonFileCache
+from recorder.files import JsonFileCache
+
 from .passwords import password_problem
 from .roles import ACCOUNT_ROLES, Role
 

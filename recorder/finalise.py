@@ -15,8 +15,7 @@ from typing import Any
 import av
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hearing_server.files import touch_private
-
+from .files import touch_private
 from .journal import read_journal
 from .manifest import Gap, Manifest, ManifestFile, SegmentEntry, chain, genesis, sha256_file
 from .remux import remux

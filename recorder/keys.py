@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
 )
 
-from hearing_server.files import write_private
+from .files import write_private
 
 
 def load_or_create_signing_key(path: Path) -> Ed25519PrivateKey:

@@ -12,15 +12,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from hearing_server.config import Settings
-from hearing_server.files import private_dir
-from hearing_server.media.mixer import HearingMixer
-from hearing_server.models import Hearing
-from hearing_server.store import Store
-
 from .audit import AuditLog
 from .catalog import Catalog
+from .files import private_dir
 from .finalise import FINAL_MP4, JOURNAL, MANIFEST, Finalised, finalise_spool
+from .interfaces import HearingFacts, HearingLookup, MediaTap, RecorderSettings
 from .journal import Journal, read_journal
 from .keys import load_or_create_signing_key, public_raw
 from .manifest import Manifest, sha256_file
@@ -31,7 +27,7 @@ from .uploader import Uploader, UploadJob
 log = logging.getLogger(__name__)
 
 
-def create_storage(settings: Settings) -> Storage:
+def create_storage(settings: RecorderSettings) -> Storage:
     s = settings.storage
     if s.backend == "s3":
         return S3Storage(s.s3_bucket, s.s3_prefix, s.s3_endpoint_url, s.s3_region, s.s3_access_key_id,
@@ -44,7 +40,7 @@ def _epoch(iso: str) -> float:
 
 
 class Recorder:
-    def __init__(self, settings: Settings, storage: Storage | None = None) -> None:
+    def __init__(self, settings: RecorderSettings, storage: Storage | None = None) -> None:
         self.settings = settings
         self.storage = storage or create_storage(settings)
         self.uploader = Uploader(self.storage, max_backoff=settings.recording.upload_max_backoff_seconds)
@@ -58,7 +54,7 @@ class Recorder:
         self._background: set[asyncio.Task] = set()
         self.on_final: Callable[[Manifest], None] | None = None
 
-    async def start(self, store: Store) -> None:
+    async def start(self, store: HearingLookup) -> None:
         private_dir(self.settings.spool_path)
         if isinstance(self.storage, S3Storage):
             try:
@@ -120,7 +116,7 @@ class Recorder:
 
     # -- live recordings ----------------------------------------------------------------------------
 
-    def begin(self, hearing: Hearing, mixer: HearingMixer) -> HearingRecording | None:
+    def begin(self, hearing: HearingFacts, mixer: MediaTap) -> HearingRecording | None:
         if not self.settings.recording.enabled:
             return None
         recording = self.recordings.get(hearing.id)
@@ -176,7 +172,7 @@ class Recorder:
 
     # -- recovery -----------------------------------------------------------------------------------
 
-    async def recover(self, store: Store) -> None:
+    async def recover(self, store: HearingLookup) -> None:
         """Finish what a previous run left: upload what is left, finalise recordings whose hearing is
         over (or unknown), and leave those of live hearings for their room to carry on."""
         spool = self.settings.spool_path

@@ -16,13 +16,9 @@ from typing import Any, Callable
 
 import av
 
-from hearing_server.events import CourtEvent
-from hearing_server.files import private_dir
-from hearing_server.media.audio_mixer import BLOCK, RATE, MixedBlock
-from hearing_server.media.mixer import HearingMixer
-from hearing_server.models import Hearing
-
+from .files import private_dir
 from .finalise import JOURNAL, TRANSCRIPT, media_span, salvage
+from .interfaces import AudioBlock, EventFacts, HearingFacts, MediaTap
 from .journal import Journal, read_journal
 from .manifest import SegmentEntry, chain, genesis, sha256_file
 from .segments import SegmentWriter, WrittenSegment
@@ -47,7 +43,7 @@ def segment_key(hearing_id: str, name: str) -> str:
 
 
 class HearingRecording:
-    def __init__(self, hearing: Hearing, mixer: HearingMixer, recorder: "Any") -> None:
+    def __init__(self, hearing: HearingFacts, mixer: MediaTap, recorder: "Any") -> None:
         self.hearing = hearing
         self.mixer = mixer
         self.recorder = recorder  # recorder.recorder.Recorder: settings, storage, uploader, key, catalog
@@ -115,16 +111,12 @@ class HearingRecording:
         # that carries on sends them again (the store takes an identical copy as a no-op in effect).
         for entry in self._earlier:
             self._upload(entry)
-        self.mixer.video_listeners.append(self._on_video)
-        self.mixer.audio_listeners.append(self._on_audio)
-        self.mixer.recording = True
-        self.mixer.request_keyframe()
+        self.mixer.attach(self._on_video, self._on_audio)
 
     def pause(self, actor: str = "", reason: str = "") -> None:
         if self.paused or self.finished:
             return
         self.paused = True
-        self.mixer.recording = False
         self._detach()
         offset = self.mixer.media_offset()
         self._submit(self._writer.pause)
@@ -143,10 +135,7 @@ class HearingRecording:
         # that carries on sends them again (the store takes an identical copy as a no-op in effect).
         for entry in self._earlier:
             self._upload(entry)
-        self.mixer.video_listeners.append(self._on_video)
-        self.mixer.audio_listeners.append(self._on_audio)
-        self.mixer.recording = True
-        self.mixer.request_keyframe()
+        self.mixer.attach(self._on_video, self._on_audio)
 
     async def finish(self) -> Path | None:
         """Close the last segment, wait for every upload, finalise, upload the final files."""
@@ -184,7 +173,7 @@ class HearingRecording:
 
     # -- transcript ---------------------------------------------------------------------------------
 
-    def note_event(self, event: CourtEvent) -> None:
+    def note_event(self, event: EventFacts) -> None:
         camera = event.kind.startswith("camera_")  # named after the camera, not the courtroom PC
         if event.participant_id and "name" in event.data and not camera:
             self._names[event.participant_id] = (event.data["name"],
@@ -241,22 +230,19 @@ class HearingRecording:
         for packet in packets:
             self._submit(self._writer.write_video, packet)
 
-    def _on_audio(self, block: MixedBlock, position: int) -> None:
+    def _on_audio(self, block: AudioBlock, position: int) -> None:
         self._submit(self._writer.write_audio, block.full, position)
         levels: dict[str, float] = {}
         for key, level in block.levels.items():
-            source = self.mixer.audio.sources.get(key)
-            if source is not None and not source.muted and not self.mixer.audio.silenced:
-                speaker = source.participant_id + (POSITION + source.label if source.label else "")
+            speaker = self.mixer.speaker(key)
+            if speaker is not None:
                 levels[speaker] = max(level, levels.get(speaker, -120.0))
-        for participant, start, end in self._speakers.feed(levels, position / RATE, BLOCK / RATE):
+        rate = self.mixer.audio_rate
+        for participant, start, end in self._speakers.feed(levels, position / rate, self.mixer.audio_block / rate):
             self._speech(participant, start, end)
 
     def _detach(self) -> None:
-        if self._on_video in self.mixer.video_listeners:
-            self.mixer.video_listeners.remove(self._on_video)
-        if self._on_audio in self.mixer.audio_listeners:
-            self.mixer.audio_listeners.remove(self._on_audio)
+        self.mixer.detach(self._on_video, self._on_audio)
 
     def _submit(self, fn: Callable[..., Any], *args: Any) -> None:
         future = self._executor.submit(fn, *args)
@@ -286,7 +272,7 @@ class HearingRecording:
         self._uploads.append(self.recorder.uploader.submit(job))
 
 
-def hearing_record(hearing: Hearing) -> dict[str, Any]:
+def hearing_record(hearing: HearingFacts) -> dict[str, Any]:
     return {"id": hearing.id, "case_number": hearing.case_number, "title": hearing.title, "court": hearing.court,
             "courtroom": hearing.courtroom, "judge": hearing.judge, "judge_name": hearing.judge_name,
             "opened_at": utc_iso(hearing.opened_at) if hearing.opened_at else "",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import av
 
-from hearing_server.files import touch_private
+from .files import touch_private
 
 
 def remux(segments: list[Path], target: Path) -> None:

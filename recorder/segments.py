@@ -17,7 +17,7 @@ from typing import Callable
 import av
 import numpy as np
 
-from hearing_server.files import touch_private
+from .files import touch_private
 
 VIDEO_TIME_BASE = Fraction(1, 90000)
 AUDIO_RATE = 48000

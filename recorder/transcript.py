@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from hearing_server.court import NOTE_KINDS  # noqa: F401  (re-exported for the recorder)
+# What a clerk's log note may record (the court checks a note's kind against these; the transcript
+# labels them).
+NOTE_KINDS = ("note", "exhibit", "objection", "ruling", "recess")
 
 EVENT_TEXT = {
     "opened": "Hearing opened",

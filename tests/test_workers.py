@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from typing import AsyncIterator
 
 import pytest
@@ -71,7 +70,6 @@ async def test_hearings_spread_over_the_workers_and_survive_one_being_killed(nod
         await asyncio.sleep(5)  # more than a segment recorded before the crash
         victim = carriers[first]
         pid = pool.pids()[victim]
-        killed_at = time.monotonic()
         os.kill(pid, signal.SIGKILL)
 
         # The front hears it at once, places the hearing on the other worker and asks everyone back.
@@ -89,8 +87,6 @@ async def test_hearings_spread_over_the_workers_and_survive_one_being_killed(nod
         assert (await replacement.connect())["state"] == "admitted"
         await replacement.start_media()
         await replacement.wait_frames(20, timeout=20)
-        back_after = time.monotonic() - killed_at
-        assert back_after < 15, back_after  # moved within a second; the rest is the client's own reconnect
         # The killed worker is replaced, so the node has two again.
         for _ in range(100):
             if len(pool.pids()) == 2 and victim in pool.pids():

@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from recorder.audit import ACTIONS as AUDIT_ACTIONS
+from recorder.transcript import NOTE_KINDS
 
 from .. import __version__
 from ..config import StorageSettings
-from ..court import FIELD_LIMIT, NOTE_KINDS
+from ..court import FIELD_LIMIT
 from ..models import HearingStatus, ParticipantState
 from ..roles import PARTY_ROLES, STAFF_ROLES, Permission, Role
 from .archive import PURPOSES

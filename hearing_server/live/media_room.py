@@ -29,6 +29,7 @@ from ..media.audio_mixer import AudioSource
 from ..media.ice import apply_nat_mapping, rtc_configuration
 from ..media.mixer import HearingMixer, Seat
 from ..media.peer import OfferError, ParticipantPeer, drain
+from ..media.record_tap import MixerTap
 from ..media.tracks import IncomingVideo
 from ..models import Hearing, HearingStatus, Participant, ParticipantState
 from ..roles import Role
@@ -320,7 +321,7 @@ class MediaRoom:
         if self.hearing.is_live and not self.mixer.running:
             self.mixer.start(self.hearing.opened_at)
             if self.recorder is not None:
-                self.recording = self.recorder.begin(self.hearing, self.mixer)
+                self.recording = self.recorder.begin(self.hearing, MixerTap(self.mixer))
                 for person in self.people.values():
                     if self.recording is not None:
                         self.recording.participant(person.id, person.name, person.role)

@@ -8,7 +8,8 @@ import os
 import time
 from pathlib import Path
 
-from ..files import write_private
+from recorder.files import write_private
+
 from ..models import Hearing, Participant, from_dict, to_dict
 
 

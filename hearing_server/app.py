@@ -11,9 +11,9 @@ from aiohttp import web
 from recorder.files import private_dir
 from recorder.recorder import Recorder
 from recorder.storage import Storage
-from signaling.session import signaling_endpoint
 
 from .api import archive, routes
+from .api.signal import signaling_endpoint
 from .api.throttle import LoginThrottle
 from .appkeys import BUS, COURT, RECORDER, ROOMS, SETTINGS, STORE, THROTTLE, USERS
 from .config import Settings

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from recorder.settings import RecordingSettings, StorageSettings
+from signaling.settings import SignalingSettings
 
-# The record's own settings live with the recorder (it imports nothing of the server); they are sections
-# of the server's settings like the others.
-__all__ = ["RecordingSettings", "StorageSettings"]
+# The record's and the signaling protocol's own settings live with them (they import nothing of the server);
+# they are sections of the server's settings like the others.
+__all__ = ["RecordingSettings", "StorageSettings", "SignalingSettings"]
 
 ENV_PREFIX = "COURTROOM_"
 
@@ -91,16 +92,6 @@ class MediaSettings:
     workers: int = -1
     # A worker takes at most this many hearings; when every worker is full a new hearing is refused (503).
     hearings_per_worker: int = 3
-
-
-@dataclass
-class SignalingSettings:
-    max_message_bytes: int = 65536
-    messages_per_second: float = 20.0
-    burst: int = 40
-    send_queue: int = 256
-    # Open WebSockets from one address at once; a courthouse's staff and parties share one NAT address.
-    max_connections_per_address: int = 100
 
 
 @dataclass

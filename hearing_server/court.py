@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from recorder.transcript import NOTE_KINDS
+from signaling import text
 
 from . import events as ev
-from . import text
 from .config import Settings
 from .device_tokens import DeviceTokenRegister
 from .errors import ApiError, conflict, not_found
@@ -468,7 +468,7 @@ class Court:
 
 def clean_text(value: Any, name: str, required: bool = False, limit: int = FIELD_LIMIT,
                multiline: bool = False) -> str:
-    """hearing_server.text.clean_text, as the API's 400 naming the field."""
+    """signaling.text.clean_text, as the API's 400 naming the field."""
     try:
         return text.clean_text(value, name, required=required, limit=limit, multiline=multiline)
     except text.TextError as exc:

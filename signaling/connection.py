@@ -8,9 +8,6 @@ from typing import Any
 
 from aiohttp import web
 
-from hearing_server.models import Participant
-from hearing_server.tokens import Claims
-
 log = logging.getLogger(__name__)
 
 # Close codes in the 4000 range are ours (docs/signaling.md lists them).
@@ -28,8 +25,10 @@ CLOSE_MEDIA_RESTARTING = 1012  # "service restart": the hearing's media moved to
 class Connection:
     def __init__(self, ws: web.WebSocketResponse, queue_size: int) -> None:
         self.ws = ws
-        self.claims: Claims | None = None
-        self.participant: Participant | None = None
+        # Set by the server once the hello is accepted: its Claims and Participant (signaling does not
+        # need their shape, the live room does).
+        self.claims: Any = None
+        self.participant: Any = None
         self._outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=queue_size)
         self._writer = asyncio.create_task(self._write(), name="signaling-writer")
         self.closing = False

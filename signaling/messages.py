@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from hearing_server.text import TextError, check_raw, clean_text
+from .text import TextError, check_raw, clean_text
 
 MAX_SDP = 60_000
 MAX_TOKEN = 4096

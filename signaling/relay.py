@@ -15,12 +15,13 @@ import logging
 import aiohttp
 from aiohttp import WSMsgType, web
 
-from hearing_server.routing import RELAY_HEADER
-
 from .connection import CLOSE_MEDIA_RESTARTING
 
 log = logging.getLogger(__name__)
 
+# A node relaying a WebSocket or an API call to the node that carries the hearing marks it with this header
+# (the participant's address, signed with the court's secret): the carrier never relays it again.
+RELAY_HEADER = "X-Courtroom-Relay"
 CONNECT_SECONDS = 5.0
 _CLOSING = (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR)
 

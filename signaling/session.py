@@ -1,4 +1,9 @@
-"""The signaling WebSocket endpoint: authenticate, then read messages until the participant goes."""
+"""One participant's signaling WebSocket: hello, then every message until they go.
+
+The session speaks the client protocol (docs/signaling.md) — parsing, limits, violations, the order of
+replies — and asks a Gateway (signaling.gateway) for everything the court decides; a hearing carried by
+another node is relayed there (signaling.relay) before the court hears of it.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +13,12 @@ import time
 from collections import Counter
 
 from aiohttp import ClientWebSocketResponse, WSMsgType, web
-from redis.exceptions import RedisError
-
-from hearing_server.appkeys import COURT, ROOMS, SETTINGS
-from hearing_server.config import SignalingSettings
-from hearing_server.court import Court
-from hearing_server.errors import ApiError
-from hearing_server.live.room import HearingRoom, hearing_summary
-from hearing_server.live.rooms import Rooms
-from hearing_server.media.ice import browser_ice_servers
-from hearing_server.media.peer import OfferError
-from hearing_server.models import ParticipantState
-from hearing_server.roles import PERMISSIONS
-from hearing_server.routing import RELAY_HEADER
-from hearing_server.tokens import TokenKind
 
 from . import messages as msg
 from .connection import CLOSE_POLICY, CLOSE_UNAUTHORIZED, Connection
+from .gateway import Elsewhere, Gateway, LiveHearing, SignalingError
 from .relay import CarrierUnreachable, open_upstream, relay
+from .settings import SignalingSettings
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +26,7 @@ HELLO_TIMEOUT = 15.0
 MAX_VIOLATIONS = 50  # a client that keeps sending garbage is cut off; one bad message is only answered
 _cleanups: set[asyncio.Task] = set()
 # Open WebSockets per client address (one process serves one event loop: a plain counter is enough).
-_open_by_address: Counter[str] = Counter()
+open_by_address: Counter[str] = Counter()
 
 
 class RateLimiter:
@@ -56,13 +49,12 @@ class RateLimiter:
 
 
 class SignalingSession:
-    def __init__(self, ws: web.WebSocketResponse, court: Court, rooms: Rooms, settings: SignalingSettings) -> None:
+    def __init__(self, ws: web.WebSocketResponse, gateway: Gateway, settings: SignalingSettings) -> None:
         self.ws = ws
-        self.court = court
-        self.rooms = rooms
+        self.gateway = gateway
         self.settings = settings
         self.conn = Connection(ws, settings.send_queue)
-        self.room: HearingRoom | None = None
+        self.room: LiveHearing | None = None
         self.limiter = RateLimiter(settings.messages_per_second, settings.burst)
         self.violations = 0
         self.relayed_from = ""  # a fellow node relayed this connection (it must not be relayed again)
@@ -132,16 +124,10 @@ class SignalingSession:
         except msg.ProtocolError as exc:
             self.violations += 1
             self.conn.send(msg.error(exc.code, exc.message, exc.ref or ref))
-        except OfferError as exc:
-            self.conn.send(msg.error("bad_sdp", str(exc), ref))
-        except ApiError as exc:
+        except SignalingError as exc:
             self.conn.send(msg.error(exc.code, exc.message, ref))
-            if exc.status == 401 and self.room is None:
-                self.conn.close(CLOSE_UNAUTHORIZED, exc.code)
-        except (RedisError, ConnectionError) as exc:
-            log.error("signaling: the state store is unreachable: %s", exc)
-            self.conn.send(msg.error("state_unavailable", "the court's shared state is unreachable for a moment; "
-                                                          "try again in a few seconds", ref))
+            if exc.close is not None and self.room is None:
+                self.conn.close(exc.close, exc.code)
         except Exception:
             log.exception("signaling message failed")
             self.conn.send(msg.error("internal_error", "the server could not handle that message", ref))
@@ -150,106 +136,48 @@ class SignalingSession:
         if isinstance(message, msg.Hello):
             await self._hello(message)
             return
-        assert self.room is not None and self.conn.participant is not None
-        room, pid = self.room, self.conn.participant_id
+        assert self.room is not None
+        room = self.room
         if isinstance(message, msg.Ping):
             self.conn.send(msg.message("pong", message.ref, at=time.time()))
         elif isinstance(message, msg.Offer):
-            answer = await room.answer_offer(self.conn, message.sdp, message.sources)
+            answer = await room.offer(self.conn, message.sdp, message.sources)
             self.conn.send(msg.message("answer", message.ref, sdp=answer))
         elif isinstance(message, msg.SelfMute):
-            person = await self.court.set_self_state(room.hearing_id, pid, muted=message.muted)
-            await room.set_self_state(person)
+            await room.set_self(self.conn, muted=message.muted)
         elif isinstance(message, msg.Camera):
-            person = await self.court.set_self_state(room.hearing_id, pid, camera_off=not message.on)
-            await room.set_self_state(person)
+            await room.set_self(self.conn, camera_on=message.on)
         elif isinstance(message, msg.Leave):
             self.conn.send(msg.message("bye", message.ref))
             self.conn.close(1000, "left")
-            await self.court.leave(room.hearing_id, pid)
+            await room.leave(self.conn)
         elif isinstance(message, msg.PreviewOffer):
-            answer = await room.start_preview(self.conn, message.participant_id, message.sdp)
+            answer = await room.preview(self.conn, message.participant_id, message.sdp)
             self.conn.send(msg.message("preview-answer", message.ref, participant_id=message.participant_id,
                                        sdp=answer))
         elif isinstance(message, msg.PreviewStop):
-            await room.stop_preview(pid, message.participant_id)
-
-    async def _relayed(self, hearing_id: str) -> bool:
-        """Several nodes: find (or place) the node that carries the hearing before anything else; when it is
-        another, connect to its front, which answers this hello and all that follows."""
-        hearing = await self.court.hearing(hearing_id)
-        unreachable: set[str] = set()
-        for _ in range(3):
-            where = await self.rooms.locate(hearing, may_relay=not self.relayed_from, unreachable=unreachable)
-            if isinstance(where, HearingRoom):
-                return False
-            assert self.rooms.http is not None
-            try:
-                self._upstream = await open_upstream(where.url, self.court.tokens.relay_mark(self.address),
-                                                     self.rooms.http, self.settings.max_message_bytes * 4)
-                return True
-            except CarrierUnreachable:
-                unreachable.add(where.node_id)  # it died a moment ago: wait out its lease, then place anew
-        raise ApiError(503, "hearing_moving", "the server that carries this hearing did not answer; reconnect")
+            await room.preview_stop(self.conn, message.participant_id)
 
     async def _hello(self, hello: msg.Hello) -> None:
         if self.room is not None:
             raise msg.ProtocolError("already_joined", "hello was already accepted", hello.ref)
-        claims = await self.court.authenticate(hello.token, (TokenKind.STAFF, TokenKind.INVITE, TokenKind.SESSION))
-        hearing_id = hello.hearing_id if claims.kind is TokenKind.STAFF else claims.hearing
-        if self.rooms.router.shared and hearing_id and await self._relayed(hearing_id):
-            return
-        # The court decides first; a room is only made for someone it let in.
-        if claims.kind is TokenKind.STAFF:
-            if not hello.hearing_id:
-                raise msg.ProtocolError("missing_field", "hello: staff must name the hearing_id", hello.ref)
-            person = await self.court.join_staff(claims, hello.hearing_id)
-        elif claims.kind is TokenKind.INVITE:
-            live = self.rooms.rooms.get(claims.hearing)
-            taken = live is not None and claims.subject in live.connections
-            person = await self.court.enter_lobby(claims, hello.name, seat_taken=taken)
+        unreachable: set[str] = set()
+        for _ in range(3):
+            joined = await self.gateway.hello(hello.token, hello.hearing_id, hello.name,
+                                              relayed=bool(self.relayed_from), unreachable=unreachable)
+            if not isinstance(joined, Elsewhere):
+                break
+            # Several nodes: the carrier's own front answers this hello and all that follows.
+            try:
+                self._upstream = await open_upstream(joined.url, self.gateway.relay_mark(self.address),
+                                                     self.gateway.http, self.settings.max_message_bytes * 4)
+                return
+            except CarrierUnreachable:
+                unreachable.add(joined.node_id)  # it died a moment ago: wait out its lease, then place anew
         else:
-            person = await self.court.resume_session(claims)
-        where = await self.rooms.locate(await self.court.hearing(person.hearing_id), may_relay=False)
-        if not isinstance(where, HearingRoom):  # placed elsewhere meanwhile: the participant reconnects
-            raise ApiError(503, "hearing_moving", "the hearing is moving to another server; reconnect")
-        room = where
-        self.conn.claims = claims
-        self.conn.participant = person
-        self.room = room
-        in_hearing = person.state is ParticipantState.ADMITTED
-        self.conn.send(msg.message(
-            "welcome", hello.ref,
-            state="admitted" if in_hearing else "lobby",
-            participant=dict(person.public(), stated_name=person.stated_name),
-            hearing=hearing_summary(room.hearing),
-            ice_servers=browser_ice_servers(self.rooms.settings.media),
-            permissions=sorted(p.value for p in PERMISSIONS.get(claims.role, frozenset()))
-            if claims.kind is TokenKind.STAFF else [],
-        ))
-        await room.connect(self.conn)  # then roster and lobby, so that welcome always comes first
-
-
-async def signaling_endpoint(request: web.Request) -> web.WebSocketResponse:
-    settings = request.app[SETTINGS].signaling
-    mark = request.headers.get(RELAY_HEADER, "")
-    relayed = request.app[COURT].tokens.relayed_address(mark) if mark else None
-    address = relayed or request.remote or "?"  # a fellow node vouches for the participant's own address
-    if _open_by_address[address] >= settings.max_connections_per_address:
-        raise ApiError(429, "too_many_connections",
-                       f"at most {settings.max_connections_per_address} signaling connections from one address")
-    # aiohttp drops a frame over max_msg_size by closing the socket; leave headroom so that an oversize
-    # message within 4× the limit is answered with an error message instead.
-    ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=settings.max_message_bytes * 4)
-    _open_by_address[address] += 1  # before the first await: parallel upgrades cannot slip past the cap
-    try:
-        await ws.prepare(request)
-        session = SignalingSession(ws, request.app[COURT], request.app[ROOMS], settings)
-        session.address = address
-        session.relayed_from = request.remote or "?" if relayed else ""
-        await session.run()
-    finally:
-        _open_by_address[address] -= 1
-        if not _open_by_address[address]:
-            del _open_by_address[address]
-    return ws
+            raise SignalingError("hearing_moving", "the server that carries this hearing did not answer; reconnect")
+        self.conn.claims = joined.claims
+        self.conn.participant = joined.participant
+        self.room = joined.hearing
+        self.conn.send(msg.message("welcome", hello.ref, **joined.welcome))
+        await joined.hearing.connect(self.conn)  # then roster and lobby, so that welcome always comes first

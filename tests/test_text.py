@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from hearing_server.media.compositor import Caption, Tile, VideoCompositor
-from hearing_server.text import TextError, check_raw, clean_text, drawable
 from recorder.download_name import content_disposition, download_name
+from signaling.text import TextError, check_raw, clean_text, drawable
 
 HOSTILE = ["CV-\ud800", "\udfff", "a\x00b", "tab\tand\nline", "\u202eevil", "\u2066x\u2069", "\ufffe", "\U0010ffff",
            "e\u0301", "\u200fright-to-left mark", "Жанар Қасымова", "👩🏽‍⚖️", "x" * 10_000, "", " ", "\x7f", "\x85"]

@@ -9,12 +9,13 @@ from typing import Any
 import segno
 from aiohttp import web
 
+from signaling.text import text_problem
+
 from ..appkeys import COURT, ROOMS, SETTINGS, STORE, THROTTLE, USERS
 from ..court import clean_text
 from ..errors import ApiError
 from ..models import Hearing, Participant, to_dict
 from ..roles import PERMISSIONS, Permission, Role
-from ..text import text_problem
 from .openapi import openapi_document
 from .requests import json_body, staff
 

@@ -20,7 +20,7 @@ from typing import Callable, Union
 import cv2
 import numpy as np
 
-from ..text import drawable
+from signaling.text import drawable
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 BAR = 36  # header bar height at 720p; scaled with the canvas

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import msgspec
 
-# A node relaying a WebSocket or an API call to the node that carries the hearing marks it with this header
-# (the participant's address, signed with the court's secret): the carrier never relays it again.
-RELAY_HEADER = "X-Courtroom-Relay"
+from signaling.relay import RELAY_HEADER
+
+__all__ = ["RELAY_HEADER", "WorkerLoad", "NodeInfo"]
 
 
 class WorkerLoad(msgspec.Struct, frozen=True):

@@ -12,6 +12,7 @@ import redis.asyncio as aioredis
 
 from hearing_server.routing import MemoryRegistry, NoCapacity, NodeInfo, RedisRegistry, WorkerLoad, choose_worker
 from hearing_server.routing import registry as registry_module
+from hearing_server.routing.selector import with_pending
 
 from .conftest import REDIS_URL
 
@@ -89,3 +90,13 @@ def test_a_new_hearing_goes_to_the_least_loaded_worker_with_room():
 def test_a_full_court_says_why_it_refuses(nodes, reason):
     with pytest.raises(NoCapacity, match=reason):
         choose_worker(nodes)
+
+
+def test_a_burst_of_placements_counts_their_cpu_before_the_next_report():
+    idle = node("a", (0.05, 0, 0), (0.1, 0, 0))
+    placed: dict[str, int] = {}
+    for _ in range(4):  # a dead node's hearings adopted at once: reports are 2 s old
+        workers = tuple(with_pending(w, placed.get(w.worker_id, 0)) for w in idle.workers)
+        _, chosen = choose_worker([NodeInfo("a", "", workers, updated_at=time.time())])
+        placed[chosen.worker_id] = placed.get(chosen.worker_id, 0) + 1
+    assert placed == {"a/0": 2, "a/1": 2}  # spread, not four on the worker that looked idlest

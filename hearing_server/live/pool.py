@@ -23,6 +23,7 @@ from typing import Awaitable, Callable
 
 from ..config import Settings, settings_to_dict
 from ..routing import MemoryRegistry, NodeInfo, NodeRegistry, WorkerLoad, choose_worker
+from ..routing.selector import with_pending
 from . import wire
 from .worker_client import WorkerConnection
 
@@ -168,10 +169,10 @@ class WorkerPool:
         return worker.connection
 
     def load(self) -> NodeInfo:
-        """The reported loads, with the hearings placed since the last report counted at once."""
+        """The reported loads, with the hearings placed since the last report counted at once (and their
+        CPU estimated until it is reported)."""
         info = self.node_info()
-        workers = tuple(WorkerLoad(w.worker_id, w.cpu, max(w.hearings, len(self._workers[w.worker_id].hearings)),
-                                   w.participants, w.pid) for w in info.workers)
+        workers = tuple(with_pending(w, len(self._workers[w.worker_id].hearings)) for w in info.workers)
         return NodeInfo(info.node_id, info.url, workers, info.draining, info.max_hearings_per_worker,
                         info.updated_at)
 

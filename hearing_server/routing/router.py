@@ -24,7 +24,7 @@ from ..events import CourtEvent
 from .bus import NodeBus, NodeMessage, event_message
 from .messages import NodeInfo
 from .registry import CLAIM_SECONDS, HEARTBEAT_SECONDS, RedisRegistry
-from .selector import NoCapacity, choose_worker
+from .selector import NoCapacity, choose_worker, with_pending
 
 log = logging.getLogger(__name__)
 
@@ -224,8 +224,8 @@ class RedisRouter:
             return node
         workers = sorted(node.workers, key=lambda w: (w.hearings, w.cpu))
         first = workers[0]
-        bumped = msgspec.structs.replace(first, hearings=first.hearings + len(recent))
-        return msgspec.structs.replace(node, workers=(bumped, *workers[1:]))
+        return msgspec.structs.replace(node, workers=(with_pending(first, first.hearings + len(recent)),
+                                                      *workers[1:]))
 
     async def send(self, message: NodeMessage) -> None:
         assert self._bus is not None

@@ -9,6 +9,20 @@ from .messages import NodeInfo, WorkerLoad
 CPU_LIMIT = 0.85
 
 
+# What a hearing placed since a worker's last report is taken to cost until the report shows it: a burst of
+# placements (a node's hearings adopted at once) must not all land on the worker that looked idle 2 s ago.
+PENDING_HEARING_CPU = 0.35
+
+
+def with_pending(worker: WorkerLoad, hearings: int) -> WorkerLoad:
+    """The worker's load with `hearings` carried by it now, some of them not in its last report yet."""
+    pending = max(0, hearings - worker.hearings)
+    if not pending:
+        return worker
+    return WorkerLoad(worker.worker_id, worker.cpu + pending * PENDING_HEARING_CPU, hearings, worker.participants,
+                      worker.pid)
+
+
 class NoCapacity(Exception):
     """Every worker is full or draining: the new hearing is refused (503) rather than degrading the others."""
 

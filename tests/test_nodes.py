@@ -192,8 +192,9 @@ async def test_three_nodes_spread_relay_and_adopt_the_hearing_of_a_killed_node(c
 
 
 async def test_a_node_told_to_stop_hands_its_hearing_to_another(cluster):
-    first = cluster.add("n1", COURTROOM_NODE_DRAIN_SECONDS="0")
-    second = cluster.add("n2")
+    # Media in a worker process on each node: the hand-over goes through the pool as well.
+    first = cluster.add("n1", COURTROOM_NODE_DRAIN_SECONDS="0", COURTROOM_MEDIA_WORKERS="1")
+    second = cluster.add("n2", COURTROOM_MEDIA_WORKERS="1")
     api = ApiClient(second.url)
     people: list[Participant] = []
     staying_api = None

@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8088
 ARGS ?=
 
-.PHONY: run test install bench-recorder bench-live bench-join bench-soak
+.PHONY: run test install bench-recorder bench-live bench-join bench-soak bench-c-way bench-capacity
 
 run:
 	scripts/install.sh
@@ -43,3 +43,14 @@ bench-soak:
 	scripts/setup-test-env.sh
 	scripts/install.sh test bench
 	.venv/bin/python bench/soak.py $(ARGS)
+
+# Needs root and the Debian packages janus janus-tools ffmpeg iproute2 (the script says what is missing).
+bench-c-way:
+	scripts/setup-test-env.sh
+	scripts/install.sh test bench
+	.venv/bin/python bench/c_way.py $(ARGS)
+
+# A placement simulation (standard library only): the venv's Python is all it needs.
+bench-capacity:
+	scripts/install.sh
+	.venv/bin/python bench/capacity.py $(ARGS)

@@ -8,9 +8,9 @@ fps H.264 + Opus for `--seconds` while receiving the composite and its mix-minus
 
 Per K it prints, over the measured window: frames sent / received per client (received = composite frames
 decoded), loss against the server's frame rate, glass-to-glass latency read from bar codes in the composite,
-server CPU (% of one core), server RSS per participant, offer → first composite frame (median / p95),
-signaling `ping` → `pong` RTT, the load generator's own CPU and the whole machine's busy cores (others' jobs
-included). Then the largest K with < 2 % mean loss.
+server CPU (% of one core, server + media workers) and CPU-s per hearing-minute, server RSS per participant,
+offer → first composite frame (median / p95), signaling `ping` → `pong` RTT, the load generator's own CPU and
+the whole machine's busy cores (others' jobs included). Then the largest K with < 2 % mean loss.
 
     .venv/bin/python bench/live.py [--k 1,2,4,6] [--seconds 30] [--size 1280x720]
         [--light-clients] [--profile py-spy [--native]]
@@ -172,6 +172,8 @@ async def run_k(k: int, args: argparse.Namespace, reader: CompositeReader) -> di
             loss=sum(p[2] for p in per_client) / people if per_client else 100.0,
             loss_max=max((p[2] for p in per_client), default=100.0),
             server_cpu=window.cpu_percent,
+            # CPU-seconds of the server and its media workers over the window, per hearing and minute
+            cpu_s_per_hearing_minute=window.cpu_percent / 100 * seconds / (k * seconds / 60),
             rss=window.rss_mb_mean,
             rss_idle=idle.rss / 2**20,
             rss_per_person=(window.rss_mb_mean - idle.rss / 2**20) / people,
@@ -238,6 +240,12 @@ async def main_async(args: argparse.Namespace) -> int:
                 f"composite frames each",
                 1,
             )
+        if "per_client" in result:
+            print(
+                f"K={k}: server CPU-s per hearing-minute {result['cpu_s_per_hearing_minute']:.2f} "
+                f"({result['server_cpu'] / 100 * result['seconds']:.1f} CPU-s over {result['seconds']:.1f} s, "
+                f"{k} hearing{'s' if k > 1 else ''}, server + media workers)"
+            )
         if result.get("error"):
             print(f"K={k}: {result['error']}")
         if result.get("profile"):
@@ -247,7 +255,7 @@ async def main_async(args: argparse.Namespace) -> int:
     rows = []
     for r in results:
         if "per_client" not in r:
-            rows.append((r["k"], r["joined"]) + (float("nan"),) * 14 + (r.get("error", ""),))
+            rows.append((r["k"], r["joined"]) + (float("nan"),) * 15 + (r.get("error", ""),))
             continue
         rows.append(
             (
@@ -258,6 +266,7 @@ async def main_async(args: argparse.Namespace) -> int:
                 r["loss"],
                 r["loss_max"],
                 r["server_cpu"],
+                r["cpu_s_per_hearing_minute"],
                 r["rss"],
                 r["rss_per_person"],
                 r["first_median"],
@@ -282,6 +291,7 @@ async def main_async(args: argparse.Namespace) -> int:
             "loss % mean",
             "loss % max",
             "server CPU %",
+            "CPU-s/hearing-min",
             "server RSS MB",
             "RSS MB/participant",
             "offer→1st frame s med",

@@ -181,9 +181,11 @@ class ProcSampler:
     """Samples one process and its children — the server and its media workers — (CPU time, RSS, open fds,
     threads) every `interval` seconds in a thread."""
 
-    def __init__(self, pid: int, interval: float = 0.5) -> None:
+    def __init__(self, pid: int | list[int], interval: float = 0.5) -> None:
         need_psutil()
-        self.process = psutil.Process(pid)
+        # Several pids: several nodes on this machine, summed.
+        self.processes = [psutil.Process(p) for p in (pid if isinstance(pid, list) else [pid])]
+        self.process = self.processes[0]
         self.interval = interval
         self.samples: list[Snapshot] = []
         self._stop = threading.Event()
@@ -192,7 +194,8 @@ class ProcSampler:
 
     def snap(self) -> Snapshot:
         cpu, rss, fds, threads = 0.0, 0, 0, 0
-        for process in [self.process, *self.process.children(recursive=True)]:
+        tree = [p for root in self.processes for p in (root, *root.children(recursive=True))]
+        for process in tree:
             try:
                 with process.oneshot():
                     times = process.cpu_times()
@@ -201,7 +204,7 @@ class ProcSampler:
                     fds += process.num_fds()
                     threads += process.num_threads()
             except psutil.NoSuchProcess:
-                if process is self.process:
+                if process in self.processes:
                     raise
         return Snapshot(time.monotonic(), cpu, rss, fds, threads)
 
@@ -274,6 +277,8 @@ def add_staff(data_dir: Path) -> None:
     from hearing_server.users import UserDirectory
 
     data_dir.mkdir(parents=True, exist_ok=True)
+    if (data_dir / "users.json").exists():
+        return  # several nodes share one data folder: made by the first
     users = UserDirectory(data_dir / "users.json")
     users.add("judge", Role.JUDGE, PASSWORD, "Judge Amira Haddad")
     users.add("judge2", Role.JUDGE, PASSWORD, "Judge Bo Lindqvist")

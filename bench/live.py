@@ -13,7 +13,7 @@ offer → first composite frame (median / p95), signaling `ping` → `pong` RTT,
 the whole machine's busy cores (others' jobs included). Then the largest K with < 2 % mean loss.
 
     .venv/bin/python bench/live.py [--k 1,2,4,6] [--seconds 30] [--size 1280x720]
-        [--light-clients] [--profile py-spy [--native]]
+        [--light-clients] [--workers N] [--nodes M] [--profile py-spy [--native]]
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import shutil
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -56,7 +57,7 @@ LOSS_LIMIT = 2.0
 async def join_hearing(
     api: ApiClient,
     judge: str,
-    base: str,
+    bases: list[str],
     index: int,
     k: int,
     light: bool,
@@ -69,9 +70,11 @@ async def join_hearing(
     clients = []
     for sender, (name, role) in enumerate(PEOPLE):
         invite = await api.invite(judge, hid, name, role)
+        # Several nodes: each person reaches a node of their own, as behind a load balancer that is not
+        # sticky; whoever lands off the carrier is relayed there.
         clients.append(
             BenchParticipant(
-                base,
+                bases[(index + sender) % len(bases)],
                 invite["token"],
                 sender,
                 name=name,
@@ -96,16 +99,35 @@ async def join_hearing(
     return clients
 
 
+async def forget_keys(url: str, prefix: str) -> None:
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(url)
+    try:
+        keys = [key async for key in client.scan_iter(match=prefix + "*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
 async def run_k(k: int, args: argparse.Namespace, reader: CompositeReader) -> dict:
     width, height = (int(v) for v in args.size.split("x"))
     tmp = Path(tempfile.mkdtemp(prefix=f"bench-live-k{k}-"))
     profile = CACHE / "profiles" / f"live-server-k{k}.pyspy.txt" if args.profile else None
-    server = BenchServer(
-        tmp / "data", media_env(width, height, args.bitrate, workers=args.workers), profile=profile,
-        native=args.native
-    )
-    server.start()
-    sampler = ProcSampler(server.pid, 0.5).start()
+    env = media_env(width, height, args.bitrate, workers=args.workers)
+    prefix = f"bench-live:{uuid.uuid4().hex[:8]}:"
+    if args.nodes > 1:  # one court system: one Redis, one shared data folder (accounts, keys, spool)
+        env.update(COURTROOM_STATE_BACKEND="redis", COURTROOM_STATE_REDIS_URL=args.redis_url,
+                   COURTROOM_STATE_KEY_PREFIX=prefix)
+    servers = []
+    for number in range(args.nodes):
+        node_env = dict(env, COURTROOM_NODE_NODE_ID=f"n{number + 1}") if args.nodes > 1 else env
+        node = BenchServer(tmp / "data", node_env, profile=profile if number == 0 else None, native=args.native)
+        node.log = tmp / (f"server-n{number + 1}.log" if args.nodes > 1 else "server.log")
+        servers.append(node.start())
+    server = servers[0]
+    sampler = ProcSampler([s.pid for s in servers], 0.5).start()
     clients: list[BenchParticipant] = []
     api = ApiClient(server.url)
     result: dict = {"k": k, "joined": 0, "error": ""}
@@ -116,7 +138,7 @@ async def run_k(k: int, args: argparse.Namespace, reader: CompositeReader) -> di
         for index in range(k):
             try:
                 clients += await join_hearing(
-                    api, judge, server.url, index, k, args.light_clients, reader, args.join_timeout
+                    api, judge, [s.url for s in servers], index, k, args.light_clients, reader, args.join_timeout
                 )
             except Exception as exc:  # a join that fails is a result, not a crash of the benchmark
                 result["error"] = f"hearing {index + 1}: {exc.__class__.__name__}: {str(exc)[:120]}"
@@ -161,7 +183,7 @@ async def run_k(k: int, args: argparse.Namespace, reader: CompositeReader) -> di
         latencies = [x for c in clients for x in c.stats.latencies]
         rtts = [x for c in clients for x in c.stats.rtts()]
         people = max(1, len(clients))
-        log = server.log.read_text(errors="replace") if server.log.exists() else ""
+        log = "".join(s.log.read_text(errors="replace") for s in servers if s.log.exists())
         result.update(
             seconds=seconds,
             expected=expected,
@@ -198,7 +220,10 @@ async def run_k(k: int, args: argparse.Namespace, reader: CompositeReader) -> di
         sampler.stop()
         await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
         await api.close()
-        server.stop()
+        for node in servers:
+            node.stop()
+        if args.nodes > 1:
+            await forget_keys(args.redis_url, prefix)
         if profile is not None and profile.exists():
             result["profile"] = profile
         if args.keep:
@@ -329,6 +354,10 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=0,
                     help="media worker processes (media.workers): 0 = the hearings in the server's own process "
                          "(the figures before workers), -1 = one per core")
+    ap.add_argument("--nodes", type=int, default=1,
+                    help="nodes (servers) on this machine sharing one Redis; each person of a hearing joins "
+                         "through another node (relayed to the carrier). CPU and RSS are summed over them")
+    ap.add_argument("--redis-url", default="redis://127.0.0.1:6379/15", help="the Redis of --nodes > 1")
     ap.add_argument("--join-timeout", type=float, default=30.0)
     ap.add_argument(
         "--light-clients",

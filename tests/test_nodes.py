@@ -89,6 +89,32 @@ async def cluster(tmp_path, settings) -> AsyncIterator[Cluster]:  # noqa: ANN001
         nodes.stop()
 
 
+async def _admitted(api: ApiClient, judge: str, hid: str, base: str, name: str = "Ana Silva",
+                    tone: float = 440.0) -> tuple[Participant, str]:
+    """An invited party through the lobby (on `base`, any node), admitted, sending and receiving media."""
+    invite = await api.invite(judge, hid, name)
+    person = Participant(base, invite["token"], name=name, tone=tone)
+    assert (await person.connect())["state"] == "lobby"
+    await person.start_media()
+    await api.ok("POST", f"/api/hearings/{hid}/participants/{invite['participant']['id']}/admit", token=judge)
+    session = (await person.expect("admitted"))["session_token"]
+    await person.wait_frames(10)
+    return person, session
+
+
+async def _state_back(api: ApiClient, nodes: Cluster, judge: str, hid: str, carrier: str, timeout: float) -> None:
+    """The hearing answers again from the state, still leased to its carrier."""
+    deadline = time.monotonic() + timeout
+    status, hearing = 0, {}
+    while time.monotonic() < deadline:
+        status, hearing = await api.call("GET", f"/api/hearings/{hid}", token=judge)
+        if status == 200 and nodes.holder(hid) == carrier:
+            break
+        await asyncio.sleep(0.3)
+    assert status == 200 and hearing["status"] == "open", hearing
+    assert nodes.holder(hid) == carrier
+
+
 async def _closed(person: Participant, timeout: float = 15.0) -> int | None:
     deadline = time.monotonic() + timeout
     while person.closed_code is None and time.monotonic() < deadline:
@@ -203,16 +229,9 @@ async def test_a_node_told_to_stop_hands_its_hearing_to_another(cluster):
         hid = (await api.new_hearing(judge, "CV-2026-0801"))["id"]
         carrier = await cluster.wait_holder(hid)
         stopping, staying = (first, second) if carrier == "n1" else (second, first)
-        staying_api = people_api = ApiClient(staying.url)
-        invite = await people_api.invite(judge, hid, "Ben Okafor")
-        ben = Participant(staying.url, invite["token"], name="Ben Okafor", tone=660.0)
+        staying_api = ApiClient(staying.url)
+        ben, session = await _admitted(staying_api, judge, hid, staying.url, "Ben Okafor", 660.0)
         people.append(ben)
-        assert (await ben.connect())["state"] == "lobby"
-        await ben.start_media()
-        await people_api.ok("POST", f"/api/hearings/{hid}/participants/{invite['participant']['id']}/admit",
-                            token=judge)
-        session = (await ben.expect("admitted"))["session_token"]
-        await ben.wait_frames(15)
         await asyncio.sleep(2.5)
 
         assert stopping.process is not None
@@ -306,28 +325,14 @@ async def test_redis_restarted_mid_hearing_the_media_flows_on_and_state_comes_ba
         judge = await api.login("judge")
         hid = (await api.new_hearing(judge, "CV-2026-0901"))["id"]
         await nodes.wait_holder(hid)
-        invite = await api.invite(judge, hid, "Ana Silva")
-        ana = Participant(node.url, invite["token"], name="Ana Silva", tone=440.0)
-        assert (await ana.connect())["state"] == "lobby"
-        await ana.start_media()
-        await api.ok("POST", f"/api/hearings/{hid}/participants/{invite['participant']['id']}/admit", token=judge)
-        await ana.expect("admitted")
-        await ana.wait_frames(10)
+        ana, _ = await _admitted(api, judge, hid, node.url)
 
         server.kill()
         await ana.wait_frames(30, timeout=15)  # Redis away: the hearing's media does not need it
         status, body = await api.call("GET", f"/api/hearings/{hid}", token=judge)
         assert (status, body["error"]["code"]) == (503, "state_unavailable")
         server.start()  # back, and empty (it keeps nothing on disk)
-
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            status, hearing = await api.call("GET", f"/api/hearings/{hid}", token=judge)
-            if status == 200 and nodes.holder(hid) == "n1":
-                break
-            await asyncio.sleep(0.3)
-        assert status == 200 and hearing["status"] == "open", hearing  # written again by its carrier
-        assert nodes.holder(hid) == "n1"
+        await _state_back(api, nodes, judge, hid, "n1", 20)  # written again by its carrier
         people = await api.ok("GET", f"/api/hearings/{hid}/participants", token=judge)
         assert any(p["name"] == "Ana Silva" and p["state"] == "admitted"
                    for p in people["participants"]), people
@@ -381,25 +386,12 @@ async def test_a_sentinel_failover_mid_hearing_moves_the_state_and_the_hearing_g
         judge = await api.login("judge")
         hid = (await api.new_hearing(judge, "CV-2026-0951"))["id"]
         await nodes.wait_holder(hid)
-        invite = await api.invite(judge, hid, "Ana Silva")
-        ana = Participant(node.url, invite["token"], name="Ana Silva", tone=440.0)
-        assert (await ana.connect())["state"] == "lobby"
-        await ana.start_media()
-        await api.ok("POST", f"/api/hearings/{hid}/participants/{invite['participant']['id']}/admit", token=judge)
-        await ana.expect("admitted")
-        await ana.wait_frames(10)
+        ana, _ = await _admitted(api, judge, hid, node.url)
 
         master.kill()  # the sentinel promotes the replica; the node follows it
         nodes.redis_url = replica.url
         await ana.wait_frames(30, timeout=15)
-        deadline = time.monotonic() + 30
-        status = 0
-        while time.monotonic() < deadline:
-            status, hearing = await api.call("GET", f"/api/hearings/{hid}", token=judge)
-            if status == 200 and nodes.holder(hid) == "n1":
-                break
-            await asyncio.sleep(0.3)
-        assert status == 200 and hearing["status"] == "open", hearing
+        await _state_back(api, nodes, judge, hid, "n1", 30)
         with redis.Redis(port=replica.port, decode_responses=True) as client:
             assert client.info("replication")["role"] == "master"
         assert ana.closed_code is None

@@ -104,7 +104,12 @@ export const CLOSE = {
   REMOVED: 4410,
   HEARING_CLOSED: 4411,
   SLOW_CONSUMER: 4429,
+  MEDIA_RESTARTING: 1012,
 };
+
+// Refusals of a hello that pass by themselves: the hearing is moving between servers, the court's shared
+// state or the hearing's media is away for a moment, or the server is full (docs/signaling.md, error codes).
+export const RETRY_LATER = ["hearing_moving", "state_unavailable", "server_full", "media_failed", "media_restarting"];
 
 const PING_INTERVAL_MS = 20000;
 

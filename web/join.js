@@ -3,7 +3,7 @@
 import {
   $, show, decodeJwtPayload, SignalingChannel, CLOSE, createHearingPeer, offerWithCandidates, watchPeer,
   closePeer, getLocalMedia, stopStream, playWithSound, unmuteAndPlay, inboundVideoStats, Backoff, roleLabel,
-  STATUS_LABELS,
+  STATUS_LABELS, RETRY_LATER,
 } from "./common.js";
 
 const invite = readInviteToken();
@@ -279,6 +279,11 @@ function helloRefused(error, usingSession) {
   if (code === "timeout" || code === "rate_limited" || code === "internal_error" || code === "seat_taken") {
     reconnect(code === "seat_taken" ? "This invitation is still connected on another device. Retrying…"
       : "The server is busy.");
+    return;
+  }
+  if (RETRY_LATER.includes(code)) {
+    // The hearing is between servers, or the court's state or media is away for a moment: come back.
+    reconnect("The court's server is busy for a moment.");
     return;
   }
   if (usingSession && ["invalid_token", "token_revoked", "token_expired", "wrong_token_kind"].includes(code)) {

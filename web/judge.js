@@ -4,7 +4,7 @@
 import {
   $, h, show, apiCall, ApiError, SignalingChannel, SignalError, CLOSE, createHearingPeer, offerWithCandidates,
   iceGatheringComplete, watchPeer, closePeer, getLocalMedia, stopStream, playWithSound, unmuteAndPlay,
-  inboundVideoStats, Backoff, roleLabel, STATUS_LABELS, since, clockTime, formatSchedule,
+  inboundVideoStats, Backoff, roleLabel, STATUS_LABELS, since, clockTime, formatSchedule, RETRY_LATER,
 } from "./common.js";
 
 const TOKEN_KEY = "court.staff.token";
@@ -502,6 +502,10 @@ class LiveSession {
         return;
       }
       channel.close(1000, "hello refused");
+      if (RETRY_LATER.includes(error.code)) {
+        this.retry("The server is busy for a moment.");
+        return;
+      }
       if (["token_expired", "invalid_token", "token_revoked", "unauthorized"].includes(error.code)) {
         signOut("Your session has expired. Please sign in again.");
         return;

@@ -212,6 +212,8 @@ async def test_three_nodes_spread_relay_and_adopt_the_hearing_of_a_killed_node(c
         # The other two hearings are still carried, each by a live node.
         for other in hearings[1:]:
             assert await cluster.wait_holder(other) in cluster.alive()
+        for node_id in cluster.alive():  # one spool for all: nobody warned about it
+            assert "is not shared" not in (cluster.root / f"{node_id}.log").read_text()
     finally:
         for api in apis.values():
             await api.close()
@@ -404,3 +406,13 @@ async def test_a_sentinel_failover_mid_hearing_moves_the_state_and_the_hearing_g
         nodes.stop()
         for server in servers:
             server.kill()
+
+
+async def test_a_node_says_when_its_spool_is_not_shared_with_the_others(cluster, tmp_path):
+    cluster.add("n1")
+    cluster.add("n2", COURTROOM_RECORDING_SPOOL_DIR=str(tmp_path / "own-spool"))
+    log = cluster.root / "n2.log"
+    deadline = time.monotonic() + 15
+    while "is not shared with node(s) n1" not in log.read_text() and time.monotonic() < deadline:
+        await asyncio.sleep(0.3)
+    assert "is not shared with node(s) n1" in log.read_text()

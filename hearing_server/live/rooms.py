@@ -19,6 +19,7 @@ import time
 import aiohttp
 from aiohttp import web
 
+from recorder.files import private_dir, touch_private
 from recorder.manifest import Manifest
 from recorder.recorder import Recorder
 from signaling.connection import CLOSE_GOING_AWAY, CLOSE_MEDIA_RESTARTING, CLOSE_UNAUTHORIZED
@@ -61,6 +62,7 @@ class Rooms:
         self._cpu = (time.process_time(), time.monotonic(), 0.0)
         # After Redis comes back, every node first renews its own leases before anyone adopts "orphans".
         self._quiet_until = 0.0
+        self._spool_checked = not self.router.shared
         count = worker_count(settings)
         self.pool = WorkerPool(settings, count, self._worker_event, self._worker_lost,
                                node_id=self.router.node_id) if count > 0 else None
@@ -74,6 +76,9 @@ class Rooms:
         if self.pool is not None:
             await self.pool.start()
         self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30, sock_connect=3))
+        if self.router.shared:  # our mark in the spool before the others can see us in the registry
+            marks = private_dir(self.settings.spool_path / ".nodes")
+            await asyncio.to_thread(touch_private, marks / self.router.node_id)
         await self.router.start(self)
         await self.resume_live()
 
@@ -235,6 +240,8 @@ class Rooms:
 
     async def tick(self) -> None:
         """Every heartbeat: adopt the live hearings nobody carries (their node died and the lease ran out)."""
+        if not self._spool_checked:
+            await self._check_shared_spool()
         if self.draining or time.monotonic() < self._quiet_until:
             return
         for hearing in await self.court.store.list_hearings():
@@ -253,6 +260,20 @@ class Rooms:
                     await self.room(hearing)
                 except ApiError:
                     await self.router.release(hearing.id)
+
+    async def _check_shared_spool(self) -> None:
+        """A node that adopts a dead node's hearing carries its record on only if it sees the dead node's spool
+        (docs/operations.md): each node leaves a mark in the spool at start and looks for the others' marks."""
+        marks = self.settings.spool_path / ".nodes"
+        others = [n.node_id for n in await self.router.nodes() if n.node_id != self.router.node_id]
+        if not others:
+            return  # nobody to compare with yet: look again at the next heartbeat
+        self._spool_checked = True
+        unseen = [n for n in others if not (marks / n).exists()]
+        if unseen:
+            log.error("the spool %s is not shared with node(s) %s: a hearing adopted from a node that died cannot "
+                      "continue its record here (put recording.spool_dir on a disk all nodes share)",
+                      self.settings.spool_path, ", ".join(unseen))
 
     async def resync(self) -> None:
         """Redis is back after an outage: what it lost of the hearings this node carries is written again

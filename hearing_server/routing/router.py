@@ -55,6 +55,8 @@ class Router(Protocol):
 
     async def node(self, node_id: str) -> NodeInfo | None: ...
 
+    async def nodes(self) -> list[NodeInfo]: ...
+
     async def claim(self, hearing_id: str) -> bool: ...
 
     async def release(self, hearing_id: str) -> None: ...
@@ -89,6 +91,9 @@ class LocalRouter:
 
     async def node(self, node_id: str) -> NodeInfo | None:
         return self._rooms.node_info() if self._rooms is not None and node_id == self.node_id else None
+
+    async def nodes(self) -> list[NodeInfo]:
+        return [self._rooms.node_info()] if self._rooms is not None else []
 
     async def claim(self, hearing_id: str) -> bool:
         return True
@@ -192,6 +197,9 @@ class RedisRouter:
         """The node as last heard, or None when it has stopped heart-beating (it is gone)."""
         # A node's key expires STALE_SECONDS after its last heartbeat (Redis' clock, not the nodes').
         return next((n for n in await self.registry.nodes() if n.node_id == node_id), None)
+
+    async def nodes(self) -> list[NodeInfo]:
+        return await self.registry.nodes()
 
     async def claim(self, hearing_id: str) -> bool:
         return await self.registry.claim(hearing_id, self.node_id, CLAIM_SECONDS)

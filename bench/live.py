@@ -125,7 +125,13 @@ async def run_k(k: int, args: argparse.Namespace, reader: CompositeReader) -> di
         node_env = dict(env, COURTROOM_NODE_NODE_ID=f"n{number + 1}") if args.nodes > 1 else env
         node = BenchServer(tmp / "data", node_env, profile=profile if number == 0 else None, native=args.native)
         node.log = tmp / (f"server-n{number + 1}.log" if args.nodes > 1 else "server.log")
-        servers.append(node.start())
+        servers.append(node)
+        try:
+            node.start()
+        except BaseException:  # the nodes already up must not outlive the benchmark
+            for started in servers:
+                started.stop()
+            raise
     server = servers[0]
     sampler = ProcSampler([s.pid for s in servers], 0.5).start()
     clients: list[BenchParticipant] = []

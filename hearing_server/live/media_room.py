@@ -29,6 +29,7 @@ from ..media.audio_mixer import AudioSource
 from ..media.ice import apply_nat_mapping, rtc_configuration
 from ..media.mixer import HearingMixer, Seat
 from ..media.peer import OfferError, ParticipantPeer, drain
+from ..media.receiving import handle_in_decoder_thread
 from ..media.record_tap import MixerTap
 from ..media.tracks import IncomingVideo
 from ..models import Hearing, HearingStatus, Participant, ParticipantState
@@ -139,6 +140,10 @@ class MediaRoom:
             if self._camera_watch is None and person is not None and person.role == Role.COURTROOM.value:
                 self._camera_watch = asyncio.create_task(self._watch_cameras(), name="courtroom-cameras")
             self._refresh_seats()
+            loop = asyncio.get_running_loop()
+            # Pictures are stored by the decoder thread itself (no hop to the loop and back per frame);
+            # drain() then only sees the end of the track, or frames of a track that could not be registered.
+            handle_in_decoder_thread(track, lambda frame: camera.arrive(frame, loop))
             await drain(track, lambda frame: camera.push(frame))  # type: ignore[arg-type]
         else:
             source = AudioSource(f"{pid}:a{len(self.microphones.get(pid, []))}", pid, label)
@@ -147,8 +152,9 @@ class MediaRoom:
 
             def hear(frame: object) -> None:
                 assert isinstance(frame, av.AudioFrame)
-                source.push_frame(frame)
+                source.push_frame(frame)  # thread-safe: the decoder thread's, or the loop's via drain()
 
+            handle_in_decoder_thread(track, hear)
             await drain(track, hear)
 
     def _attach(self, pid: str) -> None:

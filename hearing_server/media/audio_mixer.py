@@ -11,6 +11,7 @@ played as silence) and a gap stays silent, so neither shifts what follows, and l
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -51,6 +52,9 @@ class AudioSource:
     _resampler: av.AudioResampler | None = None
     _pending: list[_Frame] = field(default_factory=list)  # arrived since the last pull
     _pending_samples: int = 0
+    # push() runs in the track's decoder thread (see hearing_server.media.receiving), pull() on the event
+    # loop: the pending frames are all they share.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     # The sound for hearing-clock samples [_position, _position + MAX_BUFFER); zeros where nothing arrived.
     _buffer: np.ndarray = field(default_factory=lambda: np.zeros(MAX_BUFFER, dtype=np.int16))
     _position: int = 0  # the next sample the mixer pulls
@@ -91,11 +95,18 @@ class AudioSource:
         elif timestamp is None:
             timestamp = 0
         self._next = timestamp + len(samples)
-        self._pending.append(_Frame(timestamp, samples.astype(np.int16, copy=False), time.monotonic(), timed))
-        self._pending_samples += len(samples)
-        # Not being pulled (not yet in the mixer): older sound would be late by the first pull anyway.
-        while self._pending_samples > MAX_BUFFER and len(self._pending) > 1:
-            self._pending_samples -= len(self._pending.pop(0).samples)
+        frame = _Frame(timestamp, samples.astype(np.int16, copy=False), time.monotonic(), timed)
+        with self._lock:
+            self._pending.append(frame)
+            self._pending_samples += len(samples)
+            # Not being pulled (not yet in the mixer): older sound would be late by the first pull anyway.
+            while self._pending_samples > MAX_BUFFER and len(self._pending) > 1:
+                self._pending_samples -= len(self._pending.pop(0).samples)
+
+    def _take_pending(self) -> list[_Frame]:
+        with self._lock:
+            pending, self._pending, self._pending_samples = self._pending, [], 0
+        return pending
 
     def pull(self, count: int, position: int | None = None) -> np.ndarray:
         """The `count` samples at `position` on the hearing clock, pulled once the clock reaches it, as the
@@ -120,41 +131,38 @@ class AudioSource:
             self._window_end = position + WINDOW
         out = self._buffer[:count].copy()
         self._move_to(position + count)
-        rms = math.sqrt(float(np.mean(out.astype(np.float32) ** 2))) if count else 0.0
-        self.level_dbfs = 20 * math.log10(rms / 32768) if rms > 0 else -120.0
+        self.level_dbfs = _dbfs(out)
         return out
 
     def _place_pending(self, position: int) -> None:
-        if not self._pending:
+        pending = self._take_pending()
+        if not pending:
             return
         assert self._zero is not None
-        arrivals = [int((frame.arrived - self._zero) * RATE) for frame in self._pending]
-        newest, arrival = self._pending[-1], arrivals[-1]
+        arrivals = [int((frame.arrived - self._zero) * RATE) for frame in pending]
+        newest, arrival = pending[-1], arrivals[-1]
         # Anchored on the newest frame, so a burst of stale frames before it is dropped, not followed.
         if self._offset is None or self._off_clock(newest, self._offset, arrival, position):
             slot = -(-(arrival + PLAYOUT_DELAY) // BLOCK) * BLOCK  # on the block grid: no margin wasted
             self._offset = slot - newest.timestamp
             self._earliest, self._window_end = None, position + WINDOW
-        for frame, arrival in zip(self._pending, arrivals):
+        for frame, arrival in zip(pending, arrivals):
             slot = frame.timestamp + self._offset
             margin = self._margin(slot, arrival)
             self._earliest = margin if self._earliest is None else max(self._earliest, margin)
             self._write(slot - position, frame.samples)
-        self._pending.clear()
-        self._pending_samples = 0
 
     def _place_offline(self, position: int) -> None:
         """No clock to tell when sound arrived (the bench): it plays in timestamp order from the first pull,
         starting again at the clock when it no longer fits."""
-        if not self._pending:
+        pending = self._take_pending()
+        if not pending:
             return
-        oldest = self._pending[0]
+        oldest = pending[0]
         if self._offset is None or not 0 <= oldest.timestamp + self._offset - position < MAX_BUFFER:
             self._offset = position - oldest.timestamp
-        for frame in self._pending:
+        for frame in pending:
             self._write(frame.timestamp + self._offset - position, frame.samples)
-        self._pending.clear()
-        self._pending_samples = 0
 
     def _off_clock(self, frame: _Frame, offset: int, arrival: int, position: int) -> bool:
         """Whether the anchor no longer fits this frame: the sender's clock jumped (a restart), it cannot be
@@ -200,11 +208,19 @@ class AudioSource:
             self._buffer[delta:] = 0
 
 
+def _dbfs(samples: np.ndarray) -> float:
+    rms = math.sqrt(float(np.mean(samples.astype(np.float32) ** 2))) if len(samples) else 0.0
+    return 20 * math.log10(rms / 32768) if rms > 0 else -120.0
+
+
 @dataclass
 class MixedBlock:
     full: np.ndarray  # everyone, for the record
     minus: dict[str, np.ndarray]  # participant id -> everyone but that participant
     levels: dict[str, float]  # source key -> dBFS of this block (voice activity)
+    # participant id -> dBFS of what their microphones put into `full` (absent: nothing, so their
+    # mix-minus is exactly `full`)
+    own_dbfs: dict[str, float] = field(default_factory=dict)
 
 
 class AudioMixer:
@@ -220,6 +236,7 @@ class AudioMixer:
         total = np.zeros(BLOCK, dtype=np.int32)
         own: dict[str, np.ndarray] = {}
         levels: dict[str, float] = {}
+        own_dbfs: dict[str, float] = {}
         for source in list(self.sources.values()):
             block = source.pull(BLOCK, position)  # a muted source is pulled too: it stays on the clock
             levels[source.key] = source.level_dbfs
@@ -227,10 +244,15 @@ class AudioMixer:
                 continue
             total += block
             mine = own.get(source.participant_id)
-            own[source.participant_id] = block.astype(np.int32) if mine is None else mine + block
+            if mine is None:
+                own[source.participant_id] = block.astype(np.int32)
+                own_dbfs[source.participant_id] = source.level_dbfs
+            else:  # several microphones (the courtroom's): what they add up to is what comes back
+                own[source.participant_id] = mine = mine + block
+                own_dbfs[source.participant_id] = _dbfs(mine)
         full = np.clip(total, -32768, 32767).astype(np.int16)
         minus = {}
         for listener in listeners:
             mine = own.get(listener)
             minus[listener] = full if mine is None else np.clip(total - mine, -32768, 32767).astype(np.int16)
-        return MixedBlock(full, minus, levels)
+        return MixedBlock(full, minus, levels, own_dbfs)

@@ -3,7 +3,8 @@
 Video: every 1/fps seconds of the hearing clock the latest picture of each camera is composited and encoded
 in a worker thread; the same packets go to every participant's sender and to any packet listener (the
 recorder). Audio: every 20 ms the microphones are mixed on the event loop; each listener gets a mix-minus,
-encoded in the hearing's audio thread (never behind a video frame in the video thread).
+encoded in the hearing's audio thread (never behind a video frame in the video thread): one encode of the
+full mix shared by every listener who is quiet, and one of their own for each who is speaking.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ..config import MediaSettings
 from .audio_mixer import BLOCK, RATE, AudioMixer, AudioSource, MixedBlock
 from .compositor import Caption, Planes, Tile, VideoCompositor, to_i420
 from .encoder import CompositeEncoder
+from .mix_minus import OpusStream, SharedMixPlan
 from .tracks import CompositeVideoTrack, IncomingVideo, MixMinusAudioTrack
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,10 @@ class HearingMixer:
         self.started_at = 0.0  # monotonic start of the hearing clock
         self.frames_encoded = 0
         self.speaking: set[str] = set()
+        # Quiet listeners share one encode of the full mix (see mix_minus).
+        self._shared_mix = SharedMixPlan()
+        self._shared_voice = OpusStream(settings.voice_bitrate)
+        self._shared_failures = 0
         # The worker thread's: the last frame drawn of each seat and its planes.
         self._pictures: dict[str, tuple[av.VideoFrame, Planes]] = {}
 
@@ -226,16 +232,38 @@ class HearingMixer:
             for listener in list(self.audio_listeners):
                 listener(block, samples)
             if sinks and self._audio_executor is not None:
-                work = [(sink, block.minus[participant_id]) for participant_id, sink in sinks]
-                encoded = await loop.run_in_executor(self._audio_executor, _encode_mix_minus, work, samples)
+                own = self._shared_mix.own([pid for pid, sink in sinks if sink.opus], block.own_dbfs)
+                work = [(sink, block.minus[pid]) for pid, sink in sinks if pid in own or not sink.opus]
+                sharing = [sink for pid, sink in sinks if pid not in own and sink.opus]
+                lead_in = list(self._shared_mix.lead_in)
+                shared, encoded = await loop.run_in_executor(
+                    self._audio_executor, self._encode_block, block.full if sharing else None, work, samples,
+                    lead_in)
+                for sink in sharing:
+                    sink.deliver(shared)
                 for (sink, _), items in zip(work, encoded):
                     sink.deliver(items)
+            self._shared_mix.heard(block.full)
             samples += BLOCK
             behind = time.monotonic() - (self.started_at + samples / RATE)
             if behind > 0.5:
                 # The loop was starved: jump ahead on the clock; the skipped span is a gap, filled with
                 # silence by whoever records it, rather than everything after it arriving late.
                 samples += int(behind / interval) * BLOCK
+
+    def _encode_block(self, full: np.ndarray | None, work: list[tuple[MixMinusAudioTrack, np.ndarray]],
+                      position: int, lead_in: list[np.ndarray]) -> tuple[list[av.Packet], list[list]]:
+        """In the audio thread, one thread hand-off for the whole hearing: the full mix once for every quiet
+        listener (None: nobody is quiet), and each speaking listener's own mix-minus."""
+        shared: list[av.Packet] = []
+        if full is not None:
+            try:
+                shared = self._shared_voice.encode(full, position, lead_in)
+            except Exception:
+                if self._shared_failures % 250 == 0:
+                    log.exception("the shared mix could not be encoded (%d blocks so far)", self._shared_failures + 1)
+                self._shared_failures += 1
+        return shared, _encode_mix_minus(work, position, lead_in)
 
     def _update_speaking(self, block: MixedBlock) -> None:
         speaking = set()
@@ -247,12 +275,13 @@ class HearingMixer:
         self.speaking = {seat.key for seat in self.seats if seat.participant_id in speaking}
 
 
-def _encode_mix_minus(work: list[tuple[MixMinusAudioTrack, np.ndarray]], position: int) -> list[list]:
-    """In the audio thread: every listener's block, one thread hand-off for the whole hearing."""
+def _encode_mix_minus(work: list[tuple[MixMinusAudioTrack, np.ndarray]], position: int,
+                      lead_in: list[np.ndarray]) -> list[list]:
+    """In the audio thread: the speaking listeners' own blocks."""
     out = []
     for sink, samples in work:
         try:
-            out.append(sink.encode(samples, position))
+            out.append(sink.encode(samples, position, lead_in))
         except Exception:  # one listener's encoder must not silence the others
             if sink.failures % 250 == 0:  # at most one traceback per 5 s of failing
                 log.exception("mix-minus for %s could not be encoded (%d blocks so far)", sink.participant_id,

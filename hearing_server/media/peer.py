@@ -11,6 +11,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from ..config import MediaSettings
 from .ice import MAX_OFFER_CANDIDATES, apply_nat_mapping, count_candidates, rtc_configuration
+from .receiving import use_simple_queue
 from .tracks import CompositeVideoTrack, MixMinusAudioTrack
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,10 @@ class ParticipantPeer:
             if track.kind == "video":
                 self._video_index += 1
             # aiortc has set every mid by the time it emits "track"; the mid is how a sender names a track.
-            mid = next((t.mid or "" for t in self.pc.getTransceivers() if t.receiver.track is track), "")
+            transceiver = next((t for t in self.pc.getTransceivers() if t.receiver.track is track), None)
+            mid = transceiver.mid or "" if transceiver is not None else ""
+            if transceiver is not None:
+                use_simple_queue(transceiver.receiver)  # before it starts: see hearing_server.media.receiving
             task = asyncio.create_task(self._on_track(track, index, mid), name=f"consume-{track.kind}")
             self._consumers.add(task)
             task.add_done_callback(self._consumers.discard)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from fractions import Fraction
+from typing import Iterable, Sequence
 
 import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from .audio_mixer import BLOCK, RATE
-
-TIME_BASE = Fraction(1, RATE)
+from .audio_mixer import BLOCK
+from .mix_minus import OpusStream, block_frame
 
 
 def _put_latest(queue: asyncio.Queue, item: object) -> None:
@@ -65,9 +64,11 @@ class CompositeVideoTrack(MediaStreamTrack):
 class MixMinusAudioTrack(MediaStreamTrack):
     """Everyone in the hearing but yourself, in 20 ms blocks paced by the mixer's clock.
 
-    The mixer's audio thread encodes each block once (Opus, mono: speech) and aiortc only packs the packet.
-    Left to aiortc, every listener's sender would hop to a thread pool for each 20 ms frame and encode
-    stereo at 96 kbit/s: four thread hand-offs per block per hearing, all fighting for the GIL.
+    The mixer's audio thread encodes each block (Opus, mono: speech) and aiortc only packs the packet: this
+    listener's own encode while they speak, else the packets of the one encode of the full mix that every
+    quiet listener shares (see hearing_server.media.mix_minus). Left to aiortc, every listener's sender would
+    hop to a thread pool for each 20 ms frame and encode stereo at 96 kbit/s: four thread hand-offs per
+    block per hearing, all fighting for the GIL.
     """
 
     kind = "audio"
@@ -77,41 +78,26 @@ class MixMinusAudioTrack(MediaStreamTrack):
         self.participant_id = participant_id
         # False when the receiver negotiated another codec than Opus: it then gets frames for aiortc to encode.
         self.opus = True
-        self._bitrate = bitrate
-        self._encoder: av.AudioCodecContext | None = None
+        self._stream = OpusStream(bitrate)
         self.failures = 0  # blocks that could not be encoded (the audio thread's count, for the log)
         self._queue: asyncio.Queue[av.AudioFrame | av.Packet | None] = asyncio.Queue(maxsize=10)
         self._pts = 0
 
-    def encode(self, samples: np.ndarray, position: int | None = None) -> list[av.AudioFrame | av.Packet]:
+    def encode(self, samples: np.ndarray, position: int | None = None,
+               lead_in: Iterable[np.ndarray] = ()) -> list[av.AudioFrame | av.Packet]:
         """One 20 ms block of mono s16 at 48 kHz → what the sender gets. Runs in the mixer's audio thread.
 
         `position` is the block's place on the hearing clock, in samples: when the mixer had to skip blocks
-        the RTP timestamps jump with it, so a receiver's jitter buffer sees a gap, not a delay."""
+        the RTP timestamps jump with it, so a receiver's jitter buffer sees a gap, not a delay. `lead_in`:
+        what the listener heard just before, should the encoder have to start afresh (see OpusStream)."""
         if position is not None:
             self._pts = position
-        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate = RATE
-        frame.pts = self._pts
-        frame.time_base = TIME_BASE
         pts, self._pts = self._pts, self._pts + BLOCK
         if not self.opus:
-            return [frame]
-        if self._encoder is None:
-            self._encoder = _opus_encoder(self._bitrate)
-        try:
-            packets: list[av.AudioFrame | av.Packet] = list(self._encoder.encode(frame))
-        except Exception:
-            self._encoder = None  # start afresh on the next block rather than fail on every one
-            raise
-        for packet in packets:
-            assert isinstance(packet, av.Packet)
-            # libopus counts from minus its look-ahead; the RTP timestamp must follow the mixer's clock.
-            packet.pts, packet.time_base = pts, TIME_BASE
-            pts += BLOCK
-        return packets
+            return [block_frame(samples, pts)]
+        return list(self._stream.encode(samples, pts, lead_in))
 
-    def deliver(self, items: list[av.AudioFrame | av.Packet]) -> None:
+    def deliver(self, items: Sequence[av.AudioFrame | av.Packet]) -> None:
         if self.readyState != "live":
             return
         for item in items:
@@ -131,18 +117,6 @@ class MixMinusAudioTrack(MediaStreamTrack):
         return item
 
 
-def _opus_encoder(bitrate: int) -> av.AudioCodecContext:
-    encoder = av.CodecContext.create("libopus", "w")
-    encoder.bit_rate = bitrate
-    encoder.format = "s16"
-    encoder.layout = "mono"
-    encoder.sample_rate = RATE
-    encoder.time_base = TIME_BASE
-    # In-band FEC as browsers send it: a phone on a lossy mobile network loses less speech.
-    encoder.options = {"application": "voip", "frame_duration": "20", "fec": "1", "packet_loss": "5"}
-    return encoder
-
-
 class IncomingVideo:
     """The latest picture from one of a participant's cameras, plus any live previews of it."""
 
@@ -158,6 +132,18 @@ class IncomingVideo:
         self.latest = frame
         self.received_at = time.monotonic()
         self.frames += 1
+        self._offer_previews(frame)
+
+    def arrive(self, frame: av.VideoFrame, loop: asyncio.AbstractEventLoop) -> None:
+        """push() from the camera's decoder thread (see hearing_server.media.receiving): the mixer only ever
+        reads the latest reference, so it is stored at once; a lobby preview's queue is the loop's."""
+        self.latest = frame
+        self.received_at = time.monotonic()
+        self.frames += 1
+        if self._previews:
+            loop.call_soon_threadsafe(self._offer_previews, frame)
+
+    def _offer_previews(self, frame: av.VideoFrame) -> None:
         for preview in list(self._previews):
             preview.offer(frame)
 

@@ -25,7 +25,7 @@ from ..models import ParticipantState
 from ..roles import PERMISSIONS
 from ..tokens import TokenKind
 from .room import HearingRoom, hearing_summary
-from .rooms import Rooms
+from .rooms import Rooms, hearing_moving
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -121,7 +121,7 @@ class CourtGateway:
             person = await court.resume_session(claims)
         where = await rooms.locate(await court.hearing(person.hearing_id), may_relay=False)
         if not isinstance(where, HearingRoom):  # placed elsewhere meanwhile: the participant reconnects
-            raise ApiError(503, "hearing_moving", "the hearing is moving to another server; reconnect")
+            raise hearing_moving()
         welcome: dict[str, Any] = {
             "state": "admitted" if person.state is ParticipantState.ADMITTED else "lobby",
             "participant": dict(person.public(), stated_name=person.stated_name),

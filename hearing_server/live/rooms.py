@@ -34,6 +34,7 @@ from ..routing import RELAY_HEADER, LocalRouter, NoCapacity, NodeInfo, NodeMessa
 from ..routing.bus import CARRY, END_SESSIONS, EVENT, RECORDING_FINAL, event_of
 from ..routing.registry import CLAIM_SECONDS, HEARTBEAT_SECONDS
 from . import wire
+from .cpu import CpuShare
 from .media_handle import InProcessMedia, MediaHandle
 from .pool import WorkerPool, worker_count
 from .room import HearingRoom
@@ -48,6 +49,11 @@ def _full(exc: NoCapacity) -> ApiError:
     return ApiError(503, "server_full", f"this server cannot carry another hearing now: {exc.reason}")
 
 
+def hearing_moving() -> ApiError:
+    """The hearing is between carriers (its node died or is stopping): the participant reconnects."""
+    return ApiError(503, "hearing_moving", "the hearing is moving to another server; reconnect")
+
+
 class Rooms:
     def __init__(self, court: Court, settings: Settings, recorder: Recorder | None = None,
                  router: Router | None = None) -> None:
@@ -59,7 +65,7 @@ class Rooms:
         self.draining = False
         self.http: aiohttp.ClientSession | None = None  # relays to the other nodes
         self._creating: dict[str, asyncio.Lock] = {}
-        self._cpu = (time.process_time(), time.monotonic(), 0.0)
+        self._cpu = CpuShare()
         # After Redis comes back, every node first renews its own leases before anyone adopts "orphans".
         self._quiet_until = 0.0
         self._spool_checked = not self.router.shared
@@ -132,21 +138,21 @@ class Rooms:
                 if node is not None and may_relay:
                     return node
                 if node is not None:  # a relayed connection that raced a move: the participant retries
-                    raise ApiError(503, "hearing_moving", "the hearing is moving to another server; reconnect")
+                    raise hearing_moving()
             else:
                 try:
                     target = await self.router.choose(others_only=self.draining, avoid=gone)
                 except NoCapacity as exc:
                     raise _full(exc) from None
                 if target.node_id == self.router.node_id:
-                    if await self.router.claim(hearing.id):
-                        return await self.room(hearing)
+                    if (room := await self._claim_and_start(hearing)) is not None:
+                        return room
                 else:
                     self.router.placed(target.node_id, hearing.id)
                     await self.router.send(NodeMessage(self.router.node_id, CARRY, to=target.node_id,
                                                        hearing_id=hearing.id))
             if time.monotonic() >= deadline:
-                raise ApiError(503, "hearing_moving", "the hearing is moving to another server; reconnect")
+                raise hearing_moving()
             await asyncio.sleep(0.25)
 
     async def _alive(self, node_id: str) -> bool:
@@ -195,13 +201,9 @@ class Rooms:
             info = self.pool.load()
             return NodeInfo(self.router.node_id, self.settings.node_url, info.workers, self.draining, limit,
                             time.time())
-        cpu_then, at_then, share = self._cpu
-        cpu_now, at_now = time.process_time(), time.monotonic()
-        if at_now - at_then >= 1.0:
-            share = (cpu_now - cpu_then) / (at_now - at_then)
-            self._cpu = (cpu_now, at_now, share)
         people = sum(len(r.connections) for r in self.rooms.values())
-        own = WorkerLoad(f"{self.router.node_id}/0", round(share, 3), len(self.rooms), people)
+        own = WorkerLoad(f"{self.router.node_id}/0", round(self._cpu.read(min_interval=1.0), 3), len(self.rooms),
+                         people)
         return NodeInfo(self.router.node_id, self.settings.node_url, (own,), self.draining, limit, time.time())
 
     def carried(self) -> list[str]:
@@ -224,19 +226,34 @@ class Rooms:
         hearing = await self.court.store.get_hearing(hearing_id)
         if hearing is None or hearing.status is HearingStatus.CLOSED:
             return
-        if await self.router.claim(hearing_id):
-            try:
-                await self.room(hearing)
+        try:
+            if await self._claim_and_start(hearing) is not None:
                 log.info("hearing %s: now carried by this node (%s)", hearing_id, self.router.node_id)
-            except ApiError:
-                await self.router.release(hearing_id)
+        except ApiError:
+            pass  # logged (and the hearing marked) where its media failed to start
+
+    async def _claim_and_start(self, hearing: Hearing) -> HearingRoom | None:
+        """The hearing's room here if this node wins its lease (None: another node holds it). A room that
+        cannot start gives the lease back at once, so that another node may try."""
+        if not await self.router.claim(hearing.id):
+            return None
+        try:
+            return await self.room(hearing)
+        except ApiError:
+            await self.router.release(hearing.id)
+            raise
 
     async def lease_lost(self, hearing_id: str) -> None:
-        room = self.rooms.pop(hearing_id, None)
+        room = self._drop(hearing_id)
         if room is not None:
             await room.shutdown("the hearing moved to another server; reconnecting", CLOSE_MEDIA_RESTARTING)
-            if self.pool is not None:
-                self.pool.release(hearing_id)
+
+    def _drop(self, hearing_id: str) -> HearingRoom | None:
+        """This node no longer carries the hearing (closed, or carried elsewhere now)."""
+        self._creating.pop(hearing_id, None)
+        if self.pool is not None:
+            self.pool.release(hearing_id)
+        return self.rooms.pop(hearing_id, None)
 
     async def tick(self) -> None:
         """Every heartbeat: adopt the live hearings nobody carries (their node died and the lease ran out)."""
@@ -254,12 +271,13 @@ class Rooms:
             except NoCapacity as exc:
                 log.error("hearing %s has no carrier and no node can take it: %s", hearing.id, exc.reason)
                 continue
-            if target.node_id == self.router.node_id and await self.router.claim(hearing.id):
-                log.warning("hearing %s: its node stopped; adopted by %s", hearing.id, self.router.node_id)
-                try:
-                    await self.room(hearing)
-                except ApiError:
-                    await self.router.release(hearing.id)
+            if target.node_id != self.router.node_id:
+                continue  # the node the selector picks adopts it
+            try:
+                if await self._claim_and_start(hearing) is not None:
+                    log.warning("hearing %s: its node stopped; adopted by %s", hearing.id, self.router.node_id)
+            except ApiError:
+                continue  # logged and marked; the other hearings carry on
 
     async def _check_shared_spool(self) -> None:
         """A node that adopts a dead node's hearing carries its record on only if it sees the dead node's spool
@@ -396,13 +414,10 @@ class Rooms:
         for hearing in await self.court.store.list_hearings():
             if not hearing.is_live:
                 continue
-            if self.router.shared and not await self.router.claim(hearing.id):
-                continue  # carried by a node that is running
-            log.info("resuming live hearing %s (%s)", hearing.id, hearing.case_number)
             try:
-                await self.room(hearing)
+                if await self._claim_and_start(hearing) is not None:  # None: carried by a node that runs
+                    log.info("resumed live hearing %s (%s)", hearing.id, hearing.case_number)
             except ApiError:
-                await self.router.release(hearing.id)
                 continue  # logged and marked; the other hearings carry on
 
     async def on_event(self, event: CourtEvent) -> None:
@@ -416,21 +431,15 @@ class Rooms:
             return
         await room.on_event(event)
         if event.kind == ev.CLOSED:
-            self.rooms.pop(event.hearing_id, None)
-            self._creating.pop(event.hearing_id, None)
-            if self.pool is not None:
-                self.pool.release(event.hearing_id)
+            self._drop(event.hearing_id)
             await self.router.release(event.hearing_id)
 
     async def _place_opened(self, hearing_id: str) -> None:
         hearing = await self.court.store.get_hearing(hearing_id)
         if hearing is None:
             return
-        if not self.router.shared:
-            await self.room(hearing)
-            return
         try:
-            await self.locate(hearing)
+            await self.locate(hearing)  # here, or on the node the selector picks
         except ApiError as exc:
             log.error("hearing %s opened but could not be placed: %s", hearing_id, exc.message)
 

@@ -14,10 +14,8 @@ import asyncio
 import json
 import logging
 import os
-import resource
 import signal
 import sys
-import time
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -28,6 +26,7 @@ from recorder.recorder import Recorder
 from ..config import Settings, settings_from_dict
 from ..media.ice import configure_host_addresses
 from . import wire
+from .cpu import CpuShare
 from .media_room import MediaRoom
 
 log = logging.getLogger("hearing_server.worker")
@@ -153,12 +152,10 @@ class Worker:
         return ws
 
     async def _report_load(self, ws: web.WebSocketResponse) -> None:
-        previous = _cpu_seconds(), time.monotonic()
+        cpu = CpuShare()
         while not ws.closed:
             await asyncio.sleep(LOAD_SECONDS)
-            cpu, now = _cpu_seconds(), time.monotonic()
-            share = (cpu - previous[0]) / max(1e-3, now - previous[1])
-            previous = cpu, now
+            share = cpu.read()
             people = sum(len([p for p in room.people.values() if p.in_hearing]) for room in self.rooms.values())
             self._event("load", cpu=round(share, 3), hearings=len(self.rooms), participants=people,
                         pid=os.getpid())
@@ -171,11 +168,6 @@ class Worker:
                 log.exception("closing hearing %s", room.hearing_id)
         self.rooms.clear()
         await self.recorder.close()
-
-
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 async def serve(socket_path: str, settings: Settings) -> None:

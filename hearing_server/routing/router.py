@@ -137,7 +137,6 @@ class RedisRouter:
         self._rooms: RouterCallbacks | None = None
         self._beat: asyncio.Task | None = None
         self._reachable = True
-        self._draining = False
         # Hearings placed on a node since its last heartbeat, counted at once (else a burst of openings
         # would all go to the node that looked least loaded two seconds ago).
         self._recent: dict[str, list[tuple[float, str]]] = {}
@@ -152,9 +151,7 @@ class RedisRouter:
 
     def _info(self) -> NodeInfo:
         assert self._rooms is not None
-        info = self._rooms.node_info()
-        return NodeInfo(self.node_id, info.url, info.workers, self._draining or info.draining,
-                        info.max_hearings_per_worker, time.time())
+        return self._rooms.node_info()  # draining included: the rooms know when the node is stopping
 
     async def _heartbeat(self) -> None:
         assert self._rooms is not None
@@ -177,9 +174,9 @@ class RedisRouter:
             try:
                 await self._heartbeat()
                 if not self._reachable:
+                    # The rooms resynchronise when the bus is subscribed again (every outage breaks it).
                     self._reachable = True
                     log.warning("node %s: Redis reachable again", self.node_id)
-                    await self._rooms.resync()
                 await self._rooms.tick()
             except (RedisError, OSError) as exc:
                 if self._reachable:
@@ -243,8 +240,8 @@ class RedisRouter:
         await self.send(event_message(self.node_id, event))
 
     async def drain(self) -> None:
-        """SIGTERM: the other nodes stop placing hearings here from the next read of the registry."""
-        self._draining = True
+        """SIGTERM (the rooms are draining): the other nodes stop placing hearings here from the next read
+        of the registry."""
         try:
             await self.registry.heartbeat(self._info())
         except (RedisError, OSError) as exc:

@@ -8,6 +8,7 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
+from recorder.db import Database, database_url
 from recorder.files import private_dir
 from recorder.recorder import Recorder
 from recorder.storage import Storage
@@ -55,10 +56,17 @@ def create_app(settings: Settings, store: Store | None = None, storage: Storage 
         app[STORE] = store if store is not None else create_store(
             settings.state, settings.data_path / "revoked-tokens.jsonl")
         bus = app[BUS] = EventBus()
+        database = Database(database_url(settings.archive.database_url, settings.data_path),
+                            settings.archive.database_pool_size)
+        recorder = app[RECORDER] = Recorder(settings, storage, database, settings.node_id)
+        assert recorder.archive is not None
         app[COURT] = Court(settings, app[STORE], TokenService(load_or_create_secret(settings.secret_path)), bus,
-                           app[USERS], DeviceTokenRegister(settings.device_tokens_path))
-        recorder = app[RECORDER] = Recorder(settings, storage)
-        await recorder.start(app[STORE])
+                           app[USERS], DeviceTokenRegister(settings.device_tokens_path), recorder.archive.revoked)
+        try:
+            await recorder.start(app[STORE])
+        except Exception:
+            await recorder.close()
+            raise
         router: Router = (RedisRouter(redis_client(settings.state), settings.state.key_prefix, settings.node_id)
                           if settings.state.backend == "redis" else LocalRouter(settings.node_id))
         app[ROOMS] = Rooms(app[COURT], settings, recorder, router)

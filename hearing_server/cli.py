@@ -11,6 +11,7 @@ import ssl
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -263,6 +264,147 @@ def courtroom_command(args: argparse.Namespace) -> int:
         return 2
 
 
+def _archive_run(settings: Settings, job: Any) -> int:
+    """Run `job(archive, storage)` against the configured archive database (migrated first) and store."""
+    from recorder.db import Database, database_url
+    from recorder.recorder import Archive, create_storage
+
+    async def run() -> int:
+        database = Database(database_url(settings.archive.database_url, settings.data_path), 2)
+        try:
+            await database.upgrade()
+            storage = create_storage(settings)
+            archive = Archive(database, settings, storage, settings.node_id)
+            result: int = await job(archive, storage)
+            return result
+        finally:
+            await database.close()
+
+    return asyncio.run(run())
+
+
+def db_command(args: argparse.Namespace) -> int:
+    from recorder.db import Database, database_url
+    from recorder.db.database import head_revision
+
+    settings = _settings(args)
+    private_dir(settings.data_path)
+    database = Database(database_url(settings.archive.database_url, settings.data_path), 1)
+
+    async def run() -> int:
+        try:
+            if args.db_action == "upgrade":
+                before = await database.revision()
+                await database.upgrade(args.revision)
+                print(f"{database.name}: schema {before or 'empty'} -> {await database.revision()}")
+            else:
+                current = await database.revision()
+                print(f"{database.name}: schema {current or 'empty'} (newest: {head_revision()})")
+            return 0
+        finally:
+            await database.close()
+
+    return asyncio.run(run())
+
+
+def archive_command(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    private_dir(settings.data_path)
+    if args.archive_action == "reindex":
+        return _archive_run(settings, lambda archive, storage: _reindex(settings, archive, storage, args))
+    return _archive_run(settings, lambda archive, storage: _retention(archive, args))
+
+
+async def _reindex(settings: Settings, archive: Any, storage: Any, args: argparse.Namespace) -> int:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
+    from tqdm import tqdm
+
+    from recorder.keys import load_or_create_signing_key, public_raw
+    from recorder.reindex import Reindexer
+
+    if not settings.signing_key_path.exists():
+        print(f"hearing-server archive reindex: no signing key at {settings.signing_key_path}; run this with "
+              "the server's own --config / --data-dir", file=sys.stderr)
+        return 2
+    trusted = [public_raw(load_or_create_signing_key(settings.signing_key_path))]
+    for pem in args.also_trust or []:
+        trusted.append(load_pem_public_key(Path(pem).read_bytes()).public_bytes(Encoding.Raw, PublicFormat.Raw))
+    with tqdm(unit=" recordings", desc="reindex", file=sys.stderr, disable=args.quiet) as bar:
+        report = await Reindexer(storage, archive.catalog, trusted).run(resume=not args.fresh,
+                                                                          progress=bar.update)
+    if report.resumed_after:
+        print(f"resumed after {report.resumed_after}")
+    for hearing_id, why in report.failed:
+        print(f"FAILED {hearing_id}: {why}")
+    for hearing_id in report.incomplete:
+        print(f"incomplete {hearing_id}: no manifest in the store (still uploading, or not a recording)")
+    print(f"{report.indexed} recordings indexed, {len(report.failed)} failed their check, "
+          f"{len(report.incomplete)} incomplete; {await archive.catalog.count()} in the catalog")
+    return 1 if report.failed else 0
+
+
+async def _retention(archive: Any, args: argparse.Namespace) -> int:
+    done = await archive.sweeper.sweep(dry_run=args.dry_run)
+    for recording in done:
+        print(f"{'due' if args.dry_run else 'deleted'} {recording.hearing_id}\t{recording.case_number}\t"
+              f"{recording.court}\tretain until {time.strftime('%Y-%m-%d', time.gmtime(recording.retain_until))}")
+    print(f"{len(done)} recordings {'due for deletion' if args.dry_run else 'deleted'}")
+    return 0
+
+
+def audit_command(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    private_dir(settings.data_path)
+    if args.audit_action == "verify":
+        return _archive_run(settings, lambda archive, storage: _audit_verify(archive))
+    return _archive_run(settings, lambda archive, storage: _audit_export(archive, args))
+
+
+async def _audit_verify(archive: Any) -> int:
+    report = await archive.audit.verify()
+    if report.checkpoint:
+        cp = report.checkpoint
+        print(f"chain starts after entry {cp['upto_seq']}: {cp['removed']} older entries pruned "
+              f"{time.strftime('%Y-%m-%d', time.gmtime(cp['at']))} ({cp['reason']})")
+    for problem in report.problems:
+        print(f"FAILED {problem}")
+    span = f"entries {report.first_seq}–{report.last_seq}" if report.checked else "no entries"
+    print(f"{report.checked} audit entries checked ({span}): {'chain intact' if report.ok else 'chain BROKEN'}")
+    return 0 if report.ok else 1
+
+
+async def _audit_export(archive: Any, args: argparse.Namespace) -> int:
+    from datetime import date, datetime, timezone
+
+    from recorder.audit import export_line
+
+    def day(value: str | None, name: str) -> float | None:
+        if not value:
+            return None
+        try:
+            d = date.fromisoformat(value)
+        except ValueError:
+            raise ConfigError(f"audit export: {name} must be a date like 2026-11-28") from None
+        return datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp()
+
+    since, until = day(args.since, "--from"), day(args.until, "--to")
+    if until is not None:
+        until += 86400  # the whole last day
+    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+    count = 0
+    try:
+        async for row in archive.audit.stream(since, until, args.hearing or ""):
+            out.write(export_line(row, args.format, header=count == 0))
+            count += 1
+    finally:
+        if args.output:
+            out.close()
+    await archive.audit.record("audit_exported", args.hearing or "", "cli", "admin", entries=count,
+                               format=args.format)
+    print(f"{count} audit entries exported", file=sys.stderr)
+    return 0
+
+
 def _report(checks: list) -> int:
     for check in checks:
         print(check.line())
@@ -316,6 +458,33 @@ def parser() -> argparse.ArgumentParser:
                                                       "microphones into the courtroom's hearings")
     courtroom.add_argument("--config", dest="courtroom_config", default="config/courtroom.toml",
                            help="courtroom PC configuration (default: config/courtroom.toml)")
+    db = commands.add_parser("db", help="the archive's database schema (migrations)")
+    db_actions = db.add_subparsers(dest="db_action", required=True)
+    upgrade = db_actions.add_parser("upgrade", help="bring the schema up to date (the server also does at start)")
+    upgrade.add_argument("revision", nargs="?", default="head", help="target revision (default: the newest)")
+    db_actions.add_parser("current", help="print the schema's revision")
+    archive = commands.add_parser("archive", help="the archive's catalog: rebuild it, apply retention")
+    archive_actions = archive.add_subparsers(dest="archive_action", required=True)
+    reindex = archive_actions.add_parser("reindex", help="rebuild the catalog from the signed manifests in "
+                                                         "the store (resumes where an interrupted run stopped)")
+    reindex.add_argument("--fresh", action="store_true", help="start from the first recording, not where the "
+                                                              "last run stopped")
+    reindex.add_argument("--also-trust", action="append", metavar="PEM",
+                         help="another public key whose signatures count (a key the court used before)")
+    reindex.add_argument("--quiet", action="store_true", help="no progress bar")
+    retention = archive_actions.add_parser("retention", help="delete recordings past their retention period "
+                                                             "(the server does this every "
+                                                             "archive.retention_check_minutes)")
+    retention.add_argument("--dry-run", action="store_true", help="list what is due, delete nothing")
+    audit = commands.add_parser("audit", help="the audit log: check its hash chain, export it")
+    audit_actions = audit.add_subparsers(dest="audit_action", required=True)
+    audit_actions.add_parser("verify", help="recompute the hash chain of every entry; exit 1 if it is broken")
+    export = audit_actions.add_parser("export", help="write the audit log (or a part) as CSV or JSON lines")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--hearing", help="only this hearing's entries")
+    export.add_argument("--from", dest="since", help="first day (UTC), e.g. 2026-11-01")
+    export.add_argument("--to", dest="until", help="last day (UTC), inclusive")
+    export.add_argument("--output", help="file to write (default: standard output)")
     return top
 
 
@@ -338,6 +507,12 @@ def main(argv: list[str] | None = None) -> int:
             return devices_command(args)
         if args.command == "courtroom":
             return courtroom_command(args)
+        if args.command == "db":
+            return db_command(args)
+        if args.command == "archive":
+            return archive_command(args)
+        if args.command == "audit":
+            return audit_command(args)
         return serve(args)
     except (ConfigError, UserError) as exc:
         print(f"hearing-server: {exc}", file=sys.stderr)

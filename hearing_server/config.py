@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from recorder.settings import RecordingSettings, StorageSettings
+from recorder.db.database import database_url
+from recorder.retention import RetentionPolicy
+from recorder.settings import ArchiveSettings, RecordingSettings, StorageSettings
 from signaling.settings import SignalingSettings
 
 # The record's and the signaling protocol's own settings live with them (they import nothing of the server);
 # they are sections of the server's settings like the others.
-__all__ = ["RecordingSettings", "StorageSettings", "SignalingSettings"]
+__all__ = ["ArchiveSettings", "RecordingSettings", "StorageSettings", "SignalingSettings"]
 
 ENV_PREFIX = "COURTROOM_"
 
@@ -118,6 +120,7 @@ class Settings:
     recording: RecordingSettings = field(default_factory=RecordingSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     node: NodeSettings = field(default_factory=NodeSettings)
+    archive: ArchiveSettings = field(default_factory=ArchiveSettings)
 
     @property
     def data_path(self) -> Path:
@@ -275,6 +278,15 @@ def validate(settings: Settings) -> None:
         raise ConfigError("storage.s3_bucket is required when storage.backend = 's3'")
     if not 1.0 <= settings.recording.segment_seconds <= 60.0:
         raise ConfigError("recording.segment_seconds must be between 1 and 60")
+    try:
+        database_url(settings.archive.database_url, settings.data_path)
+        RetentionPolicy(settings.archive)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if settings.archive.retention_days < 0 or settings.archive.audit_retention_days < 0:
+        raise ConfigError("archive.retention_days and archive.audit_retention_days must be 0 (for ever) or more")
+    if not 1 <= settings.archive.database_pool_size <= 100:
+        raise ConfigError("archive.database_pool_size must be between 1 and 100")
     if settings.state.backend not in ("memory", "redis"):
         raise ConfigError("state.backend must be 'memory' or 'redis'")
     for sentinel in settings.state.redis_sentinels:

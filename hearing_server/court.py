@@ -6,10 +6,13 @@ saved in the Store and then announced as a CourtEvent.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from recorder.db import DatabaseUnavailable
+from recorder.shares import RevokedTokens
 from recorder.transcript import NOTE_KINDS
 from signaling import text
 
@@ -24,8 +27,10 @@ from .store import Store
 from .tokens import Claims, TokenError, TokenKind, TokenService
 from .users import UserDirectory
 
+log = logging.getLogger(__name__)
+
 LOST_CONNECTION = "connection lost"
-HEARING_FIELDS = ("case_number", "title", "court", "courtroom", "scheduled_start")
+HEARING_FIELDS = ("case_number", "title", "court", "courtroom", "scheduled_start", "case_category")
 FIELD_LIMIT = text.FIELD_LIMIT
 
 
@@ -41,13 +46,18 @@ class Invitation:
 
 class Court:
     def __init__(self, settings: Settings, store: Store, tokens: TokenService, bus: EventBus,
-                 users: UserDirectory | None = None, devices: DeviceTokenRegister | None = None) -> None:
+                 users: UserDirectory | None = None, devices: DeviceTokenRegister | None = None,
+                 revoked: RevokedTokens | None = None) -> None:
         self.settings = settings
         self.store = store
         self.tokens = tokens
         self.bus = bus
         self.users = users
         self.devices = devices
+        # The archive database's register of revoked tokens, which every node and every restart sees (the
+        # state store's copy is what a hearing goes on with while that database is down).
+        self.revoked = revoked
+        self._unsaved: dict[str, float] = {}  # revoked while the database was down, written when it is back
 
     # -- tokens -------------------------------------------------------------------------------------
 
@@ -56,7 +66,7 @@ class Court:
             claims = self.tokens.verify(token, kinds=kinds)
         except TokenError as exc:
             raise ApiError(401, exc.code, exc.message) from None
-        if await self.store.is_revoked(claims.jti):
+        if await self.is_revoked(claims.jti):
             raise ApiError(401, "token_revoked", "this token has been revoked")
         if claims.kind is TokenKind.STAFF and self.users is not None:
             account = self.users.get(claims.subject)
@@ -68,8 +78,39 @@ class Court:
             raise ApiError(401, "token_revoked", "this device token has been revoked")
         return claims
 
+    async def revoke(self, jti: str, expires_at: float) -> None:
+        await self.store.revoke(jti, expires_at)
+        if self.revoked is None:
+            return
+        self._unsaved[jti] = expires_at
+        await self._save_revocations()
+
+    async def is_revoked(self, jti: str) -> bool:
+        if jti in self._unsaved or await self.store.is_revoked(jti):
+            return True
+        if self.revoked is None:
+            return False
+        if self._unsaved:
+            await self._save_revocations()
+        try:
+            return await self.revoked.is_revoked(jti)
+        except DatabaseUnavailable as exc:
+            log.warning("revocations: the archive database is unavailable, the state store answers: %s", exc)
+            return False
+
+    async def _save_revocations(self) -> None:
+        assert self.revoked is not None
+        for jti, expires_at in list(self._unsaved.items()):
+            try:
+                await self.revoked.revoke(jti, expires_at)
+            except DatabaseUnavailable as exc:
+                log.warning("revocations: %d not yet in the archive database (%s); kept here until it is back",
+                            len(self._unsaved), exc)
+                return
+            self._unsaved.pop(jti, None)
+
     async def logout(self, claims: Claims) -> None:
-        await self.store.revoke(claims.jti, claims.expires_at)
+        await self.revoke(claims.jti, claims.expires_at)
 
     def issue_staff_token(self, username: str, role: Role, name: str, courtroom: str = "") -> tuple[str, Claims]:
         return self.tokens.issue(TokenKind.STAFF, username, role, "*",
@@ -121,7 +162,7 @@ class Court:
             judge_name = clean_text(fields.get("judge_name", ""), "judge_name") or account.display_name
         hearing = Hearing(id=new_id("h"), judge=judge, judge_name=judge_name, case_number=values["case_number"],
                           title=values["title"], court=values["court"], courtroom=values["courtroom"],
-                          scheduled_start=values["scheduled_start"])
+                          scheduled_start=values["scheduled_start"], case_category=values["case_category"])
         await self.store.save_hearing(hearing)
         return hearing
 
@@ -294,7 +335,7 @@ class Court:
         token, session = self.tokens.issue(TokenKind.SESSION, person.id, Role(person.role), hearing.id,
                                            self.settings.auth.session_ttl_hours * 3600, name=person.name)
         if person.session_jti:
-            await self.store.revoke(person.session_jti, session.expires_at)
+            await self.revoke(person.session_jti, session.expires_at)
         person.session_jti = session.jti
         person.state = ParticipantState.ADMITTED
         person.admitted_at = time.time()
@@ -352,9 +393,9 @@ class Court:
     async def _revoke_tokens(self, person: Participant) -> None:
         horizon = time.time() + max(self.settings.auth.session_ttl_hours, self.settings.auth.invite_ttl_hours) * 3600
         if person.invite_jti:
-            await self.store.revoke(person.invite_jti, max(person.invite_expires_at, time.time() + 60))
+            await self.revoke(person.invite_jti, max(person.invite_expires_at, time.time() + 60))
         if person.session_jti:
-            await self.store.revoke(person.session_jti, horizon)
+            await self.revoke(person.session_jti, horizon)
 
     async def roster(self, hearing_id: str) -> list[Participant]:
         return [p for p in await self.store.list_participants(hearing_id) if p.in_hearing]

@@ -8,6 +8,8 @@ from typing import Any, Awaitable, Callable
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from recorder.db import DatabaseUnavailable
+
 log = logging.getLogger(__name__)
 
 
@@ -62,6 +64,13 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         response = json_error(exc.status, code, exc.reason or "error")
         if "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]  # RFC 9110: a 405 says what is allowed
+        return response
+    except DatabaseUnavailable as exc:
+        # The archive's database is away: the hearings go on; the archive answers again when it is back.
+        log.error("%s %s: the archive database is unreachable: %s", request.method, request.path, exc)
+        response = json_error(503, "database_unavailable", "the archive's database is unreachable for a moment; "
+                                                           "try again in a few seconds")
+        response.headers["Retry-After"] = "5"
         return response
     except (RedisError, ConnectionError) as exc:
         # The shared state is away (Redis restarting): the hearings' media goes on; the call can be retried.

@@ -45,6 +45,8 @@ class Hearing:
     scheduled_start: str  # ISO 8601, as the court typed it
     judge: str  # username of the presiding judge
     judge_name: str
+    # What the court's retention periods go by (archive.retention_by_category), e.g. "criminal".
+    case_category: str = ""
     status: HearingStatus = HearingStatus.SCHEDULED
     locked: bool = False
     recording_paused: bool = False

@@ -46,6 +46,7 @@ class Permission(str, enum.Enum):
     VIEW_RECORDINGS = "view_recordings"  # the archive: find, play, download, verify
     SHARE_RECORDINGS = "share_recordings"  # hand a recording to a party
     VIEW_AUDIT = "view_audit"
+    HOLD_RECORDINGS = "hold_recordings"  # place and lift a legal hold (it blocks deletion by retention)
     MANAGE_DEVICES = "manage_devices"  # list and revoke courtroom PCs' device tokens
 
 

@@ -162,6 +162,7 @@ def finalise_spool(folder: Path, key: Ed25519PrivateKey, interrupted: bool) -> F
     closed_at = ends[-1]["at"] if ends else (utc_iso(opened_epoch + segments[-1].end) if segments and opened_epoch
                                               else utc_iso(now))
     manifest = Manifest(hearing_id=hearing["id"], case_number=hearing["case_number"], title=hearing["title"],
+                        case_category=hearing.get("case_category", ""),
                         court=hearing["court"], courtroom=hearing["courtroom"], judge=hearing["judge"],
                         judge_name=hearing["judge_name"], opened_at=hearing["opened_at"], closed_at=closed_at,
                         status="interrupted" if interrupted else "final",

@@ -10,7 +10,7 @@ from typing import Any, Callable, Mapping, Protocol
 import av
 import numpy as np
 
-from .settings import RecordingSettings, StorageSettings
+from .settings import ArchiveSettings, RecordingSettings, StorageSettings
 
 
 class PictureSettings(Protocol):
@@ -44,7 +44,10 @@ class RecorderSettings(Protocol):
     def signing_key_path(self) -> Path: ...
 
     @property
-    def audit_path(self) -> Path: ...
+    def archive(self) -> ArchiveSettings: ...
+
+    @property
+    def audit_path(self) -> Path: ...  # the JSON-lines audit file of earlier versions, imported once
 
 
 class HearingFacts(Protocol):
@@ -58,6 +61,9 @@ class HearingFacts(Protocol):
 
     @property
     def title(self) -> str: ...
+
+    @property
+    def case_category(self) -> str: ...
 
     @property
     def court(self) -> str: ...

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 FORMAT = "courtroom-recording/1"
 HASH_CHUNK = 1 << 20
+ADDED_LATER = ("case_category",)
 
 
 def genesis(hearing_id: str) -> str:
@@ -76,6 +77,7 @@ class Manifest:
     hearing_id: str
     case_number: str
     title: str = ""
+    case_category: str = ""  # e.g. "criminal", "civil": what retention periods are set by
     court: str = ""
     courtroom: str = ""
     judge: str = ""
@@ -102,7 +104,11 @@ class Manifest:
         return self.segments[-1].chain if self.segments else genesis(self.hearing_id)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        body = asdict(self)
+        for name in ADDED_LATER:  # absent when empty: a manifest signed before they existed reads back the same
+            if not body.get(name):
+                body.pop(name, None)
+        return body
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Manifest":

@@ -1,5 +1,6 @@
-"""The court recorder: storage, the upload queue, the signing key, the archive index and the live
-recordings; and, at start-up, the recovery of whatever a previous run left in the spool."""
+"""The court recorder: storage, the upload queue, the signing key, the archive (its database: catalog, audit
+log, shares, revocations, retention) and the live recordings; and, at start-up, the recovery of whatever a
+previous run left in the spool."""
 
 from __future__ import annotations
 
@@ -7,13 +8,12 @@ import asyncio
 import json
 import logging
 import shutil
-import time
-from datetime import datetime
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from .audit import AuditLog
-from .catalog import Catalog
+from .catalog import Catalog, transcript_texts
+from .db.database import Database
 from .files import private_dir
 from .finalise import FINAL_MP4, JOURNAL, MANIFEST, Finalised, finalise_spool
 from .interfaces import HearingFacts, HearingLookup, MediaTap, RecorderSettings
@@ -21,7 +21,9 @@ from .journal import Journal, read_journal
 from .keys import load_or_create_signing_key, public_raw
 from .manifest import Manifest, sha256_file
 from .recording import HearingRecording, segment_key
-from .storage import LocalStorage, S3Storage, Storage
+from .retention import RetentionPolicy, RetentionSweeper
+from .shares import RevokedTokens, ShareRegister
+from .storage import LocalStorage, S3Storage, Storage, StorageError
 from .uploader import Uploader, UploadJob
 
 log = logging.getLogger(__name__)
@@ -35,24 +37,49 @@ def create_storage(settings: RecorderSettings) -> Storage:
     return LocalStorage(settings.recordings_path)
 
 
-def _epoch(iso: str) -> float:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+class Archive:
+    """The archive's database and what lives in it; a front has one, a media worker none."""
+
+    def __init__(self, database: Database, settings: RecorderSettings, storage: Storage, node: str) -> None:
+        self.db = database
+        self.policy = RetentionPolicy(settings.archive)
+        self.catalog = Catalog(database, self.policy)
+        self.audit = AuditLog(database, node)
+        self.shares = ShareRegister(database)
+        self.revoked = RevokedTokens(database)
+        self.sweeper = RetentionSweeper(self.catalog, storage, self.audit,
+                                        settings.archive.retention_check_minutes * 60,
+                                        settings.archive.audit_retention_days)
+
+    async def close(self) -> None:
+        await self.catalog.close()
+        await self.db.close()
 
 
 class Recorder:
-    def __init__(self, settings: RecorderSettings, storage: Storage | None = None) -> None:
+    def __init__(self, settings: RecorderSettings, storage: Storage | None = None,
+                 database: Database | None = None, node: str = "") -> None:
         self.settings = settings
         self.storage = storage or create_storage(settings)
         self.uploader = Uploader(self.storage, max_backoff=settings.recording.upload_max_backoff_seconds)
         self.key = load_or_create_signing_key(settings.signing_key_path)
         self.public_key = public_raw(self.key)
-        self.catalog = Catalog(self.storage)
-        self.audit = AuditLog(settings.audit_path)
+        self.archive = Archive(database, settings, self.storage, node) if database is not None else None
         self.recordings: dict[str, HearingRecording] = {}
-        self._integrity: dict[str, dict] = {}
-        self.revoked_shares: set[str] = set()
         self._background: set[asyncio.Task] = set()
         self.on_final: Callable[[Manifest], None] | None = None
+
+    @property
+    def catalog(self) -> Catalog:
+        if self.archive is None:
+            raise RuntimeError("a media worker's recorder has no archive")
+        return self.archive.catalog
+
+    @property
+    def audit(self) -> AuditLog:
+        if self.archive is None:
+            raise RuntimeError("a media worker's recorder has no archive")
+        return self.archive.audit
 
     async def start(self, store: HearingLookup) -> None:
         private_dir(self.settings.spool_path)
@@ -62,8 +89,13 @@ class Recorder:
             except Exception as exc:  # the store may be down at boot: uploads wait and retry
                 log.error("S3 bucket check failed; uploads will retry: %s", exc)
         self.uploader.start()
-        await self.catalog.load()
-        await self._load_integrity()
+        if self.archive is not None:
+            # The schema first: a node that cannot reach its database does not start (the archive, the
+            # audit log and every revocation live there); nothing is read from the store.
+            await self.archive.db.upgrade()
+            await self.archive.audit.import_journal(self.settings.audit_path)
+            if self.settings.archive.retention_check_minutes > 0:
+                self._spawn(self.archive.sweeper.run())
         self._spawn(self.recover(store))
 
     async def start_live(self) -> None:
@@ -85,7 +117,8 @@ class Recorder:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
         await self.uploader.stop()
-        self.audit.close()
+        if self.archive is not None:
+            await self.archive.close()
 
     def _spawn(self, coroutine) -> asyncio.Task:  # type: ignore[no-untyped-def]
         task = asyncio.create_task(coroutine)
@@ -93,26 +126,33 @@ class Recorder:
         task.add_done_callback(self._background.discard)
         return task
 
-    async def _load_integrity(self) -> None:
-        """The last verify of each recording, and every share taken back, from the audit log: a restart
-        (or a state store that forgets, like the in-memory one) must not bring a revoked link back."""
-        for entry in reversed(await self.audit.entries(limit=1_000_000)):
-            if entry.get("action") == "share_revoked" and entry.get("details", {}).get("share_id"):
-                self.revoked_shares.add(entry["details"]["share_id"])
-            if entry.get("action") == "verify" and entry.get("details", {}).get("result"):
-                self._integrity[entry["hearing_id"]] = {
-                    "status": entry["details"]["result"], "checked_at": _epoch(entry["at"]),
-                    "checks": entry["details"].get("checks", 0), "failures": entry["details"].get("failures", [])}
+    def catalogue(self, manifest: Manifest, folder: Path | None = None) -> asyncio.Future:
+        """Put a finished recording into the archive's index (in the background: the database may be down).
+        The words of its transcript come from the spool folder, or from the store."""
+        if self.archive is None:
+            done: asyncio.Future = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            return done
 
-    def integrity(self, hearing_id: str) -> dict:
-        return self._integrity.get(hearing_id, {"status": "unchecked"})
+        async def index() -> None:
+            transcript = await self._transcript(manifest.hearing_id, folder)
+            await self.archive.catalog.submit(manifest, transcript_texts(transcript))  # type: ignore[union-attr]
 
-    def set_integrity(self, hearing_id: str, checks: list) -> dict:
-        failures = [c.line() for c in checks if not c.ok]
-        result = {"status": "failed" if failures else "verified", "checked_at": time.time(),
-                  "checks": len(checks), "failures": failures}
-        self._integrity[hearing_id] = result
-        return result
+        return self._spawn(index())
+
+    async def _transcript(self, hearing_id: str, folder: Path | None) -> dict[str, Any] | None:
+        path = (folder or self.settings.spool_path / hearing_id) / "transcript.json"
+        try:
+            return json.loads(await asyncio.to_thread(path.read_text, encoding="utf-8"))
+        except (OSError, ValueError):
+            pass
+        for attempt in range(5):  # the manifest is announced before the transcript may be in the store
+            try:
+                return json.loads(await self.storage.read(f"{hearing_id}/transcript.json"))
+            except (StorageError, ValueError):
+                await asyncio.sleep(1 + attempt)
+        log.warning("recording %s: its transcript could not be read; indexed without its words", hearing_id)
+        return None
 
     # -- live recordings ----------------------------------------------------------------------------
 
@@ -135,15 +175,17 @@ class Recorder:
     async def finalise_folder(self, folder: Path, uploads: list[asyncio.Future] | None = None,
                               interrupted: bool = False) -> Path:
         done: Finalised = await asyncio.to_thread(finalise_spool, folder, self.key, interrupted)
-        self.catalog.add(done.manifest)
+        indexed = self.catalogue(done.manifest, folder)
         if self.on_final is not None:
             self.on_final(done.manifest)  # a media worker tells its front, whose archive lists it
-        self._spawn(self._deliver(done, uploads or []))
+        self._spawn(self._deliver(done, uploads or [], indexed))
         return folder / FINAL_MP4
 
-    async def _deliver(self, done: Finalised, uploads: list[asyncio.Future]) -> None:
+    async def _deliver(self, done: Finalised, uploads: list[asyncio.Future],
+                       indexed: asyncio.Future | None = None) -> None:
         """Upload the final files (the manifest last: its presence in the store means 'complete'), and
-        clear the spool only when the store has confirmed every byte."""
+        clear the spool only when the store has confirmed every byte and the catalog lists the recording
+        (until then a restart finds it in the spool and does both again)."""
         hearing_id = done.manifest.hearing_id
         uploads = list(uploads)
         for segment in done.manifest.segments:
@@ -157,6 +199,12 @@ class Recorder:
         if any(isinstance(r, BaseException) for r in results):
             log.error("recording %s: some files could not be uploaded; the spool is kept", hearing_id)
             return
+        if indexed is not None:
+            try:
+                await indexed
+            except Exception:
+                log.error("recording %s: not in the catalog; the spool is kept", hearing_id)
+                return
         journal = Journal(done.folder / JOURNAL)
         journal.append({"kind": "final"})
         journal.close()
@@ -192,10 +240,10 @@ class Recorder:
                 if (folder / MANIFEST).exists():
                     manifest = Manifest.from_dict(json.loads((folder / MANIFEST).read_text(encoding="utf-8")))
                     done = Finalised(manifest, folder, [f.name for f in manifest.files] + [MANIFEST])
-                    self.catalog.add(manifest)
+                    indexed = self.catalogue(manifest, folder)
                     queued = [self.uploader.submit(UploadJob(segment_key(folder.name, s.file), folder / s.file,
                                                              s.sha256)) for s in manifest.segments if not s.note]
-                    self._spawn(self._deliver(done, queued))
+                    self._spawn(self._deliver(done, queued, indexed))
                     continue
                 ended = any(e["kind"] == "end" for e in journal)
                 queued = [self.uploader.submit(UploadJob(segment_key(folder.name, e["file"]), folder / e["file"],

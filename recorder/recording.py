@@ -273,7 +273,8 @@ class HearingRecording:
 
 
 def hearing_record(hearing: HearingFacts) -> dict[str, Any]:
-    return {"id": hearing.id, "case_number": hearing.case_number, "title": hearing.title, "court": hearing.court,
+    return {"id": hearing.id, "case_number": hearing.case_number, "title": hearing.title,
+            "case_category": hearing.case_category, "court": hearing.court,
             "courtroom": hearing.courtroom, "judge": hearing.judge, "judge_name": hearing.judge_name,
             "opened_at": utc_iso(hearing.opened_at) if hearing.opened_at else "",
             "opened_at_epoch": hearing.opened_at or 0.0}

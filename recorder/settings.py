@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -35,3 +35,24 @@ class StorageSettings:
     s3_multipart_threshold_mb: int = 16
     download_link_seconds: int = 900
     share_link_hours: float = 168.0
+
+
+@dataclass
+class ArchiveSettings:
+    # The catalog, the audit log and the register of shares and revocations (recorder/db/). Empty: an SQLite
+    # file, <data_dir>/archive.db. Several nodes: one PostgreSQL for all, e.g.
+    # "postgresql://courtroom@db.court.kz/courtroom" (docs/operations.md).
+    database_url: str = ""
+    # Connections each node keeps open to PostgreSQL (SQLite uses one).
+    database_pool_size: int = 5
+    # Days a recording is kept after its hearing opened; 0 keeps it until someone deletes it by hand.
+    retention_days: int = 0
+    # Per court or per case category, overriding retention_days: "name=days" (e.g. "criminal=0" for ever).
+    # A category's period wins over a court's.
+    retention_by_court: list[str] = field(default_factory=list)
+    retention_by_category: list[str] = field(default_factory=list)
+    # How often a node looks for recordings past their retention period.
+    retention_check_minutes: float = 60.0
+    # Days audit entries are kept; 0 keeps them for ever. Pruning leaves a checkpoint that `audit verify`
+    # checks the rest of the chain from.
+    audit_retention_days: int = 0

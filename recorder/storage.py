@@ -53,6 +53,14 @@ class Storage(Protocol):
 
     async def list(self, prefix: str) -> list[str]: ...
 
+    def recordings(self, after: str = "") -> AsyncIterator[str]:
+        """The hearing ids the store holds a folder for, in key order, after `after` (a reindex resumes)."""
+        ...
+
+    async def delete_recording(self, hearing_id: str) -> int:
+        """Every object of one recording (retention); returns how many were removed."""
+        ...
+
 
 def _safe_key(key: str) -> str:
     parts = key.split("/")
@@ -136,6 +144,30 @@ class LocalStorage:
                           if p.is_file() and not p.name.startswith(".upload-"))
 
         return await asyncio.to_thread(walk)
+
+    async def recordings(self, after: str = "") -> AsyncIterator[str]:
+        names = await asyncio.to_thread(lambda: sorted(p.name for p in self.root.iterdir() if p.is_dir())
+                                        if self.root.exists() else [])
+        for name in names:
+            if name > after:
+                yield name
+
+    async def delete_recording(self, hearing_id: str) -> int:
+        folder = self.path(hearing_id)
+
+        def remove() -> int:
+            if not folder.is_dir():
+                return 0
+            files = [p for p in folder.rglob("*") if p.is_file()]
+            for path in files:
+                path.unlink()
+            for sub in sorted((p for p in folder.rglob("*") if p.is_dir()), reverse=True):
+                sub.rmdir()
+            folder.rmdir()
+            _fsync_dir(self.root)
+            return len(files)
+
+        return await asyncio.to_thread(remove)
 
 
 class S3Storage:
@@ -249,6 +281,35 @@ class S3Storage:
             return sorted(keys)
 
         return await self._call(walk)
+
+    async def recordings(self, after: str = "") -> AsyncIterator[str]:
+        # One folder per recording: the listing by delimiter names folders, a thousand to a request,
+        # without listing each recording's segments.
+        token = ""
+        while True:
+            params = {"Bucket": self.bucket, "Prefix": self.prefix, "Delimiter": "/", "MaxKeys": 1000}
+            if token:
+                params["ContinuationToken"] = token
+            elif after:
+                params["StartAfter"] = f"{self.prefix}{after}/~"  # past every key of the folder `after`
+            page = await self._call(self.client.list_objects_v2, **params)
+            for common in page.get("CommonPrefixes", []):
+                name = common["Prefix"][len(self.prefix):].rstrip("/")
+                if name > after:
+                    yield name
+            if not page.get("IsTruncated"):
+                return
+            token = page["NextContinuationToken"]
+
+    async def delete_recording(self, hearing_id: str) -> int:
+        keys = [self._key(k) for k in await self.list(f"{hearing_id}/")]
+        for start in range(0, len(keys), 1000):
+            batch = {"Objects": [{"Key": k} for k in keys[start:start + 1000]], "Quiet": True}
+            result = await self._call(self.client.delete_objects, Bucket=self.bucket, Delete=batch)
+            if result.get("Errors"):
+                first = result["Errors"][0]
+                raise StorageError(f"s3: {first.get('Key')}: {first.get('Code')} {first.get('Message')}")
+        return len(keys)
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import shutil
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -81,4 +83,43 @@ def make_recording(tmp: Path, settings: Settings, seconds: float = 9.0, hearing_
         shutil.copy(spool / segment.file, stored / "segments" / segment.file)
     for name in done.files:
         shutil.copy(spool / name, stored / name)
+    if store is not None and store == settings.recordings_path:
+        catalogue_stored(settings, hearing_id)
     return stored
+
+
+def catalogue_stored(settings: Settings, hearing_id: str) -> None:
+    """Index one recording of the server's own local store in its archive database, as
+    `hearing-server archive reindex` would (the server reads nothing of the store at start-up). In a thread:
+    the caller may be inside a running event loop."""
+    from recorder.db import Database, database_url
+    from recorder.keys import public_raw
+    from recorder.recorder import Archive
+    from recorder.reindex import Reindexer
+    from recorder.storage import LocalStorage
+
+    async def index() -> None:
+        database = Database(database_url(settings.archive.database_url, settings.data_path), 1)
+        try:
+            await database.upgrade()
+            storage = LocalStorage(settings.recordings_path)
+            archive = Archive(database, settings, storage, "fixture")
+            key = public_raw(load_or_create_signing_key(settings.signing_key_path))
+            outcome = await Reindexer(storage, archive.catalog, [key])._one(hearing_id)
+            assert outcome == "indexed", outcome
+        finally:
+            await database.close()
+
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(index())
+        except BaseException as exc:
+            failure.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(60)
+    if failure:
+        raise failure[0]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 import time
 from datetime import datetime, timezone
 from typing import AsyncIterator
@@ -258,6 +260,18 @@ async def test_archive_on_s3_hands_out_presigned_links(tmp_path, settings):
         for path in folder.rglob("*"):
             if path.is_file():
                 s3.upload_file(str(path), "court-archive", f"recordings/h_s3/{path.relative_to(folder).as_posix()}")
+        # The server reads nothing of the store at start-up: the operator's reindex puts it in the catalog.
+        reindex = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "hearing_server.cli", "--data-dir", str(settings.data_path), "archive",
+            "reindex", env={**os.environ, "COURTROOM_STORAGE_BACKEND": "s3",
+                            "COURTROOM_STORAGE_S3_BUCKET": "court-archive",
+                            "COURTROOM_STORAGE_S3_ENDPOINT_URL": moto.url, "COURTROOM_STORAGE_S3_REGION": "us-east-1",
+                            "COURTROOM_STORAGE_S3_ACCESS_KEY_ID": "test",
+                            "COURTROOM_STORAGE_S3_SECRET_ACCESS_KEY": "test"},
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(reindex.communicate(), 60)
+        assert reindex.returncode == 0, err.decode()
+        assert "1 recordings indexed, 0 failed" in out.decode()
         server, api = await start(settings)
         try:
             clerk = await api.login("clerk")

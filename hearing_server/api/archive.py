@@ -3,12 +3,14 @@
 Every way in is audited when it is granted: a recording's page (view), a play or download link, a verify, a
 share and its revocation, and what a share-link holder opens. The byte-range requests a player makes on a
 link it was granted are not logged one by one. Repeats and floods are coalesced by the audit log itself
-(recorder/audit.py).
+(recorder/audit.py). The catalog, the audit log and the register of shares are in the archive's database
+(recorder/db/), shared by every node.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import tempfile
 import time
 from datetime import date
@@ -17,13 +19,15 @@ from typing import Any
 
 from aiohttp import web
 
-from recorder.catalog import Query
+from recorder.audit import ACTIONS as AUDIT_ACTIONS
+from recorder.catalog import PAGE_LIMIT, Query, Recording
 from recorder.download_name import content_disposition, download_name
 from recorder.keys import public_pem
 from recorder.manifest import Manifest
 from recorder.package import package, recording_folder
-from recorder.recorder import Recorder
+from recorder.recorder import Archive, Recorder
 from recorder.storage import LocalStorage, StorageError
+from recorder.transcript import utc_iso
 from recorder.verify import verify_folder
 
 from ..appkeys import COURT, RECORDER, SETTINGS
@@ -36,30 +40,58 @@ from .requests import bearer, json_body, staff
 routes = web.RouteTableDef()
 
 PURPOSES = ("play", "download", "package")
+SEARCH_FIELDS = ("case_number", "match", "court", "courtroom", "judge", "participant", "text", "from", "to",
+                 "deleted", "cursor")
 MIN_SHARE_HOURS = 0.02  # 72 s
 SHARED_PREFIX = "shared:"  # media tokens made from a share link carry the share's id as their subject
-SHARE_REGISTER = frozenset({"share", "share_revoked"})  # the audit entries that are the register of shares
+AUDIT_PAGE = 500
+HOLD_REASON_LIMIT = 500
 
 
-def _summary(manifest: Manifest) -> dict[str, Any]:
+def _archive(request: web.Request) -> Archive:
+    archive = request.app[RECORDER].archive
+    assert archive is not None  # the front always has one
+    return archive
+
+
+def _iso(epoch: float | None) -> str | None:
+    return utc_iso(epoch) if epoch is not None else None
+
+
+def _public(rec: Recording) -> dict[str, Any]:
+    """What a share-link holder sees of a recording."""
     return {
-        "hearing_id": manifest.hearing_id, "case_number": manifest.case_number, "title": manifest.title,
-        "court": manifest.court, "courtroom": manifest.courtroom, "judge": manifest.judge,
-        "judge_name": manifest.judge_name, "opened_at": manifest.opened_at, "closed_at": manifest.closed_at,
-        "status": manifest.status, "duration": manifest.duration, "segments": len(manifest.segments),
-        "gaps": len(manifest.gaps),
+        "hearing_id": rec.hearing_id, "case_number": rec.case_number, "title": rec.title, "court": rec.court,
+        "courtroom": rec.courtroom, "judge": rec.judge, "judge_name": rec.judge_name, "opened_at": rec.opened_at,
+        "closed_at": rec.closed_at, "status": rec.status, "duration": rec.duration, "segments": rec.segments,
+        "gaps": rec.gaps,
     }
 
 
-def _detail(manifest: Manifest, integrity: dict[str, Any]) -> dict[str, Any]:
+def _summary(rec: Recording) -> dict[str, Any]:
+    summary: dict[str, Any] = {
+        **_public(rec), "case_category": rec.case_category, "size_bytes": rec.size_bytes,
+        "integrity": rec.integrity["status"], "legal_hold": rec.legal_hold,
+        "retain_until": _iso(rec.retain_until), "deleted_at": _iso(rec.deleted_at),
+    }
+    if rec.hits:
+        summary["hits"] = rec.hits
+    return summary
+
+
+def _detail(rec: Recording) -> dict[str, Any]:
+    integrity = dict(rec.integrity)
     return {
-        **_summary(manifest),
-        "participants": manifest.participants,
-        "gaps": [g.__dict__ for g in manifest.gaps],
-        "pauses": manifest.pauses,
-        "files": [f.__dict__ for f in manifest.files],
-        "signature": {k: v for k, v in manifest.signature.items() if k != "value"},
+        **_summary(rec),
+        "participants": rec.participants,
+        "gaps": rec.detail.get("gaps", []),
+        "pauses": rec.detail.get("pauses", []),
+        "files": rec.detail.get("files", []),
+        "signature": rec.detail.get("signature", {}),
+        "manifest_sha256": rec.manifest_sha256,
         "integrity": integrity,
+        "hold": {"reason": rec.hold_reason, "by": rec.hold_by, "at": _iso(rec.hold_at)} if rec.legal_hold else None,
+        "deleted_reason": rec.deleted_reason or None,
     }
 
 
@@ -72,21 +104,24 @@ def _date(value: str, name: str) -> date | None:
         raise ApiError(400, "bad_request", f"{name} must be a date like 2026-11-28") from None
 
 
-async def _recording(request: web.Request, claims: Claims) -> Manifest:
+async def _recording(request: web.Request, claims: Claims, include_deleted: bool = False) -> Recording:
     hid = request.match_info["hearing_id"]
     # Permission first: someone who may not see recordings must not learn which ones exist.
     if claims.kind is TokenKind.STAFF:
         request.app[COURT].require(claims, Permission.VIEW_RECORDINGS)
     elif claims.hearing != hid:
         raise ApiError(403, "forbidden", "this link is for another recording")
-    await _catalog(request)
-    manifest = request.app[RECORDER].catalog.get(hid)
-    if manifest is None:
+    return await _catalogued(request, hid, include_deleted)
+
+
+async def _catalogued(request: web.Request, hearing_id: str, include_deleted: bool = False) -> Recording:
+    found = await _archive(request).catalog.get(hearing_id, include_deleted) if len(hearing_id) < 100 else None
+    if found is None:
         raise not_found("recording")
-    return manifest
+    return found
 
 
-def _link_seconds(request: web.Request, manifest: Manifest) -> int:
+def _link_seconds(request: web.Request, manifest: Recording) -> int:
     """A download link lasts `download_link_seconds`; a play link as long as someone may take to watch the
     whole recording (a player re-requests byte ranges on the same URL while seeking)."""
     seconds = request.app[SETTINGS].storage.download_link_seconds
@@ -99,13 +134,12 @@ async def _media_claims(request: web.Request) -> Claims:
     if claims.hearing != request.match_info["hearing_id"]:
         raise ApiError(403, "forbidden", "this link is for another recording")
     share_id = claims.subject[len(SHARED_PREFIX):] if claims.subject.startswith(SHARED_PREFIX) else ""
-    if share_id and (share_id in request.app[RECORDER].revoked_shares
-                     or await request.app[COURT].store.is_revoked(share_id)):
+    if share_id and await request.app[COURT].is_revoked(share_id):
         raise ApiError(401, "token_revoked", "the share this link came from has been revoked")
     if not share_id:
         # A link a member of staff made lives no longer than their log-in and their account.
         court = request.app[COURT]
-        if claims.parent and await court.store.is_revoked(claims.parent):
+        if claims.parent and await court.is_revoked(claims.parent):
             raise ApiError(401, "token_revoked", "the log-in this link was made with has ended")
         account = court.users.get(claims.subject) if court.users is not None else None
         if court.users is not None and (account is None or account.disabled):
@@ -115,24 +149,25 @@ async def _media_claims(request: web.Request) -> Claims:
 
 async def _audit(request: web.Request, claims: Claims, action: str, hearing_id: str, **details: Any) -> None:
     actor = claims.subject if claims.kind is TokenKind.STAFF else f"{claims.kind.value}:{claims.name}"
-    await request.app[RECORDER].audit.record(action, hearing_id, actor, claims.role.value,
-                                             request.remote or "", token=claims.jti, **details)
+    await _archive(request).audit.record(action, hearing_id, actor, claims.role.value,
+                                         request.remote or "", token=claims.jti, **details)
+
+
+def _actor(claims: Claims) -> str:
+    return claims.subject if claims.kind is TokenKind.STAFF else f"{claims.kind.value}:{claims.name}"
 
 
 async def _share_claims(request: web.Request) -> Claims:
-    claims = await request.app[COURT].authenticate(bearer(request), (TokenKind.SHARE,))
-    if claims.jti in request.app[RECORDER].revoked_shares:
-        raise ApiError(401, "token_revoked", "this token has been revoked")
-    return claims
+    # authenticate() asks the archive's register of revoked tokens, which every node shares.
+    return await request.app[COURT].authenticate(bearer(request), (TokenKind.SHARE,))
 
 
-async def _catalog(request: web.Request) -> None:
-    """The archive index, loaded again if the store could not be reached when the server started."""
-    catalog = request.app[RECORDER].catalog
-    if not catalog.loaded:
-        await catalog.load()
-        if not catalog.loaded:
-            raise _store_unavailable()
+def _limit(value: str, default: int, most: int) -> int:
+    if not value:
+        return default
+    if not value.isdigit() or not 1 <= int(value) <= most:
+        raise ApiError(400, "bad_request", f"limit must be a whole number from 1 to {most}", field="limit")
+    return int(value)
 
 
 # -- staff ----------------------------------------------------------------------------------------------
@@ -143,24 +178,36 @@ async def search(request: web.Request) -> web.Response:
     claims = await staff(request)
     request.app[COURT].require(claims, Permission.VIEW_RECORDINGS)
     q = request.query
-    query = Query(case_number=clean_text(q.get("case_number", ""), "case_number"),
+    match = q.get("match", "contains")
+    if match not in ("contains", "prefix"):
+        raise ApiError(400, "bad_request", "match must be 'contains' or 'prefix'", field="match")
+    query = Query(case_number=clean_text(q.get("case_number", ""), "case_number"), case_prefix=match == "prefix",
                   court=clean_text(q.get("court", ""), "court"),
+                  courtroom=clean_text(q.get("courtroom", ""), "courtroom"),
                   judge=clean_text(q.get("judge", ""), "judge"),
-                  date_from=_date(q.get("from", ""), "from"), date_to=_date(q.get("to", ""), "to"))
-    await _catalog(request)
-    found = request.app[RECORDER].catalog.search(query)
-    await _audit(request, claims, "search", "", **{k: v for k, v in q.items()
-                                                   if k in ("case_number", "court", "judge", "from", "to")},
-                 found=len(found))
-    return web.json_response({"recordings": [_summary(m) for m in found]})
+                  participant=clean_text(q.get("participant", ""), "participant"),
+                  text=clean_text(q.get("text", ""), "text"),
+                  date_from=_date(q.get("from", ""), "from"), date_to=_date(q.get("to", ""), "to"),
+                  include_deleted=q.get("deleted", "") in ("1", "true", "yes"))
+    limit = _limit(q.get("limit", ""), 50, PAGE_LIMIT)
+    cursor = q.get("cursor", "")
+    try:
+        page = await _archive(request).catalog.search(query, limit, cursor if len(cursor) < 400 else "?")
+    except ValueError:
+        raise ApiError(400, "bad_request", "cursor is not one this server gave (start again without it)",
+                       field="cursor") from None
+    await _audit(request, claims, "search", "", **{k: v for k, v in q.items() if k in SEARCH_FIELDS},
+                 found=page.total)
+    return web.json_response({"recordings": [_summary(r) for r in page.recordings], "total": page.total,
+                              "total_capped": page.total_capped, "next_cursor": page.next_cursor})
 
 
 @routes.get("/api/recordings/{hearing_id}")
 async def recording(request: web.Request) -> web.Response:
     claims = await staff(request)
-    manifest = await _recording(request, claims)
+    manifest = await _recording(request, claims, include_deleted=True)  # a deleted one shows its tombstone
     await _audit(request, claims, "view", manifest.hearing_id)
-    return web.json_response(_detail(manifest, request.app[RECORDER].integrity(manifest.hearing_id)))
+    return web.json_response(_detail(manifest))
 
 
 @routes.get("/api/recordings/{hearing_id}/transcript")
@@ -202,7 +249,7 @@ def _store_unavailable() -> ApiError:
     return ApiError(503, "store_unavailable", "the recording store cannot be reached right now")
 
 
-async def _transcript(request: web.Request, manifest: Manifest) -> web.Response:
+async def _transcript(request: web.Request, manifest: Recording) -> web.Response:
     raw = await _stored(request, f"{manifest.hearing_id}/transcript.json")
     return web.Response(body=raw, content_type="application/json")
 
@@ -214,7 +261,7 @@ async def media_link(request: web.Request) -> web.Response:
     return await _media_link(request, claims, manifest, "")
 
 
-async def _media_link(request: web.Request, claims: Claims, manifest: Manifest, prefix: str) -> web.Response:
+async def _media_link(request: web.Request, claims: Claims, manifest: Recording, prefix: str) -> web.Response:
     body = await json_body(request, optional=True)
     purpose = body.get("purpose", "play")
     if purpose not in PURPOSES:
@@ -250,9 +297,7 @@ async def media(request: web.Request) -> web.StreamResponse:
     claims = await _media_claims(request)
     hid = claims.hearing
     recorder: Recorder = request.app[RECORDER]
-    manifest = recorder.catalog.get(hid)
-    if manifest is None:
-        raise not_found("recording")
+    manifest = await _catalogued(request, hid)
     if claims.purpose == "package":
         raise ApiError(403, "forbidden", "this link is for the evidence package (GET .../package)")
     headers = {"Cache-Control": "private, no-store"}
@@ -279,13 +324,16 @@ async def evidence_package(request: web.Request) -> web.StreamResponse:
         raise ApiError(403, "forbidden", "this link is not for the evidence package")
     hid = claims.hearing
     recorder: Recorder = request.app[RECORDER]
-    manifest = recorder.catalog.get(hid)
-    if manifest is None:
-        raise not_found("recording")
+    await _catalogued(request, hid)
     with tempfile.TemporaryDirectory(prefix="package-") as tmp:
         folder = await _copied(request, hid, Path(tmp))
         if not (folder / "manifest.json").exists():
             raise not_found("recording file")
+        try:
+            manifest = Manifest.from_dict(json.loads((folder / "manifest.json").read_text(encoding="utf-8")))
+        except (ValueError, TypeError, KeyError):
+            raise ApiError(409, "manifest_unreadable", "the stored manifest cannot be read; verify the "
+                                                       "recording") from None
         zipped = await asyncio.to_thread(package, folder, manifest, public_pem(recorder.key),
                                          recorder.public_key)
         response = web.StreamResponse(headers={
@@ -306,8 +354,7 @@ async def evidence_package(request: web.Request) -> web.StreamResponse:
 async def captions(request: web.Request) -> web.Response:
     claims = await _media_claims(request)
     hid = claims.hearing
-    if request.app[RECORDER].catalog.get(hid) is None:
-        raise not_found("recording")
+    await _catalogued(request, hid)
     raw = await _stored(request, f"{hid}/transcript.vtt")
     return web.Response(body=raw, content_type="text/vtt", charset="utf-8")
 
@@ -321,7 +368,10 @@ async def verify(request: web.Request) -> web.Response:
     with tempfile.TemporaryDirectory(prefix="verify-") as tmp:
         folder = await _copied(request, hid, Path(tmp))
         checks = await asyncio.to_thread(verify_folder, folder, recorder.public_key)
-    result = recorder.set_integrity(hid, checks)
+    failures = [c.line() for c in checks if not c.ok]
+    result = {"status": "failed" if failures else "verified", "checked_at": time.time(), "checks": len(checks),
+              "failures": failures}
+    await _archive(request).catalog.set_integrity(hid, result, _actor(claims))
     await _audit(request, claims, "verify", hid, result=result["status"], checks=result["checks"],
                  failures=result["failures"])
     return web.json_response({**result, "checks": [{"ok": c.ok, "what": c.what, "detail": c.detail}
@@ -345,6 +395,8 @@ async def share(request: web.Request) -> web.Response:
                                                      Role.OBSERVER, manifest.hearing_id, hours * 3600,
                                                      name=recipient)
     base = request.app[SETTINGS].server.public_url.rstrip("/") or f"{request.scheme}://{request.host}"
+    await _archive(request).shares.add(granted.jti, manifest.hearing_id, recipient, _actor(claims),
+                                       granted.expires_at)
     await _audit(request, claims, "share", manifest.hearing_id, recipient=recipient, share_id=granted.jti,
                  expires_at=granted.expires_at)
     return web.json_response({"url": f"{base}/shared#token={token}", "recipient": recipient,
@@ -353,26 +405,18 @@ async def share(request: web.Request) -> web.Response:
 
 @routes.get("/api/recordings/{hearing_id}/shares")
 async def shares(request: web.Request) -> web.Response:
-    """The share links handed out for this recording, from the audit log (the register of shares)."""
+    """The share links handed out for this recording, from the register of shares."""
     claims = await staff(request)
     request.app[COURT].require(claims, Permission.SHARE_RECORDINGS)
     manifest = await _recording(request, claims)
-    entries = await request.app[RECORDER].audit.entries(manifest.hearing_id, limit=1_000_000, actions=SHARE_REGISTER)
+    made = await _archive(request).shares.of_recording(manifest.hearing_id)
     await _audit(request, claims, "shares_list", manifest.hearing_id)
-    revoked = {e.get("details", {}).get("share_id"): e for e in entries if e["action"] == "share_revoked"}
     now = time.time()
-    out = []
-    for entry in entries:  # newest first
-        if entry["action"] != "share":
-            continue
-        details = entry.get("details", {})
-        gone = revoked.get(details.get("share_id"))
-        expires = details.get("expires_at", 0)
-        out.append({"share_id": details.get("share_id", ""), "recipient": details.get("recipient", ""),
-                    "made_by": entry["actor"], "made_at": entry["at"], "expires_at": int(expires),
-                    "status": "revoked" if gone else ("expired" if expires <= now else "active"),
-                    "revoked_at": gone["at"] if gone else None})
-    return web.json_response({"shares": out})
+    return web.json_response({"shares": [
+        {"share_id": s["share_id"], "recipient": s["recipient"], "made_by": s["made_by"],
+         "made_at": utc_iso(s["made_at"]), "expires_at": int(s["expires_at"]),
+         "status": "revoked" if s["revoked_at"] else ("expired" if s["expires_at"] <= now else "active"),
+         "revoked_at": _iso(s["revoked_at"])} for s in made]})
 
 
 @routes.delete("/api/recordings/{hearing_id}/shares/{share_id}")
@@ -381,24 +425,60 @@ async def revoke_share(request: web.Request) -> web.Response:
     manifest = await _recording(request, claims)
     request.app[COURT].require(claims, Permission.SHARE_RECORDINGS)
     share_id = clean_text(request.match_info["share_id"], "share_id")
-    # Only a share of this recording, made here: the audit log is the register of shares handed out.
-    shares = [e for e in await request.app[RECORDER].audit.entries(manifest.hearing_id, limit=1_000_000,
-                                                                   actions=SHARE_REGISTER)
-              if e["action"] == "share" and e.get("details", {}).get("share_id") == share_id]
-    if not shares:
+    archive = _archive(request)
+    # Only a share of this recording, made here: the register of shares says which.
+    made = await archive.shares.get(share_id)
+    if made is None or made["hearing_id"] != manifest.hearing_id:
         raise not_found("share")
-    await request.app[COURT].store.revoke(share_id, shares[0]["details"].get("expires_at", time.time()) + 60)
-    request.app[RECORDER].revoked_shares.add(share_id)
-    await _audit(request, claims, "share_revoked", manifest.hearing_id, share_id=share_id)
+    await request.app[COURT].revoke(share_id, float(made["expires_at"]) + 60)
+    if await archive.shares.revoke(share_id, _actor(claims)):
+        await _audit(request, claims, "share_revoked", manifest.hearing_id, share_id=share_id)
     return web.json_response({"revoked": share_id})
+
+
+@routes.post("/api/recordings/{hearing_id}/hold")
+async def place_hold(request: web.Request) -> web.Response:
+    """A legal hold: the recording is not deleted when its retention period ends, until the hold is lifted."""
+    claims = await staff(request)
+    manifest = await _recording(request, claims)
+    request.app[COURT].require(claims, Permission.HOLD_RECORDINGS)
+    body = await json_body(request)
+    reason = clean_text(body.get("reason", ""), "reason", required=True)
+    if len(reason) > HOLD_REASON_LIMIT:
+        raise ApiError(400, "bad_request", f"reason: at most {HOLD_REASON_LIMIT} characters", field="reason")
+    if not await _archive(request).catalog.hold(manifest.hearing_id, reason, _actor(claims)):
+        raise not_found("recording")
+    await _audit(request, claims, "hold", manifest.hearing_id, reason=reason)
+    return web.json_response(_detail(await _catalogued(request, manifest.hearing_id)))
+
+
+@routes.delete("/api/recordings/{hearing_id}/hold")
+async def lift_hold(request: web.Request) -> web.Response:
+    claims = await staff(request)
+    manifest = await _recording(request, claims)
+    request.app[COURT].require(claims, Permission.HOLD_RECORDINGS)
+    if await _archive(request).catalog.release(manifest.hearing_id):
+        await _audit(request, claims, "hold_released", manifest.hearing_id)
+    return web.json_response(_detail(await _catalogued(request, manifest.hearing_id)))
 
 
 @routes.get("/api/audit")
 async def audit(request: web.Request) -> web.Response:
     claims = await staff(request)
     request.app[COURT].require(claims, Permission.VIEW_AUDIT)
-    hearing_id = clean_text(request.query.get("hearing_id", ""), "hearing_id")
-    return web.json_response({"entries": await request.app[RECORDER].audit.entries(hearing_id)})
+    q = request.query
+    hearing_id = clean_text(q.get("hearing_id", ""), "hearing_id")
+    action = q.get("action", "")
+    if action and action not in AUDIT_ACTIONS:
+        raise ApiError(400, "bad_request", f"action must be one of: {', '.join(AUDIT_ACTIONS)}", field="action")
+    before = q.get("before", "")
+    if before and not before.isdigit():
+        raise ApiError(400, "bad_request", "before must be an entry's seq (a whole number)", field="before")
+    limit = _limit(q.get("limit", ""), AUDIT_PAGE, AUDIT_PAGE)
+    entries = await _archive(request).audit.entries(hearing_id, limit, frozenset({action}) if action else None,
+                                                    int(before) if before else None)
+    return web.json_response({"entries": entries,
+                              "next_before": entries[-1]["seq"] if len(entries) == limit else None})
 
 
 # -- a party holding a share link -----------------------------------------------------------------------
@@ -407,11 +487,9 @@ async def audit(request: web.Request) -> web.Response:
 @routes.get("/api/shared")
 async def shared(request: web.Request) -> web.Response:
     claims = await _share_claims(request)
-    manifest = request.app[RECORDER].catalog.get(claims.hearing)
-    if manifest is None:
-        raise not_found("recording")
+    manifest = await _catalogued(request, claims.hearing)
     await _audit(request, claims, "shared_view", manifest.hearing_id)
-    detail = _summary(manifest)
+    detail = _public(manifest)
     detail["participants"] = [{"name": p["name"], "role": p["role"]} for p in manifest.participants]
     detail["shared_with"] = claims.name
     detail["link_expires_at"] = int(claims.expires_at)
@@ -421,9 +499,7 @@ async def shared(request: web.Request) -> web.Response:
 @routes.get("/api/shared/transcript")
 async def shared_transcript(request: web.Request) -> web.Response:
     claims = await _share_claims(request)
-    manifest = request.app[RECORDER].catalog.get(claims.hearing)
-    if manifest is None:
-        raise not_found("recording")
+    manifest = await _catalogued(request, claims.hearing)
     response = await _transcript(request, manifest)
     await _audit(request, claims, "shared_transcript", manifest.hearing_id)
     return response
@@ -432,9 +508,7 @@ async def shared_transcript(request: web.Request) -> web.Response:
 @routes.post("/api/shared/links")
 async def shared_link(request: web.Request) -> web.Response:
     claims = await _share_claims(request)
-    manifest = request.app[RECORDER].catalog.get(claims.hearing)
-    if manifest is None:
-        raise not_found("recording")
+    manifest = await _catalogued(request, claims.hearing)
     return await _media_link(request, claims, manifest, "shared_")
 
 

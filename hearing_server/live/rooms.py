@@ -217,7 +217,7 @@ class Rooms:
         elif message.kind == END_SESSIONS:
             self._end_local(message.token_id, message.reason)
         elif message.kind == RECORDING_FINAL and message.manifest is not None and self.recorder is not None:
-            self.recorder.catalog.add(Manifest.from_dict(message.manifest))
+            self.recorder.catalogue(Manifest.from_dict(message.manifest))
 
     async def _carry(self, hearing_id: str) -> None:
         """Another node placed a hearing here (a new one, or handed over by a node that is stopping)."""
@@ -375,7 +375,7 @@ class Rooms:
     def _worker_event(self, worker_id: str, event: wire.Event) -> None:
         if event.kind == "recording_final" and self.recorder is not None:
             manifest = Manifest.from_dict(event.args["manifest"])
-            self.recorder.catalog.add(manifest)
+            self.recorder.catalogue(manifest)
             self._recording_final(manifest)
             return
         room = self.rooms.get(event.hearing_id)

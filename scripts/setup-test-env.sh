@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything the test suite needs on a fresh Debian machine, installed only when missing:
-# Debian's chromium + chromium-driver + ffmpeg, a running Redis on 127.0.0.1:6379, and the Python package
-# with its test extras in .venv. Safe to run again: it only does what is not done yet.
+# Debian's chromium + chromium-driver + ffmpeg, a running Redis on 127.0.0.1:6379, a running PostgreSQL on
+# 127.0.0.1:5432 that the local user `postgres` reaches without a password (the archive's tests create and
+# drop databases of their own there), and the Python package with its test extras in .venv. Safe to run again: it only does what is not done yet.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,7 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v pg_isready >/dev/null 2>&1 || missing+=(postgresql postgresql-contrib)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "==> apt-get install ${missing[*]}"
     $SUDO apt-get update -qq
@@ -29,6 +31,21 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
         sleep 0.1
     done
     redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null
+fi
+
+if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+    echo "==> starting PostgreSQL on 127.0.0.1:5432"
+    version=$(ls /usr/lib/postgresql | sort -V | tail -1)
+    if command -v pg_ctlcluster >/dev/null 2>&1 && ls /etc/postgresql/"$version"/main >/dev/null 2>&1; then
+        $SUDO pg_ctlcluster "$version" main start || true
+    else
+        $SUDO pg_createcluster "$version" main --start -- --auth-local=trust --auth-host=trust
+    fi
+    for _ in $(seq 1 100); do
+        pg_isready -h 127.0.0.1 -p 5432 -q && break
+        sleep 0.1
+    done
+    pg_isready -h 127.0.0.1 -p 5432
 fi
 
 scripts/install.sh test

@@ -20,6 +20,8 @@ from hearing_server.users import UserDirectory
 from .helpers import ApiClient
 
 REDIS_URL = os.environ.get("COURTROOM_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+# A PostgreSQL server the tests may create and drop databases on (scripts/setup-test-env.sh starts one).
+POSTGRES_URL = os.environ.get("COURTROOM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
 PASSWORD = "correct horse battery"
 
 
@@ -63,6 +65,37 @@ async def store(request) -> AsyncIterator[Store]:
         return
     async with redis_store() as redis:
         yield redis
+
+
+@asynccontextmanager
+async def postgres_database() -> AsyncIterator[str]:
+    """A database of its own on the real PostgreSQL server, dropped afterwards; yields its URL."""
+    import asyncpg
+
+    name = f"courtroom_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(f"{POSTGRES_URL}/postgres")
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield f"{POSTGRES_URL}/{name}"
+    finally:
+        admin = await asyncpg.connect(f"{POSTGRES_URL}/postgres")
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url_for_test(request, tmp_path) -> AsyncIterator[str]:
+    """The archive database twins: an SQLite file (the embedded default) and a PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'archive.db'}"
+        return
+    async with postgres_database() as url:
+        yield url
 
 
 def add_staff(settings: Settings) -> None:

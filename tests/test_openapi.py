@@ -418,6 +418,16 @@ async def exercise_the_archive(api: ApiClient, contract: Contract, *, clerk: str
     assert status == 401 and refused["error"]["code"] == "token_revoked"
     status, log = await call("GET", f"/api/audit?hearing_id={ARCHIVED}", token=admin)
     assert log["entries"][0]["action"] == "share_revoked"
+    status, held = await call("POST", f"{recording}/hold", {"reason": "appeal pending"}, judge)
+    assert status == 200 and held["legal_hold"] and held["hold"]["reason"] == "appeal pending"
+    assert (await call("POST", f"{recording}/hold", {"reason": "x"}, clerk))[0] == 403
+    assert (await call("POST", f"{recording}/hold", {}, judge))[0] == 400
+    status, lifted = await call("DELETE", f"{recording}/hold", token=judge)
+    assert status == 200 and not lifted["legal_hold"] and lifted["hold"] is None
+    status, page = await call("GET", "/api/audit?limit=2&action=hold", token=admin)
+    assert status == 200 and [e["action"] for e in page["entries"]] == ["hold"] and page["next_before"] is None
+    status, found = await call("GET", "/api/recordings?limit=1&match=prefix&text=nothing", token=clerk)
+    assert status == 200 and found["total"] == 0 and found["next_cursor"] is None
 
     status, devices = await call("GET", "/api/device-tokens", token=admin)
     assert status == 200 and [(d["id"], d["status"]) for d in devices["device_tokens"]] == [("dev_contract",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from recorder.audit import ACTIONS as AUDIT_ACTIONS
+from recorder.catalog import PAGE_LIMIT, TOTAL_CAP
 from recorder.transcript import NOTE_KINDS
 
 from .. import __version__
@@ -90,6 +91,14 @@ ERROR_CODES: dict[str, tuple[int, str, str]] = {
                                "seconds",
                           "The state store (Redis) did not answer, for example while it restarts. Live "
                           "hearings' media is not affected; retry the call in a few seconds."),
+    "database_unavailable": (503, "the archive's database is unreachable for a moment; try again in a few "
+                                  "seconds",
+                             "The archive's database (PostgreSQL or the SQLite file) did not answer; the "
+                             "answer carries `Retry-After: 5`. Live hearings are not affected; an access that "
+                             "cannot be audited is not granted."),
+    "manifest_unreadable": (409, "the stored manifest cannot be read; verify the recording",
+                            "The recording's manifest.json in the store cannot be parsed: run a verify and "
+                            "see docs/operations.md (reindex)."),
     "node_unreachable": (503, "the server that carries this hearing did not answer; try again in a few seconds",
                          "Several nodes: the call needs the node that carries the hearing's live room, and it "
                          "did not answer (it may have just stopped; another node adopts its hearings within "
@@ -108,6 +117,8 @@ SHARE_AUTH_ERRORS = ("unauthorized", "invalid_token", "token_expired", "wrong_to
 # A media token in the `token` query parameter: a missing one is `invalid_token`, not `unauthorized`.
 MEDIA_TOKEN_ERRORS = ("invalid_token", "token_expired", "wrong_token_kind", "token_revoked")
 BODY_ERRORS = ("bad_request", "malformed_json", "payload_too_large")
+# The archive's calls read the store, or the catalog and write the audit log in the archive's database.
+ARCHIVE_DOWN = ("store_unavailable", "database_unavailable")
 NOTE_TEXT_LIMIT = 2000  # hearing_server/court.py add_note
 STORAGE_DEFAULTS = StorageSettings()
 
@@ -332,6 +343,8 @@ def schemas() -> Json:
             "closed_at": timestamp("Closed"),
             "media_error": string("Why the hearing's live media could not be started (the server logs the "
                                   "details); empty when all is well", ""),
+            "case_category": string("The case's category, which the court's retention periods go by "
+                                    "(`archive.retention_by_category`); may be empty", "criminal"),
         }),
         "HearingCreate": obj({
             "case_number": text("Case number", "CV-2026-0142", minLength=1),
@@ -344,6 +357,9 @@ def schemas() -> Json:
                           "judges, who always preside over the hearings they create.", "judge2"),
             "judge_name": text("Admins only: the judge's display name (default: the username)",
                                "Judge Bo Lindqvist"),
+            "case_category": text("The case's category (e.g. `criminal`, `civil`, `administrative`): the "
+                                  "recording is kept as long as `archive.retention_by_category` says for it",
+                                  "civil"),
         }, required=["case_number", "title"]),
         "HearingList": obj({"hearings": array(ref("Hearing"), "Newest first")}),
         "PublicParticipant": obj(public, description="What other participants may see of a person: no "
@@ -459,11 +475,23 @@ def recording_schemas() -> Json:
         "judge_name": string("Display name of the presiding judge", "Judge Amira Haddad"),
         "opened_at": utc("When the hearing opened: offset 0 of the hearing clock and of hearing.mp4"),
         "closed_at": utc("When the recording ended", "2026-11-28T10:41:17.904Z"),
-        "status": enum(["final", "interrupted"],
+        "status": enum(["final", "interrupted", "deleted"],
                        "`final`: closed normally; `interrupted`: the server stopped and the recording was "
-                       "finished from the spool at the next start (a gap at the end says so)"),
+                       "finished from the spool at the next start (a gap at the end says so); `deleted`: its "
+                       "retention period ended and its media was removed from the store (a tombstone: only "
+                       "with `deleted=1` in a search, or by its id)"),
         "duration": number("Seconds from the start of the first segment to the end of the last"),
         "segments": integer("How many segments the recording is made of"),
+    }
+    archived: Json = {
+        "case_category": string("The case's category (may be empty)", "criminal"),
+        "size_bytes": integer("Bytes of its segments and final files in the store"),
+        "integrity": enum(["unchecked", "verified", "failed"], "The result of its last verify (any node)"),
+        "legal_hold": boolean("On legal hold: not deleted when its retention period ends"),
+        "retain_until": {"type": ["string", "null"],
+                         "description": "When its retention period ends (UTC, ISO 8601); null: kept for ever"},
+        "deleted_at": {"type": ["string", "null"],
+                       "description": "When retention deleted its media (UTC, ISO 8601); null while kept"},
     }
     span: Json = {
         "start": number("Seconds on the hearing clock (= time in hearing.mp4)"),
@@ -476,13 +504,15 @@ def recording_schemas() -> Json:
         "id": string("Hearing id", "h_qPa5UpwSaMTa"),
         "case_number": string("Case number", "CV-2026-0142"),
         "title": string("Case title"),
+        "case_category": string("The case's category (recordings made since it was kept)"),
         "court": string("Court name"),
         "courtroom": string("Courtroom"),
         "judge": string("Username of the presiding judge"),
         "judge_name": string("Display name of the presiding judge"),
         "opened_at": utc("When the hearing opened"),
         "opened_at_epoch": number("The same instant as Unix time (0 when unknown)"),
-    }, description="The hearing as it was when the recording began.")
+    }, required=["id", "case_number", "title", "court", "courtroom", "judge", "judge_name", "opened_at",
+                 "opened_at_epoch"], description="The hearing as it was when the recording began.")
     return {
         "CourtroomCamera": obj({
             "key": string("The camera's key: `<participant id>:<name>` (or `:v<n>` when unnamed); it stays "
@@ -514,11 +544,26 @@ def recording_schemas() -> Json:
             "at": timestamp("When it was logged; its place on the hearing clock follows from it",
                             nullable=False),
         }),
+        "SearchHit": obj({
+            "offset": number("Where on the hearing clock (seconds; = time in hearing.mp4)"),
+            "kind": string("`event` (a court event) or the log note's kind", "exhibit"),
+            "text": string("The line that matched", "Exhibit 7 (the contract) shown to the witness"),
+        }),
         "RecordingSummary": obj({
-            **catalogued,
+            **catalogued, **archived,
             "gaps": integer("How many gaps the manifest records"),
-        }, description="One recording in the archive, as found by a search."),
-        "RecordingList": obj({"recordings": array(ref("RecordingSummary"), "Most recently opened first")}),
+            "hits": array(ref("SearchHit"), "With `text=`: up to 3 lines of its log notes and court events "
+                                            "that matched, in hearing-clock order"),
+        }, required=[*catalogued, *archived, "gaps"], description="One recording in the archive, as found by a "
+                                                                  "search."),
+        "RecordingList": obj({
+            "recordings": array(ref("RecordingSummary"), "Most recently opened first; at most `limit`"),
+            "total": integer(f"How many recordings match, counted up to {TOTAL_CAP:,}"),
+            "total_capped": boolean(f"More than {TOTAL_CAP:,} match (`total` is then {TOTAL_CAP:,})"),
+            "next_cursor": {"type": ["string", "null"],
+                            "description": "Pass as `cursor` (with the same filters) for the next page; null "
+                                           "on the last page"},
+        }),
         "RecordingParticipant": obj({
             "id": string("Participant id", "p_uFiSzqT_GQxw"),
             "name": string("Name", "Ana Silva"),
@@ -551,22 +596,36 @@ def recording_schemas() -> Json:
                                     "empty for an unsigned manifest."),
         "Integrity": obj({
             "status": enum(["unchecked", "verified", "failed"],
-                           "The result of the last `POST …/verify` on this server since it started; "
-                           "`unchecked` before that"),
+                           "The result of the last `POST …/verify` (on any node; kept in the archive's "
+                           "database); `unchecked` before the first"),
             "checked_at": timestamp("When it was checked", nullable=False),
             "checks": integer("How many checks were made"),
             "failures": array(string("A failed check, as one line"),
                               "The checks that failed (empty when verified)"),
         }, required=["status"]),
+        "LegalHold": obj({
+            "reason": string("Why it is held, as given", "appeal 2-1234/2026 pending"),
+            "by": string("The account that placed it", "judge"),
+            "at": utc("When it was placed"),
+        }),
+        "HoldRequest": obj({"reason": text("Why the recording must be kept (shown with it and audited)",
+                                           "appeal 2-1234/2026 pending", minLength=1, maxLength=500)},
+                           required=["reason"]),
         "Recording": obj({
-            **catalogued,
+            **catalogued, **{k: v for k, v in archived.items() if k != "integrity"},
             "participants": array(ref("RecordingParticipant"), "Everyone admitted, in order of arrival"),
             "gaps": array(ref("RecordingGap"), "In hearing-clock order"),
             "pauses": array(ref("RecordingPause"), "In hearing-clock order"),
             "files": array(ref("RecordingFile"), "The final files the manifest vouches for"),
             "signature": ref("RecordingSignature"),
+            "manifest_sha256": string("SHA-256 of manifest.json as stored (kept after a deletion)"),
             "integrity": ref("Integrity"),
-        }, description="A recording's page: the signed manifest's facts, without the per-segment hashes."),
+            "hold": {"oneOf": [ref("LegalHold"), {"type": "null"}],
+                     "description": "The legal hold on it; null when there is none"},
+            "deleted_reason": {"type": ["string", "null"],
+                               "description": "Why its media was deleted (null while kept)"},
+        }, description="A recording's page: the signed manifest's facts, without the per-segment hashes, "
+                       "and what the court decided about it (integrity, hold, retention)."),
         "TranscriptEntry": obj({
             "kind": enum(["event", "speech", "note"], "A court event, a speaking turn, or a log note"),
             "at": utc("When it happened"),
@@ -650,11 +709,14 @@ def recording_schemas() -> Json:
             "revoked_at": {"type": ["string", "null"], "description": "When it was revoked (UTC, ISO 8601)"},
         })}}),
         "AuditEntry": obj({
+            "seq": integer("Its place in the audit log (1, 2, 3, … across every node); page with `before`"),
             "at": utc("When"),
             "action": enum(list(AUDIT_ACTIONS),
                            "view, search, transcript, manifest, shares_list, play, download, package, "
-                           "verify, share, share_revoked (staff); shared_view, shared_transcript, "
-                           "shared_play, shared_download, shared_package (someone holding a share link)"),
+                           "verify, share, share_revoked, hold, hold_released (staff); shared_view, "
+                           "shared_transcript, shared_play, shared_download, shared_package (someone holding "
+                           "a share link); retention_deleted, audit_pruned (the server's retention), "
+                           "audit_exported (`hearing-server audit export`)"),
             "hearing_id": string("The recording", "h_qPa5UpwSaMTa"),
             "actor": string("Staff username, or `share:<recipient>` for a share link", "clerk"),
             "role": string("The actor's role (`observer` for a share link)", "clerk"),
@@ -667,8 +729,15 @@ def recording_schemas() -> Json:
                                 "more times within a minute after the line before (coalesced)"),
             "suppressed": integer("Reads by this token held back by the rate limit (30 lines, then one per "
                                   "10 s) since its line before"),
-        }, required=["at", "action", "hearing_id", "actor", "role", "client"]),
-        "AuditLog": obj({"entries": array(ref("AuditEntry"), "Newest first, at most 500")}),
+            "node": string("The node that wrote it (`node.node_id`)", "court-a-8088"),
+            "hash": string("Its link in the hash chain: SHA-256 (hex) over the previous entry's hash and this "
+                           "entry (docs/security.md); `hearing-server audit verify` recomputes them all"),
+        }, required=["seq", "at", "action", "hearing_id", "actor", "role", "client", "node", "hash"]),
+        "AuditLog": obj({
+            "entries": array(ref("AuditEntry"), "Newest first, at most `limit`"),
+            "next_before": {"type": ["integer", "null"],
+                            "description": "Pass as `before` for the older entries; null when there are none"},
+        }),
         "Manifest": {"type": "object", "additionalProperties": True,
                      "description": "The signed manifest as stored (manifest.json, format "
                                     "`courtroom-recording/1`): hearing, case, participants, every segment "
@@ -786,19 +855,46 @@ def recording_paths() -> Json:
                                  "schema": enum(["pause", "resume"], "What to do")}])},
         "/api/recordings": {"get": operation(
             "searchRecordings", "archive", "Search the archive",
-            "Finished recordings (final or interrupted), most recently opened first. Every filter is "
-            "optional; `case_number`, `court` and `judge` match a part of the field, ignoring case (`judge` "
-            "looks at the username and the display name); `from` and `to` bound the day (UTC) the hearing "
-            f"opened, both inclusive. Not audited.\n\n{view}",
+            "Finished recordings (final or interrupted), most recently opened first, a page at a time, from "
+            "the archive's catalog (a database shared by every node). Every filter is optional and they "
+            "combine: `case_number` matches a part of the case number (or its start, with `match=prefix`), "
+            "`court`, `courtroom`, `judge` (username or display name) and `participant` (anyone admitted) a "
+            "part of the field, ignoring case in any script (`айгерім` finds `Айгерім`); `text` finds words in "
+            "the log notes and the court events of the transcript (PostgreSQL: Russian stemming and plain "
+            "words, `websearch_to_tsquery` syntax — `\"exhibit 7\"`, `or`, `-word`; SQLite: every word, the "
+            "last as a prefix), and each recording found then carries its matching lines in `hits`; `from` and "
+            "`to` bound the day (UTC) the hearing opened, both inclusive. `limit` rows per page (default 50, "
+            f"at most {PAGE_LIMIT}); `next_cursor` leads to the next page. `total` is counted up to "
+            f"{TOTAL_CAP:,}. Audited (`search`, with the query and `total`).\n\n{view}",
             {"200": ok("The recordings found", ref("RecordingList")),
-             **errors("bad_request", *AUTH_ERRORS, "forbidden", "store_unavailable",
+             **errors("bad_request", *AUTH_ERRORS, "forbidden", *ARCHIVE_DOWN,
                       messages={"bad_request": "from must be a date like 2026-11-28",
                                 "forbidden": not_recording["forbidden"]})},
             params=[
                 {"name": "case_number", "in": "query", "required": False,
                  "description": "Part of the case number", "schema": text("Case number", "CV-2026")},
+                {"name": "match", "in": "query", "required": False,
+                 "description": "`contains` (default) or `prefix`: how `case_number` matches",
+                 "schema": enum(["contains", "prefix"], "How the case number matches")},
                 {"name": "court", "in": "query", "required": False, "description": "Part of the court name",
                  "schema": text("Court", "District")},
+                {"name": "courtroom", "in": "query", "required": False, "description": "Part of the courtroom",
+                 "schema": text("Courtroom", "Courtroom 3")},
+                {"name": "participant", "in": "query", "required": False,
+                 "description": "Part of the name of someone admitted to the hearing",
+                 "schema": text("Participant", "Бекова")},
+                {"name": "text", "in": "query", "required": False,
+                 "description": "Words in the log notes and court events (full-text)",
+                 "schema": text("Words", "exhibit 7")},
+                {"name": "deleted", "in": "query", "required": False,
+                 "description": "`1`: include the tombstones of recordings deleted by retention",
+                 "schema": enum(["1", "0"], "Include deleted")},
+                {"name": "limit", "in": "query", "required": False,
+                 "description": f"Rows per page, 1–{PAGE_LIMIT} (default 50)",
+                 "schema": {"type": "string", "pattern": "^[0-9]+$", "description": "A whole number"}},
+                {"name": "cursor", "in": "query", "required": False,
+                 "description": "`next_cursor` of the page before (with the same filters)",
+                 "schema": text("Cursor", "WzE3OTY2OTYwMDAuMCwgImhfcVBhNVVwd1NhTVRhIl0")},
                 {"name": "judge", "in": "query", "required": False,
                  "description": "Part of the presiding judge's username or display name",
                  "schema": text("Judge", "Haddad")},
@@ -812,9 +908,12 @@ def recording_paths() -> Json:
         "/api/recordings/{hearing_id}": {"get": operation(
             "getRecording", "archive", "A recording's page",
             "The manifest's facts — participants, gaps, pauses, the final files and their SHA-256, who "
-            "signed it — and the result of the last integrity check. Audited (`view`).\n\n" + view,
+            "signed it — the result of the last integrity check, the legal hold and the retention period. A "
+            "recording deleted by retention answers with its tombstone (`status` `deleted`, `deleted_at`, "
+            "`deleted_reason`, `manifest_sha256`); its media, transcript and links are then `404`. Audited "
+            "(`view`).\n\n" + view,
             {"200": ok("The recording", ref("Recording")),
-             **errors(*AUTH_ERRORS, "forbidden", "not_found", "store_unavailable", messages=not_recording)},
+             **errors(*AUTH_ERRORS, "forbidden", "not_found", *ARCHIVE_DOWN, messages=not_recording)},
             params=[RECORDING_ID])},
         "/api/recordings/{hearing_id}/transcript": {"get": operation(
             "getRecordingTranscript", "archive", "A recording's transcript",
@@ -822,7 +921,7 @@ def recording_paths() -> Json:
             "log notes, each with its UTC time and its offset on the hearing clock (= the time in "
             "hearing.mp4). Audited (`transcript`).\n\n" + view,
             {"200": ok("The transcript", ref("Transcript")),
-             **errors(*AUTH_ERRORS, "forbidden", "not_found", "store_unavailable", messages=not_recording)},
+             **errors(*AUTH_ERRORS, "forbidden", "not_found", *ARCHIVE_DOWN, messages=not_recording)},
             params=[RECORDING_ID])},
         "/api/recordings/{hearing_id}/links": {"post": operation(
             "createMediaLink", "archive", "A link to play or download the recording",
@@ -839,7 +938,7 @@ def recording_paths() -> Json:
             "or the account is removed.\n\nThe body is optional; without it the purpose is `play`.\n\n"
             + view,
             {"200": ok("The links", ref("MediaLink")),
-             **errors(*BODY_ERRORS, *AUTH_ERRORS, "forbidden", "not_found", "store_unavailable",
+             **errors(*BODY_ERRORS, *AUTH_ERRORS, "forbidden", "not_found", *ARCHIVE_DOWN,
                       messages={**not_recording, "bad_request": "purpose must be 'play', 'download' or 'package'"})},
             request=body("MediaLinkRequest", required=False), params=[RECORDING_ID])},
         "/api/recordings/{hearing_id}/media": {"get": operation(
@@ -869,7 +968,7 @@ def recording_paths() -> Json:
             "the final files and the Ed25519 signature — what `hearing-server verify` checks a copy of the "
             "record against. Audited (`manifest`).\n\n" + view,
             {"200": ok("The manifest", ref("Manifest")),
-             **errors(*AUTH_ERRORS, "forbidden", "not_found", "store_unavailable", messages=not_recording)},
+             **errors(*AUTH_ERRORS, "forbidden", "not_found", *ARCHIVE_DOWN, messages=not_recording)},
             params=[RECORDING_ID])},
         "/api/recordings/{hearing_id}/package": {"get": operation(
             "getEvidencePackage", "archive", "The evidence package (zip)",
@@ -886,7 +985,7 @@ def recording_paths() -> Json:
                                               "(UTF-8, RFC 6266)",
                                               "attachment; filename=\"CV-2026-0142-evidence.zip\"; "
                                               "filename*=UTF-8''CV-2026-0142-evidence.zip")}),
-             **errors(*MEDIA_TOKEN_ERRORS, "forbidden", "not_found", "store_unavailable",
+             **errors(*MEDIA_TOKEN_ERRORS, "forbidden", "not_found", *ARCHIVE_DOWN,
                       messages={"invalid_token": "missing or malformed token",
                                 "forbidden": "this link is not for the evidence package",
                                 "not_found": "recording not found"})},
@@ -898,7 +997,7 @@ def recording_paths() -> Json:
             "`token` query parameter instead of an `Authorization` header (the `captions_url` from "
             "`POST …/links` carries one); a token for another recording is `403`.",
             {"200": media_response("The captions", "text/vtt"),
-             **errors(*MEDIA_TOKEN_ERRORS, "forbidden", "not_found", "store_unavailable",
+             **errors(*MEDIA_TOKEN_ERRORS, "forbidden", "not_found", *ARCHIVE_DOWN,
                       messages={"invalid_token": "missing or malformed token",
                                 "forbidden": "this link is for another recording",
                                 "not_found": "recording not found"})},
@@ -908,20 +1007,20 @@ def recording_paths() -> Json:
             "Checks the record as the store holds it now, exactly as the offline `verify` tool does: the "
             "manifest's Ed25519 signature against this server's signing key, every segment's SHA-256 and "
             "its place in the hash chain, and the SHA-256 of every final file. The result becomes the "
-            "recording's `integrity` (read back from the audit log after a restart). Audited (`verify`, with "
+            "recording's `integrity` (kept in the archive's database, seen by every node). Audited (`verify`, with "
             "the result). Takes no body.\n\n" + view,
             {"200": ok("The checks", ref("VerifyResult")),
-             **errors(*AUTH_ERRORS, "forbidden", "not_found", "store_unavailable", messages=not_recording)},
+             **errors(*AUTH_ERRORS, "forbidden", "not_found", *ARCHIVE_DOWN, messages=not_recording)},
             params=[RECORDING_ID])},
         "/api/recordings/{hearing_id}/shares": {"get": operation(
             "listShares", "archive", "The share links handed out",
             "Every share link made for this recording, newest first, with who made it, for whom, until when "
             "and whether it is still `active`, `expired` or `revoked` — so a link handed out earlier can be "
-            "found and revoked. Built from the audit log, the register of shares. The links themselves are "
+            "found and revoked. From the register of shares in the archive's database. The links themselves are "
             "not shown again. Audited (`shares_list`).\n\nNeeds `view_recordings` and `share_recordings` "
             "(judge, clerk, admin).",
             {"200": ok("The shares", ref("ShareList")),
-             **errors(*AUTH_ERRORS, "forbidden", "not_found", "store_unavailable", messages=not_recording)},
+             **errors(*AUTH_ERRORS, "forbidden", "not_found", *ARCHIVE_DOWN, messages=not_recording)},
             params=[RECORDING_ID]), "post": operation(
             "shareRecording", "archive", "Hand the recording to someone",
             "Makes a share link, `<public_url>/shared#token=<share token>`, for a party (a lawyer, a "
@@ -930,7 +1029,7 @@ def recording_paths() -> Json:
             "The link is returned once, here. Audited (`share`, with the recipient, the share id and the "
             "expiry).\n\nNeeds `view_recordings` and `share_recordings` (judge, clerk, admin).",
             {"201": ok("The share link", ref("Share")),
-             **errors(*BODY_ERRORS, *AUTH_ERRORS, "forbidden", "not_found", "store_unavailable",
+             **errors(*BODY_ERRORS, *AUTH_ERRORS, "forbidden", "not_found", *ARCHIVE_DOWN,
                       messages={**not_recording, "bad_request": "recipient is required"})},
             request=body("ShareRequest"), params=[RECORDING_ID])},
         "/api/recordings/{hearing_id}/shares/{share_id}": {"delete": operation(
@@ -942,25 +1041,51 @@ def recording_paths() -> Json:
             "\n\nNeeds `view_recordings` and `share_recordings`.",
             {"200": ok("Revoked", ref("ShareRevoked")),
              **errors("bad_request", *AUTH_ERRORS, "forbidden",
-                      "not_found", "store_unavailable", messages=not_recording)},
+                      "not_found", *ARCHIVE_DOWN, messages=not_recording)},
             params=[RECORDING_ID, {"name": "share_id", "in": "path", "required": True,
                                    "description": "The share link's id",
                                    "schema": string("Share id", "Xq3v9KpL2mNw8RtY")}])},
         "/api/audit": {"get": operation(
             "auditLog", "archive", "The archive's audit log",
             "Who searched, viewed, read, played, downloaded, packaged, verified or shared which recording, "
-            "and who used a share link: newest first, at most 500 entries. The log is append-only on the "
-            "server; the same access repeated within a minute is one line (`repeated`), a token's reads are "
-            "rate-limited (`suppressed`), and the file is rotated at 32 MiB (rotated files are kept and "
-            "read).\n\nNeeds "
-            "`view_audit` (clerk, admin; not judges).",
+            "and who used a share link, placed or lifted a hold, or what retention deleted: newest first, "
+            "`limit` entries (default and at most 500), older ones with `before=<next_before>`. One log for "
+            "every node, in the archive's database: append-only (the database refuses changes) and "
+            "hash-chained (each entry's `hash` covers the one before; `hearing-server audit verify` checks "
+            "them all). The same access repeated within a minute is one entry (`repeated`); a token's reads "
+            "are rate-limited (`suppressed`).\n\nNeeds `view_audit` (clerk, admin; not judges).",
             {"200": ok("The entries", ref("AuditLog")),
-             **errors("bad_request", *AUTH_ERRORS, "forbidden",
+             **errors("bad_request", *AUTH_ERRORS, "forbidden", "database_unavailable",
                       messages={"forbidden": "a judge may not view audit",
                                 "bad_request": "hearing_id is longer than 200 characters"})},
             params=[{"name": "hearing_id", "in": "query", "required": False,
                      "description": "Only the entries of this recording",
-                     "schema": text("Hearing id", "h_qPa5UpwSaMTa")}])},
+                     "schema": text("Hearing id", "h_qPa5UpwSaMTa")},
+                    {"name": "action", "in": "query", "required": False, "description": "Only this action",
+                     "schema": enum(list(AUDIT_ACTIONS), "An audit action")},
+                    {"name": "before", "in": "query", "required": False,
+                     "description": "Entries older than this `seq` (the `next_before` of the page before)",
+                     "schema": {"type": "string", "pattern": "^[0-9]+$", "description": "A whole number"}},
+                    {"name": "limit", "in": "query", "required": False,
+                     "description": "Entries per page, 1–500 (default 500)",
+                     "schema": {"type": "string", "pattern": "^[0-9]+$", "description": "A whole number"}}])},
+        "/api/recordings/{hearing_id}/hold": {"post": operation(
+            "placeHold", "archive", "Place a legal hold",
+            "The recording is kept when its retention period ends, until the hold is lifted (an appeal, an "
+            "inquiry). Placing a hold on a held recording replaces its reason. Audited (`hold`, with the "
+            "reason).\n\nNeeds `view_recordings` and `hold_recordings` (judge, admin; not clerks).",
+            {"200": ok("The recording with its hold", ref("Recording")),
+             **errors(*BODY_ERRORS, *AUTH_ERRORS, "forbidden", "not_found", "database_unavailable",
+                      messages={"forbidden": "a clerk may not hold recordings", "bad_request": "reason is required"})},
+            request=body("HoldRequest"), params=[RECORDING_ID]), "delete": operation(
+            "liftHold", "archive", "Lift a legal hold",
+            "The recording is deleted at the end of its retention period again (at once, at the next check, "
+            "if that has passed). Lifting a hold that is not there changes nothing. Audited "
+            "(`hold_released`). Takes no body.\n\nNeeds `view_recordings` and `hold_recordings`.",
+            {"200": ok("The recording", ref("Recording")),
+             **errors(*AUTH_ERRORS, "forbidden", "not_found", "database_unavailable",
+                      messages={"forbidden": "a clerk may not hold recordings"})},
+            params=[RECORDING_ID])},
         "/api/shared": {"get": operation(
             "getSharedRecording", "shared", "The shared recording",
             "What the holder of a share link may see of the recording it is for. Send the link's token "

@@ -300,6 +300,10 @@ class Catalog:
                 .order_by(recordings.c.retain_until).limit(limit))).mappings().all()
         return [_recording(r) for r in rows]
 
+    async def empty(self) -> bool:
+        async with self.db.connect() as conn:
+            return (await conn.execute(select(recordings.c.hearing_id).limit(1))).first() is None
+
     async def count(self) -> int:
         async with self.db.connect() as conn:
             return int((await conn.execute(select(func.count()).select_from(recordings))).scalar_one())

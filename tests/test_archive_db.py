@@ -313,3 +313,26 @@ async def test_reindex_rebuilds_from_signed_manifests_resumes_and_reports_forger
     assert one is not None and one.manifest_sha256 == hashlib.sha256(stored).hexdigest()
     fresh = await Reindexer(storage, catalog, [key]).run(resume=False)
     assert fresh.resumed_after == "" and fresh.indexed == 2 and fresh.incomplete == ["h_incomplete"]
+
+
+async def test_an_earlier_versions_audit_file_moves_into_the_chain_whole(database, tmp_path):
+    from recorder.journal import Journal
+
+    old = tmp_path / "audit.jsonl"
+    rotated = tmp_path / "audit-20261101T000000000000Z.jsonl"
+    for path, actions in ((rotated, ["view", "share"]), (old, ["share_revoked", "shared_view"])):
+        journal = Journal(path)
+        for i, action in enumerate(actions):
+            journal.append({"at": iso(T0 + i), "action": action, "hearing_id": "h_1", "actor": "clerk",
+                            "role": "clerk", "client": "10.0.0.1", "details": {"share_id": "s_1"},
+                            **({"repeated": 3} if action == "shared_view" else {})})
+        journal.close()
+    audit = AuditLog(database, "n")
+    assert await audit.import_journal(old) == 4
+    entries = await audit.entries()
+    assert [e["action"] for e in entries] == ["shared_view", "share_revoked", "share", "view"]  # oldest file first
+    assert entries[0]["repeated"] == 3 and entries[0]["details"]["imported_from"] == "audit.jsonl"
+    assert entries[-1]["at"] == iso(T0)
+    assert not old.exists() and (tmp_path / "audit.jsonl.imported").exists() and not rotated.exists()
+    assert await audit.import_journal(old) == 0  # a second start imports nothing again
+    assert (await audit.verify()).ok

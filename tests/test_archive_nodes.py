@@ -4,6 +4,8 @@ one set of revocations; a server on the embedded SQLite default keeps all of it 
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -145,3 +147,60 @@ async def test_the_embedded_default_keeps_the_archive_across_a_restart(tmp_path)
         server.stop()
     checked = cli(settings, {}, "audit", "verify")
     assert checked.returncode == 0 and "chain intact" in checked.stdout
+
+
+async def test_a_database_outage_stops_the_archive_not_the_court(tmp_path):
+    """PostgreSQL cut off (a TCP relay closed): the archive answers 503 and the court goes on; a recording
+    finished meanwhile, and a log-out, reach the database when it is back."""
+    from aiohttp.test_utils import TestServer
+
+    from hearing_server.app import RECORDER, create_app
+    from hearing_server.store import MemoryStore
+    from recorder.manifest import Manifest
+
+    from .servers import Relay
+
+    settings = make_settings(tmp_path)
+    add_staff(settings)
+    async with postgres_database() as url:
+        relay = Relay(5432)
+        await relay.restore()
+        settings.archive.database_url = url.replace(":5432/", f":{relay.port}/")
+        folder = make_recording(tmp_path, settings, seconds=2, hearing_id="h_late", store=tmp_path / "elsewhere",
+                                notes=[{"offset": 1.0, "text": "Protocol signed by both parties"}])
+        server = TestServer(create_app(settings, MemoryStore()), host="127.0.0.1", port=0)
+        await server.start_server()
+        api = ApiClient(str(server.make_url("")).rstrip("/"))
+        try:
+            clerk, judge = await api.login("clerk"), await api.login("judge")
+            assert (await api.ok("GET", "/api/recordings", token=clerk))["total"] == 0
+            await relay.cut()
+            status, body = await api.call("GET", "/api/recordings", token=clerk)
+            assert status == 503 and body["error"]["code"] == "database_unavailable"
+            hearing = await api.new_hearing(judge)  # the court itself does not wait for the archive
+            assert hearing["status"] == "open"
+            await api.ok("POST", "/api/logout", token=judge)
+            status, body = await api.call("GET", "/api/hearings", token=judge)
+            assert status == 401 and body["error"]["code"] == "token_revoked"
+            recorder = server.app[RECORDER]
+            manifest = Manifest.from_dict(json.loads((folder / "manifest.json").read_text()))
+            indexed = recorder.catalogue(manifest, folder)
+            await asyncio.sleep(2)
+            assert not indexed.done()  # waiting for the database, not given up
+            await relay.restore()
+            await asyncio.wait_for(indexed, 40)
+            found = await api.ok("GET", "/api/recordings?text=protocol", token=clerk)
+            assert [r["hearing_id"] for r in found["recordings"]] == ["h_late"]
+            status, _ = await api.call("GET", "/api/hearings", token=judge)
+            assert status == 401
+        finally:
+            await api.close()
+            await server.close()
+            await relay.cut()
+        import asyncpg
+
+        connection = await asyncpg.connect(url)
+        try:  # the log-out made during the outage is in the shared register now
+            assert await connection.fetchval("SELECT count(*) FROM revoked_tokens") >= 1
+        finally:
+            await connection.close()

@@ -95,9 +95,9 @@ class Recorder:
             await self.archive.db.upgrade()
             await self.archive.audit.import_journal(self.settings.audit_path)
             if await self.archive.catalog.empty():
-                log.warning("the archive's catalog is empty (%s); if the store already holds recordings (an "
-                            "earlier version, a restored database), run 'hearing-server archive reindex'",
-                            self.archive.db.name)
+                log.info("the archive's catalog is empty (%s); if the store already holds recordings (an "
+                         "earlier version, a restored database), run 'hearing-server archive reindex'",
+                         self.archive.db.name)
             if self.settings.archive.retention_check_minutes > 0:
                 self._spawn(self.archive.sweeper.run())
         self._spawn(self.recover(store))

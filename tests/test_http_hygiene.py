@@ -155,7 +155,11 @@ async def test_keys_data_and_the_record_in_progress_are_private_whatever_the_uma
         os.umask(old)
     mode = lambda path: stat.S_IMODE(path.stat().st_mode)  # noqa: E731
     assert mode(settings.data_path) == 0o700 and mode(settings.spool_path) == 0o700
-    for name in ("token.key", "recording-signing.key", "users.json"):
+    # The archive's database and SQLite's own WAL and shared-memory files beside it included.
+    for name in ("token.key", "recording-signing.key", "users.json", "archive.db", "archive.db-wal",
+                 "archive.db-shm"):
+        if name.startswith("archive.db-") and not (settings.data_path / name).exists():
+            continue  # SQLite removes them when the last connection closes
         assert mode(settings.data_path / name) == 0o600, name
     # Segments, journals, the remuxed MP4, transcript and manifest, as the recorder writes them.
     spool = tmp_path / "fixture-spool" / "h_private"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -74,6 +75,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **options)
         if self.dialect == "sqlite":
             _sqlite_pragmas(self.engine)
+            _private_file(make_url(url).database or "")
         # SQLite allows one writer; within this process they queue here rather than on its busy timeout.
         self.write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
 
@@ -138,6 +140,15 @@ def _is_outage(exc: DBAPIError) -> bool:
     return any(word in name for word in ("Connection", "CannotConnect", "TooManyConnections", "AdminShutdown",
                                          "CannotConnectNow", "InterfaceError")) or \
         "connection" in str(exc).lower() and "closed" in str(exc).lower()
+
+
+def _private_file(path: str) -> None:
+    """Who watched which hearing is nobody else's business on this machine: the file (and the WAL and
+    shared-memory files SQLite makes with the same mode) is the server's user's alone."""
+    if not path or path == ":memory:":
+        return
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    os.chmod(path, 0o600)
 
 
 def _sqlite_pragmas(engine: AsyncEngine) -> None:

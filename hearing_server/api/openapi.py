@@ -247,6 +247,14 @@ def errors(*codes: str, messages: dict[str, str] | None = None) -> Json:
     return responses
 
 
+def query(name: str, description: str, schema: Json) -> Json:
+    """An optional query parameter."""
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+WHOLE_NUMBER: Json = {"type": "string", "pattern": "^[0-9]+$", "description": "A whole number"}
+
+
 def body(schema_name: str, required: bool = True, description: str = "") -> Json:
     request: Json = {"required": required, "content": json_content(ref(schema_name))}
     if description:
@@ -871,39 +879,22 @@ def recording_paths() -> Json:
                       messages={"bad_request": "from must be a date like 2026-11-28",
                                 "forbidden": not_recording["forbidden"]})},
             params=[
-                {"name": "case_number", "in": "query", "required": False,
-                 "description": "Part of the case number", "schema": text("Case number", "CV-2026")},
-                {"name": "match", "in": "query", "required": False,
-                 "description": "`contains` (default) or `prefix`: how `case_number` matches",
-                 "schema": enum(["contains", "prefix"], "How the case number matches")},
-                {"name": "court", "in": "query", "required": False, "description": "Part of the court name",
-                 "schema": text("Court", "District")},
-                {"name": "courtroom", "in": "query", "required": False, "description": "Part of the courtroom",
-                 "schema": text("Courtroom", "Courtroom 3")},
-                {"name": "participant", "in": "query", "required": False,
-                 "description": "Part of the name of someone admitted to the hearing",
-                 "schema": text("Participant", "Бекова")},
-                {"name": "text", "in": "query", "required": False,
-                 "description": "Words in the log notes and court events (full-text)",
-                 "schema": text("Words", "exhibit 7")},
-                {"name": "deleted", "in": "query", "required": False,
-                 "description": "`1`: include the tombstones of recordings deleted by retention",
-                 "schema": enum(["1", "0"], "Include deleted")},
-                {"name": "limit", "in": "query", "required": False,
-                 "description": f"Rows per page, 1–{PAGE_LIMIT} (default 50)",
-                 "schema": {"type": "string", "pattern": "^[0-9]+$", "description": "A whole number"}},
-                {"name": "cursor", "in": "query", "required": False,
-                 "description": "`next_cursor` of the page before (with the same filters)",
-                 "schema": text("Cursor", "WzE3OTY2OTYwMDAuMCwgImhfcVBhNVVwd1NhTVRhIl0")},
-                {"name": "judge", "in": "query", "required": False,
-                 "description": "Part of the presiding judge's username or display name",
-                 "schema": text("Judge", "Haddad")},
-                {"name": "from", "in": "query", "required": False,
-                 "description": "Opened on or after this day (UTC)",
-                 "schema": string("Date", "2026-11-01", format="date")},
-                {"name": "to", "in": "query", "required": False,
-                 "description": "Opened on or before this day (UTC)",
-                 "schema": string("Date", "2026-11-30", format="date")},
+                query("case_number", "Part of the case number", text("Case number", "CV-2026")),
+                query("match", "`contains` (default) or `prefix`: how `case_number` matches",
+                      enum(["contains", "prefix"], "How the case number matches")),
+                query("court", "Part of the court name", text("Court", "District")),
+                query("courtroom", "Part of the courtroom", text("Courtroom", "Courtroom 3")),
+                query("participant", "Part of the name of someone admitted to the hearing",
+                      text("Participant", "Бекова")),
+                query("text", "Words in the log notes and court events (full-text)", text("Words", "exhibit 7")),
+                query("deleted", "`1`: include the tombstones of recordings deleted by retention",
+                      enum(["1", "0"], "Include deleted")),
+                query("limit", f"Rows per page, 1–{PAGE_LIMIT} (default 50)", WHOLE_NUMBER),
+                query("cursor", "`next_cursor` of the page before (with the same filters)",
+                      text("Cursor", "WzE3OTY2OTYwMDAuMCwgImhfcVBhNVVwd1NhTVRhIl0")),
+                query("judge", "Part of the presiding judge's username or display name", text("Judge", "Haddad")),
+                query("from", "Opened on or after this day (UTC)", string("Date", "2026-11-01", format="date")),
+                query("to", "Opened on or before this day (UTC)", string("Date", "2026-11-30", format="date")),
             ])},
         "/api/recordings/{hearing_id}": {"get": operation(
             "getRecording", "archive", "A recording's page",
@@ -1058,17 +1049,11 @@ def recording_paths() -> Json:
              **errors("bad_request", *AUTH_ERRORS, "forbidden", "database_unavailable",
                       messages={"forbidden": "a judge may not view audit",
                                 "bad_request": "hearing_id is longer than 200 characters"})},
-            params=[{"name": "hearing_id", "in": "query", "required": False,
-                     "description": "Only the entries of this recording",
-                     "schema": text("Hearing id", "h_qPa5UpwSaMTa")},
-                    {"name": "action", "in": "query", "required": False, "description": "Only this action",
-                     "schema": enum(list(AUDIT_ACTIONS), "An audit action")},
-                    {"name": "before", "in": "query", "required": False,
-                     "description": "Entries older than this `seq` (the `next_before` of the page before)",
-                     "schema": {"type": "string", "pattern": "^[0-9]+$", "description": "A whole number"}},
-                    {"name": "limit", "in": "query", "required": False,
-                     "description": "Entries per page, 1–500 (default 500)",
-                     "schema": {"type": "string", "pattern": "^[0-9]+$", "description": "A whole number"}}])},
+            params=[query("hearing_id", "Only the entries of this recording", text("Hearing id", "h_qPa5UpwSaMTa")),
+                    query("action", "Only this action", enum(list(AUDIT_ACTIONS), "An audit action")),
+                    query("before", "Entries older than this `seq` (the `next_before` of the page before)",
+                          WHOLE_NUMBER),
+                    query("limit", "Entries per page, 1–500 (default 500)", WHOLE_NUMBER)])},
         "/api/recordings/{hearing_id}/hold": {"post": operation(
             "placeHold", "archive", "Place a legal hold",
             "The recording is kept when its retention period ends, until the hold is lifted (an appeal, an "
@@ -1185,9 +1170,8 @@ def paths() -> Json:
                 "listHearings", "hearings", "List hearings",
                 "Every hearing of the court, newest first. Needs `view_hearing` (every staff role).",
                 {"200": ok("The hearings", ref("HearingList")), **errors(*AUTH_ERRORS)},
-                params=[{"name": "status", "in": "query", "required": False,
-                         "description": "Only hearings in this status (any other value matches nothing)",
-                         "schema": ref("HearingStatus")}]),
+                params=[query("status", "Only hearings in this status (any other value matches nothing)",
+                              ref("HearingStatus"))]),
         },
         "/api/hearings/{hearing_id}": {"get": operation(
             "getHearing", "hearings", "Get a hearing", "Needs `view_hearing` (every staff role).",
@@ -1246,9 +1230,8 @@ def paths() -> Json:
             "Needs `view_hearing` (every staff role).",
             {"200": ok("The participants (court view)", ref("ParticipantList")),
              **errors(*AUTH_ERRORS, "not_found")},
-            params=[HEARING_ID, {"name": "all", "in": "query", "required": False,
-                                 "description": "`1` or `true`: every participant, in any state",
-                                 "schema": {"type": "string", "enum": ["1", "true"]}}])},
+            params=[HEARING_ID, query("all", "`1` or `true`: every participant, in any state",
+                                      {"type": "string", "enum": ["1", "true"]})])},
         "/api/hearings/{hearing_id}/participants/{participant_id}/admit": participant_action(
             "admit", "Admit from the lobby",
             "waiting → admitted. Spends the invitation (atomically: of two concurrent admits one wins, the "

@@ -24,6 +24,7 @@ EVERYONE = STAFF | {"anonymous", "invite", "session", "share", "media", "package
 JUDGES_ADMIN = {"judge", "admin"}  # the presiding judge (judge) and admins run the hearing
 COURT_OFFICE = {"judge", "clerk", "admin"}  # who invites, admits and takes notes in judge's hearing
 ARCHIVE = {"judge", "judge2", "clerk", "admin"}  # every judge, clerks, admins
+HOLDERS = {"judge", "judge2", "admin"}  # a legal hold: any judge, admins; not clerks
 
 # (method, path, body, kinds allowed). {h}: a hearing in Courtroom 3 presided over by "judge"; {p}: a party
 # invited to it; {r}: a finished recording; {s}: a share of it. Operations that change what later rows
@@ -63,6 +64,8 @@ MATRIX: list[tuple[str, str, Any, set[str]]] = [
     ("POST", "/api/recordings/{r}/verify", None, ARCHIVE),
     ("GET", "/api/recordings/{r}/shares", None, ARCHIVE),
     ("POST", "/api/recordings/{r}/shares", {"recipient": "Matrix"}, ARCHIVE),
+    ("POST", "/api/recordings/{r}/hold", {"reason": "appeal"}, HOLDERS),
+    ("DELETE", "/api/recordings/{r}/hold", None, HOLDERS),
     ("GET", "/api/audit", None, {"clerk", "admin"}),
     ("GET", "/api/shared", None, {"share"}),
     ("GET", "/api/shared/transcript", None, {"share"}),

@@ -50,6 +50,10 @@ async def login(request: web.Request) -> web.Response:
     if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
         raise ApiError(400, "bad_request", "username and password are required strings")
     username = clean_text(username, "username", limit=64)
+    try:
+        password.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from JSON's \ud83d: no account's password, and no 500
+        raise ApiError(400, "bad_request", "password must be valid Unicode text", field="password") from None
     throttle, client = request.app[THROTTLE], request.remote or "?"
     wait = throttle.attempt(client, username)
     if wait > 0:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import AsyncIterator
 
 from aiohttp import web
@@ -27,6 +26,7 @@ from .live.rooms import Rooms
 from .media.ice import configure_host_addresses
 from .protocol_errors import install as install_protocol_errors
 from .redis_client import redis_client
+from .resources import web_root
 from .routing import LocalRouter, RedisRouter, Router
 from .store import Store, create_store
 from .tokens import TokenService, load_or_create_secret
@@ -34,7 +34,7 @@ from .users import UserDirectory
 
 log = logging.getLogger(__name__)
 
-WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
+WEB_ROOT = web_root()
 
 __all__ = ["create_app", "BUS", "COURT", "RECORDER", "ROOMS", "SETTINGS", "STORE", "THROTTLE", "USERS"]
 

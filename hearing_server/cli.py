@@ -17,6 +17,7 @@ from aiohttp import web
 
 from recorder.files import private_dir, write_private
 
+from . import __version__
 from .access_log import AccessLogger
 from .config import ConfigError, Settings, load_settings
 from .device_tokens import DEFAULT_DAYS, MAX_DAYS, DeviceToken, DeviceTokenRegister
@@ -252,7 +253,30 @@ def devices_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _example(name: str, output: str | None, what: str) -> int:
+    from .resources import example
+
+    content = example(name)
+    if not output:
+        sys.stdout.write(content)
+        return 0
+    target = Path(output)
+    if target.exists():
+        print(f"hearing-server: {target} exists; not overwritten", file=sys.stderr)
+        return 2
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(content, encoding="utf-8")
+    print(f"wrote {what} to {target}", file=sys.stderr)
+    return 0
+
+
+def default_config_command(args: argparse.Namespace) -> int:
+    return _example("default.toml", args.output, "the annotated default configuration")
+
+
 def courtroom_command(args: argparse.Namespace) -> int:
+    if args.show_example or args.write_example:
+        return _example("courtroom.toml", args.write_example, "the courtroom PC's example configuration")
     # Imported here: the server does not need the courtroom agent, nor the agent the server.
     from hardware.agent import main as agent_main
     from hardware.config import CourtroomConfigError
@@ -415,6 +439,7 @@ def _report(checks: list) -> int:
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="hearing-server", description="Remote court hearing server")
+    top.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     top.add_argument("--config", help="TOML configuration file (see config/default.toml)")
     top.add_argument("--host", help="address to listen on (server.host)")
     top.add_argument("--port", type=int, help="port to listen on (server.port)")
@@ -458,6 +483,13 @@ def parser() -> argparse.ArgumentParser:
                                                       "microphones into the courtroom's hearings")
     courtroom.add_argument("--config", dest="courtroom_config", default="config/courtroom.toml",
                            help="courtroom PC configuration (default: config/courtroom.toml)")
+    courtroom.add_argument("--show-example", action="store_true",
+                           help="print the example configuration (every setting explained) and exit")
+    courtroom.add_argument("--write-example", metavar="PATH",
+                           help="write the example configuration to PATH (not over an existing file) and exit")
+    default_config = commands.add_parser("default-config", help="print (or write) the annotated default "
+                                                                "configuration of the server")
+    default_config.add_argument("--output", metavar="PATH", help="write it to PATH instead (not over a file)")
     db = commands.add_parser("db", help="the archive's database schema (migrations)")
     db_actions = db.add_subparsers(dest="db_action", required=True)
     upgrade = db_actions.add_parser("upgrade", help="bring the schema up to date (the server also does at start)")
@@ -507,6 +539,8 @@ def main(argv: list[str] | None = None) -> int:
             return devices_command(args)
         if args.command == "courtroom":
             return courtroom_command(args)
+        if args.command == "default-config":
+            return default_config_command(args)
         if args.command == "db":
             return db_command(args)
         if args.command == "archive":

@@ -54,3 +54,11 @@ bench-c-way:
 bench-capacity:
 	scripts/install.sh
 	.venv/bin/python bench/capacity.py $(ARGS)
+
+# Needs PostgreSQL on 127.0.0.1:5432 (setup-test-env.sh starts it); makes a database of its own and drops it.
+#   make bench-catalog ARGS="--rows 20000"   (a quick try; the default is a million recordings)
+.PHONY: bench-catalog
+bench-catalog:
+	scripts/setup-test-env.sh
+	scripts/install.sh test bench
+	.venv/bin/python bench/catalog.py $(ARGS)

@@ -25,7 +25,7 @@ from recorder.transcript import utc_iso
 def make_recording(tmp: Path, settings: Settings, seconds: float = 9.0, hearing_id: str = "h_fixture",
                    store: Path | None = None, case_number: str = "CR-2026-0007", opened: float | None = None,
                    notes: list[dict[str, Any]] | None = None,
-                   transcript: list[dict[str, Any]] | None = None) -> Path:
+                   transcript: list[dict[str, Any]] | None = None, shade: int = 0) -> Path:
     """A finished recording laid out as the local store keeps it, under `store` (default tmp/store),
     signed with the server's own key (settings.signing_key_path).
 
@@ -65,7 +65,7 @@ def make_recording(tmp: Path, settings: Settings, seconds: float = 9.0, hearing_
     image = np.zeros((media.height, media.width, 3), dtype=np.uint8)
     position = 0
     for index in range(int(seconds * media.fps)):
-        image[:] = (index * 3) % 255
+        image[:] = (index * 3 + shade) % 255  # `shade` tells two recordings' pictures apart
         packets, _ = encoder.encode(image, index * 90000 // media.fps, keyframe=index == 0)
         for packet in packets:
             writer.write_video(packet)

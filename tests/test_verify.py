@@ -1,0 +1,161 @@
+"""`verify` fails, and names what is wrong, for every way a court record can be tampered with: a segment
+removed, two reordered, one swapped in from another hearing, the last one truncated, the manifest edited
+(with and without re-signing by another key). The chain itself is checked against hashes worked out by hand,
+not by the code under test."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import Callable
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from recorder.keys import load_or_create_signing_key, public_raw
+from recorder.manifest import Manifest, chain, genesis
+from recorder.verify import verify_folder
+
+from .record_fixture import make_recording
+
+
+def test_the_chain_matches_hashes_worked_out_by_hand():
+    # sha256("courtroom-recording:h_known"), then sha256(previous ‖ sha256(segment)) as raw 32-byte digests.
+    start = "e95f88e611c68f34816a3c9e0ec7baeb517b6fdbda468f26441494f1d1b73aa8"
+    one = "65be5db219c1f48ae75b55fb76164a099ab8ecc4a387f984fdbc9d275a83f0b2"  # sha256(b"segment one")
+    two = "4c3982e60247591218b118256580bdbb10a296a7db274f0f0a4730e43bc1a8cc"  # sha256(b"segment two")
+    assert genesis("h_known") == start
+    assert hashlib.sha256(b"segment one").hexdigest() == one
+    assert chain(start, one) == "6a97a2aff87d377c58af75c661dd9c007a17f28b531cc1c10f3a7c2830bf03d7"
+    assert chain("6a97a2aff87d377c58af75c661dd9c007a17f28b531cc1c10f3a7c2830bf03d7", two) == \
+        "e39e8bc024d0107908078e212d09ff96c2f71affcfbd80b0a654b6eada49cf71"
+    assert chain(start, two) != chain(genesis("h_other"), two)  # the previous value counts
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory) -> tuple[Path, Path, bytes]:
+    """Two real recordings of 13 s (four segments each) by the segment writer, signed with the court's key."""
+    from .conftest import make_settings
+
+    base = tmp_path_factory.mktemp("records")
+    settings = make_settings(base)
+    first = make_recording(base, settings, seconds=13, hearing_id="h_first", store=base / "store")
+    second = make_recording(base, settings, seconds=13, hearing_id="h_second", store=base / "store", shade=100)
+    return first, second, public_raw(load_or_create_signing_key(settings.signing_key_path))
+
+
+def manifest_of(folder: Path) -> Manifest:
+    return Manifest.from_dict(json.loads((folder / "manifest.json").read_text(encoding="utf-8")))
+
+
+def write(folder: Path, manifest: Manifest, key: Ed25519PrivateKey | None) -> None:
+    if key is not None:
+        manifest.sign(key)  # a forger's own key: the signature matches, but it is not the court's
+    (folder / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
+
+
+def segment_files(folder: Path) -> list[Path]:
+    return sorted((folder / "segments").glob("segment-*.mp4"))
+
+
+FORGER = Ed25519PrivateKey.generate()
+
+
+def remove_file(folder: Path, other: Path) -> None:
+    segment_files(folder)[1].unlink()
+
+
+def remove_entry(folder: Path, other: Path) -> None:
+    manifest = manifest_of(folder)
+    del manifest.segments[1]
+    segment_files(folder)[1].unlink()
+    write(folder, manifest, FORGER)
+
+
+def reorder_files(folder: Path, other: Path) -> None:
+    a, b = segment_files(folder)[1:3]
+    data_a, data_b = a.read_bytes(), b.read_bytes()
+    a.write_bytes(data_b)
+    b.write_bytes(data_a)
+
+
+def reorder_entries(folder: Path, other: Path) -> None:
+    manifest = manifest_of(folder)
+    s = manifest.segments
+    # Two entries swapped with their files, names and times kept in order: only the chain can tell.
+    s[1].sha256, s[2].sha256 = s[2].sha256, s[1].sha256
+    s[1].size, s[2].size = s[2].size, s[1].size
+    a, b = segment_files(folder)[1:3]
+    data_a, data_b = a.read_bytes(), b.read_bytes()
+    a.write_bytes(data_b)
+    b.write_bytes(data_a)
+    write(folder, manifest, FORGER)
+
+
+def swap_in_other_hearing(folder: Path, other: Path) -> None:
+    shutil.copy(segment_files(other)[2], segment_files(folder)[2])
+
+
+def swap_in_other_hearing_with_its_entry(folder: Path, other: Path) -> None:
+    manifest, theirs = manifest_of(folder), manifest_of(other)
+    manifest.segments[2] = theirs.segments[2]  # its hash and its chain value, from the other hearing
+    shutil.copy(segment_files(other)[2], segment_files(folder)[2])
+    write(folder, manifest, FORGER)
+
+
+def truncate_last(folder: Path, other: Path) -> None:
+    last = segment_files(folder)[-1]
+    last.write_bytes(last.read_bytes()[: last.stat().st_size // 2])
+
+
+def drop_last_entry(folder: Path, other: Path) -> None:
+    manifest = manifest_of(folder)
+    manifest.segments.pop()
+    write(folder, manifest, FORGER)
+
+
+def edit_unsigned(folder: Path, other: Path) -> None:
+    raw = json.loads((folder / "manifest.json").read_text())
+    raw["case_number"] = "CV-0000-FORGED"
+    (folder / "manifest.json").write_text(json.dumps(raw))
+
+
+def edit_resigned(folder: Path, other: Path) -> None:
+    manifest = manifest_of(folder)
+    manifest.case_number = "CV-0000-FORGED"
+    write(folder, manifest, FORGER)
+
+
+TAMPERING: list[tuple[Callable[[Path, Path], None], list[str]]] = [
+    (remove_file, ["FAIL segment 000002 (segment-000002.mp4", "file missing"]),
+    (remove_entry, ["FAIL signature: not made by the trusted court key",
+                    "FAIL segment 000003 (segment-000003.mp4", "hash chain broken"]),
+    (reorder_files, ["FAIL segment 000002", "FAIL segment 000003", "content differs from the manifest"]),
+    (reorder_entries, ["FAIL signature: not made by the trusted court key", "FAIL segment 000002",
+                       "hash chain broken"]),
+    (swap_in_other_hearing, ["FAIL segment 000003", "content differs from the manifest"]),
+    (swap_in_other_hearing_with_its_entry, ["FAIL signature: not made by the trusted court key",
+                                            "FAIL segment 000003", "hash chain broken"]),
+    (truncate_last, ["FAIL segment 000004", "content differs from the manifest"]),
+    (drop_last_entry, ["FAIL signature: not made by the trusted court key"]),
+    (edit_unsigned, ["FAIL signature: does not match the manifest (altered after signing?)"]),
+    (edit_resigned, ["FAIL signature: not made by the trusted court key"]),
+]
+
+
+@pytest.mark.parametrize("tamper, named", TAMPERING, ids=[t.__name__ for t, _ in TAMPERING])
+def test_every_kind_of_tampering_fails_verification_and_is_named(records, tmp_path, tamper, named):
+    first, second, court_key = records
+    folder = tmp_path / "copy"
+    shutil.copytree(first, folder)
+    assert all(c.ok for c in verify_folder(folder, court_key))  # the copy as stored verifies
+    tamper(folder, second)
+    checks = verify_folder(folder, court_key)
+    failures = "\n".join(c.line() for c in checks if not c.ok)
+    assert failures, "tampering went unnoticed"
+    for words in named:
+        assert words in failures, f"{words!r} not in:\n{failures}"
+    # Only what was touched fails: the segments before it still verify.
+    assert checks[2].ok and checks[2].what.startswith("segment 000001")

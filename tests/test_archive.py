@@ -279,7 +279,7 @@ async def test_archive_on_s3_hands_out_presigned_links(tmp_path, settings):
                 == ["h_s3"]
             whole = (folder / "hearing.mp4").read_bytes()
             play = await api.ok("POST", "/api/recordings/h_s3/links", {"purpose": "play"}, clerk)
-            assert play["url"].startswith(moto.url) and "Signature" in play["url"] + "X-Amz-Signature"
+            assert play["url"].startswith(moto.url) and "X-Amz-Signature=" in play["url"]  # presigned (SigV4)
             status, _, body = await fetch(play["url"], {"Range": "bytes=0-99"})
             assert status == 206 and body == whole[:100]
             download = await api.ok("POST", "/api/recordings/h_s3/links", {"purpose": "download"}, clerk)

@@ -373,15 +373,40 @@ def test_devices_lists_the_synthetic_sources_always():
         assert "no cameras found" in text.stdout
 
 
-def test_the_courtroom_command_runs_the_agent_with_its_configuration(monkeypatch):
-    import hardware.agent
-    from hearing_server import cli
+def test_the_courtroom_command_runs_the_agent_with_its_configuration(tmp_path):
+    """The real command in a real process: a missing or wrong configuration is refused with its name, and a
+    good one starts the agent, which keeps trying an unreachable server until it is told to stop."""
+    import signal
+    import time
 
-    started = []
-    monkeypatch.setattr(hardware.agent, "main", lambda path: started.append(path) or 0)
-    assert cli.main(["courtroom", "--config", "/etc/courtroom/courtroom.toml"]) == 0
-    assert cli.main(["courtroom"]) == 0
-    assert started == ["/etc/courtroom/courtroom.toml", "config/courtroom.toml"]
+    def courtroom(*args: str) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "hearing_server", "courtroom", *args], cwd=tmp_path,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    missing = courtroom("--config", str(tmp_path / "nowhere.toml"))
+    out, _ = missing.communicate(timeout=60)
+    assert missing.returncode == 2 and "nowhere.toml" in out
+    assert courtroom("--write-example", "courtroom.toml").wait(timeout=60) == 0
+    example = (tmp_path / "courtroom.toml").read_text()
+    (tmp_path / "device.token").write_text("not-a-real-token\n")
+    good = example.replace('url = "http://127.0.0.1:8088"', 'url = "http://127.0.0.1:9"').replace(
+        'token_file = "/etc/courtroom/device.token"', f'token_file = "{tmp_path / "device.token"}"')
+    (tmp_path / "good.toml").write_text(good)
+    (tmp_path / "bad.toml").write_text(good.replace("retry_seconds = 3.0", "retry_seconds = 3.0\nretyr = 1"))
+    bad = courtroom("--config", "bad.toml")
+    out, _ = bad.communicate(timeout=60)
+    assert bad.returncode == 2 and "retyr" in out
+    agent = courtroom("--config", "good.toml")
+    try:
+        time.sleep(4)  # long enough to start, open its sources and fail to reach the server at least once
+        assert agent.poll() is None, agent.stdout.read() if agent.stdout else ""
+        agent.send_signal(signal.SIGTERM)
+        out, _ = agent.communicate(timeout=30)
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+    assert agent.returncode == 0, out
+    assert "127.0.0.1:9" in out, out  # it said which server it could not reach
 
 
 def test_the_v4l2_requests_are_the_kernels():

@@ -133,14 +133,15 @@ async def test_an_s3_outage_delays_uploads_but_loses_nothing(tmp_path, settings)
         hid, person = await _hearing_with_one_speaker(api, judge)
         await _wait_for(lambda: any("/segments/" in k for k in stored()), 20, "a first upload")
         await relay.cut()
-        cut_at = time.monotonic()
         before = set(stored())
         await asyncio.sleep(7.0)  # three or more segments close while the store is unreachable
         assert set(stored()) == before  # nothing got through: the outage was real
         spooled = list((settings.spool_path / hid).glob("segment-*.mp4"))
         assert len(spooled) >= len(before) + 3
+        # The segments that closed while the store was away: in the spool, not in the store.
+        during_outage = {p.name for p in spooled} - {k.rsplit("/", 1)[-1] for k in before}
+        assert len(during_outage) >= 3
         await relay.restore()
-        outage = time.monotonic() - cut_at
         await asyncio.sleep(1.0)
         await api.ok("POST", f"/api/hearings/{hid}/close", token=judge)
     finally:
@@ -150,7 +151,9 @@ async def test_an_s3_outage_delays_uploads_but_loses_nothing(tmp_path, settings)
         await _wait_for(lambda: f"recordings/{hid}/manifest.json" in stored(), 60, "the manifest in S3")
         manifest = Manifest.from_dict(json.loads(
             s3.get_object(Bucket="court-records", Key=f"recordings/{hid}/manifest.json")["Body"].read()))
-        assert manifest.gaps == [] and outage > 6
+        assert manifest.gaps == []  # an outage of the store is no gap in the record
+        # Every segment that closed during the outage reached the store afterwards (and verifies, below).
+        assert during_outage <= {segment.file for segment in manifest.segments}
         for segment in manifest.segments:
             body = s3.get_object(Bucket="court-records", Key=f"recordings/{hid}/segments/{segment.file}")["Body"]
             assert hashlib.sha256(body.read()).hexdigest() == segment.sha256

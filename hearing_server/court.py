@@ -6,6 +6,7 @@ saved in the Store and then announced as a CourtEvent.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from .users import UserDirectory
 log = logging.getLogger(__name__)
 
 LOST_CONNECTION = "connection lost"
+REVOCATION_CHECK_SECONDS = 2.0
 HEARING_FIELDS = ("case_number", "title", "court", "courtroom", "scheduled_start", "case_category")
 FIELD_LIMIT = text.FIELD_LIMIT
 
@@ -58,6 +60,7 @@ class Court:
         # state store's copy is what a hearing goes on with while that database is down).
         self.revoked = revoked
         self._unsaved: dict[str, float] = {}  # revoked while the database was down, written when it is back
+        self._warned_at = -1e9
 
     # -- tokens -------------------------------------------------------------------------------------
 
@@ -93,9 +96,13 @@ class Court:
         if self._unsaved:
             await self._save_revocations()
         try:
-            return await self.revoked.is_revoked(jti)
-        except DatabaseUnavailable as exc:
-            log.warning("revocations: the archive database is unavailable, the state store answers: %s", exc)
+            # A slow database must not hold up a hearing's calls: past this, the state store answers.
+            return await asyncio.wait_for(self.revoked.is_revoked(jti), REVOCATION_CHECK_SECONDS)
+        except (DatabaseUnavailable, asyncio.TimeoutError) as exc:
+            if time.monotonic() - self._warned_at > 60:  # once a minute, not once a request
+                self._warned_at = time.monotonic()
+                log.warning("revocations: the archive database is unavailable, the state store answers: %s",
+                            exc or f"no answer within {REVOCATION_CHECK_SECONDS:.0f} s")
             return False
 
     async def _save_revocations(self) -> None:

@@ -49,6 +49,7 @@ READ_REFILL_SECONDS = 10.0
 _TABLE_LIMIT = 50_000  # tokens and repeat keys remembered at once; the oldest are forgotten past it
 GENESIS = hashlib.sha256(b"courtroom-audit/1").hexdigest()
 _LOCK_KEY = 0x61756469  # "audi": PostgreSQL's transaction lock that puts appends from every node in one line
+IMPORT_BATCH = 1000
 EXPORT_FIELDS = ("seq", "at", "action", "hearing_id", "actor", "role", "client", "node", "details", "hash")
 
 
@@ -124,15 +125,23 @@ class AuditLog:
 
     async def append(self, entry: dict[str, Any]) -> int:
         """Chain and insert one entry; its sequence number is returned."""
+        return await self.append_many([entry])
+
+    async def append_many(self, entries: list[dict[str, Any]]) -> int:
+        """Chain and insert entries in one transaction, in order; the last one's sequence number is returned."""
         async with self.db.transaction() as conn:
             if self.db.dialect == "postgresql":
                 await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
             seq, previous = await self._head(conn)
-            row = {**entry, "seq": seq + 1}
-            row["prev_hash"] = previous
-            row["hash"] = entry_hash(previous, row)
-            await conn.execute(insert(audit_log).values(**row))
-            return seq + 1
+            rows = []
+            for entry in entries:
+                seq += 1
+                row = {**entry, "seq": seq, "prev_hash": previous}
+                row["hash"] = previous = entry_hash(previous, row)
+                rows.append(row)
+            if rows:
+                await conn.execute(insert(audit_log), rows)
+            return seq
 
     async def _head(self, conn: Any) -> tuple[int, str]:
         last = (await conn.execute(select(audit_log.c.seq, audit_log.c.hash)
@@ -252,17 +261,22 @@ class AuditLog:
         files = sorted(path.parent.glob(f"{path.stem}-*{path.suffix}")) + ([path] if path.exists() else [])
         count = 0
         for file in files:
+            batch: list[dict[str, Any]] = []
             for old in read_journal(file):
                 details = dict(old.get("details") or {})
                 for extra in ("repeated", "suppressed"):
                     if extra in old:
                         details[extra] = old[extra]
-                at = _epoch(old.get("at", ""))
-                await self.append({"at": at, "action": str(old.get("action", "")),
-                                   "hearing_id": str(old.get("hearing_id", "")), "actor": str(old.get("actor", "")),
-                                   "role": str(old.get("role", "")), "client": str(old.get("client", "")),
-                                   "node": self.node, "details": {**details, "imported_from": file.name}})
-                count += 1
+                batch.append({"at": _epoch(old.get("at", "")), "action": str(old.get("action", "")),
+                              "hearing_id": str(old.get("hearing_id", "")), "actor": str(old.get("actor", "")),
+                              "role": str(old.get("role", "")), "client": str(old.get("client", "")),
+                              "node": self.node, "details": {**details, "imported_from": file.name}})
+                if len(batch) == IMPORT_BATCH:  # a 32 MiB file is some 150,000 entries: not one commit each
+                    count += len(batch)
+                    await self.append_many(batch)
+                    batch = []
+            count += len(batch)
+            await self.append_many(batch)
             file.rename(file.with_name(file.name + ".imported"))
         if count:
             log.warning("audit: %d entries of the old audit file %s moved into the database", count, path)

@@ -10,15 +10,20 @@ import re
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import AsyncIterator
 
 import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Locator, Page, async_playwright, expect
+from sqlalchemy import insert
 
 from hearing_server.app import RECORDER, create_app
 from hearing_server.store import MemoryStore
+from recorder.db.schema import recordings
+from recorder.manifest import Manifest, SegmentEntry
+from recorder.transcript import utc_iso
 
 from .conftest import add_staff
 from .helpers import PASSWORD, ApiClient
@@ -99,9 +104,12 @@ async def test_clerk_finds_plays_seeks_verifies_and_shares_a_recording(archive_s
                                                                        settings, tmp_path) -> None:
     base = base_url(archive_server)
     log: list[str] = []
-    # Links handed out before the page is opened: one that lapsed long ago (straight into the register, the
-    # audit log, as the server writes it) and a live one the judge made through the API.
-    await archive_server.app[RECORDER].audit.record(
+    # Links handed out before the page is opened: one that lapsed long ago (straight into the register of
+    # shares and the audit log, as the server writes them) and a live one the judge made through the API.
+    archive = archive_server.app[RECORDER].archive
+    await archive.shares.add("s_lapsed", "h_browser", "Old Reader (former counsel)", "admin",
+                             time.time() - 3600)
+    await archive.audit.record(
         "share", "h_browser", "admin", "admin", "127.0.0.1", recipient="Old Reader (former counsel)",
         share_id="s_lapsed", expires_at=int(time.time()) - 3600)
     client = ApiClient(base)
@@ -124,10 +132,10 @@ async def test_clerk_finds_plays_seeks_verifies_and_shares_a_recording(archive_s
         await sign_in(page, base, "clerk")
         await expect(page.locator("#user-name")).to_contain_text("Clerk Carmen Ortiz")
         # Both recordings are listed at first; the case number narrows it down to one.
-        await expect(page.locator("#results tr")).to_have_count(2)
+        await expect(page.locator("#results tr.result")).to_have_count(2)
         await page.get_by_label("Case number").fill("0931")
         await page.get_by_role("button", name="Search").click()
-        rows = page.locator("#results tr")
+        rows = page.locator("#results tr.result")
         await expect(rows).to_have_count(1)
         await expect(rows.first).to_contain_text(CASE)
         await expect(rows.first).to_contain_text("Judge Amira Haddad")
@@ -433,3 +441,387 @@ async def test_judge_console_logs_notes_and_pauses_the_recording(server, api, br
 
 def has_class(name: str) -> re.Pattern[str]:
     return re.compile(rf"(^|\s){name}(\s|$)")
+
+
+# -- the catalog: paging, filters, full-text search, retention, legal hold, tombstones, the access log ------
+
+SYNTHETIC = 55  # catalog rows made without media: more than one page of 50 with the two real recordings
+SYNTHETIC_FROM = datetime(2025, 1, 6, 9, 0, tzinfo=timezone.utc).timestamp()
+KEPT_UNTIL = datetime(2036, 12, 2, 12, 0, tzinfo=timezone.utc).timestamp()
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+
+def synthetic(index: int) -> Manifest:
+    """A catalog row for a recording that was never made: enough of a manifest for the catalog (its media
+    does not exist, so it is only ever listed and opened, never played)."""
+    opened = SYNTHETIC_FROM + index * 3600.0
+    duration = 60.0 + index
+    segment = SegmentEntry(index=1, file="segment-000001.mp4", start=0.0, end=duration, size=4096,
+                           sha256="0" * 64, chain="1" * 64)
+    return Manifest(hearing_id=f"h_syn_{index:02d}", case_number=f"SYN-2025-{index:04d}",
+                    title=f"Synthetic hearing {index}", court="Regional Court", courtroom=f"Room {index % 3 + 1}",
+                    judge="judge2", judge_name="Judge Bo Lindqvist", opened_at=utc_iso(opened),
+                    closed_at=utc_iso(opened + duration), status="final",
+                    participants=[{"id": f"p_{index}", "name": f"Party Number{index}", "role": "witness"}],
+                    segments=[segment])
+
+
+async def add_synthetic(server: TestServer) -> None:
+    """55 rows in the catalog, h_syn_00 (oldest) to h_syn_54, with: h_syn_54 kept until 2036-12-02, h_syn_53
+    on legal hold, h_syn_52 failed its verification, h_syn_51 deleted by retention (a tombstone), and log
+    notes about a forklift in h_syn_50."""
+    catalog = server.app[RECORDER].archive.catalog
+    for index in range(SYNTHETIC):
+        texts = [(12.0, "note", "The forklift was serviced in March"),
+                 (3725.0, "ruling", "Forklift evidence admitted")] if index == 50 else []
+        await catalog.add(synthetic(index), texts)
+    await catalog.set_retention("h_syn_54", KEPT_UNTIL)
+    await catalog.hold("h_syn_53", "Appeal pending", "judge")
+    await catalog.set_integrity("h_syn_52", {"status": "failed", "checked_at": time.time(), "checks": 5,
+                                             "failures": ["segment 000001: sha256 differs"]}, "clerk")
+    await catalog.tombstone("h_syn_51", "retention period ended 2025-06-01")
+
+
+async def shot(page: Page, name: str, full_page: bool = False) -> Path:
+    path = Path(f"/tmp/archive-{name}.png")
+    await page.screenshot(path=str(path), full_page=full_page)
+    print(f"screenshot: {path}")
+    return path
+
+
+async def search_for(page: Page, **fields: str) -> None:
+    """Fill the search form (fields by input name; unnamed ones emptied) and search."""
+    form = page.locator("#search-form")
+    for name in ("case_number", "court", "courtroom", "judge", "participant", "text"):
+        await form.locator(f'[name="{name}"]').fill(fields.get(name, ""))
+    await form.locator('[name="match"]').select_option(fields.get("match", "contains"))
+    await form.locator('[name="deleted"]').set_checked(fields.get("deleted") == "1")
+    await page.get_by_role("button", name="Search", exact=True).click()
+
+
+async def test_clerk_pages_filters_and_searches_the_words_of_the_catalog(archive_server, browser: Browser) -> None:
+    await add_synthetic(archive_server)
+    base = base_url(archive_server)
+    log: list[str] = []
+    ctx = await browser.new_context(**DESKTOP)
+    try:
+        page = await ctx.new_page()
+        collect_console(page, log)
+        await sign_in(page, base, "clerk")
+        rows = page.locator("#results tr.result")
+        count = page.locator("#results-count")
+        # An empty search: 56 recordings (the tombstone left out), a page of 50, newest first.
+        await expect(count).to_have_text("56 recordings")
+        await expect(rows).to_have_count(50)
+        await expect(page.locator("#pager")).to_be_visible()
+        await expect(page.locator("#pager-where")).to_have_text("Page 1")
+        await expect(page.get_by_role("button", name="Previous page")).to_be_disabled()
+        ids = await rows.evaluate_all("rows => rows.map((r) => r.dataset.hearingId)")
+        assert ids[:2] == ["h_other", "h_browser"] and ids[2:5] == ["h_syn_54", "h_syn_53", "h_syn_52"], ids
+        assert "h_syn_51" not in ids
+        # Retention, legal hold and integrity in each row.
+        assert "kept until 2036-12-02" in await rows.nth(2).locator(".r-kept").inner_text()
+        await expect(rows.nth(3).locator(".r-kept .badge-hold")).to_have_text("Legal hold")
+        await expect(rows.nth(4).locator(".r-record [data-integrity]")).to_have_attribute("data-integrity", "failed")
+        await expect(rows.nth(4).locator(".r-record")).to_contain_text("Verify failed")
+        await expect(rows.nth(5).locator(".r-kept")).to_have_text("kept for ever")
+        await expect(rows.nth(1).locator(".r-record")).to_contain_text("Unverified")
+        await shot(page, "search-desktop")
+
+        # The next page: the six oldest; Previous comes back to the first page from the stack of cursors.
+        await page.get_by_role("button", name="Next page").click()
+        await expect(page.locator("#pager-where")).to_have_text("Page 2")
+        await expect(rows).to_have_count(6)
+        await expect(rows.last).to_have_attribute("data-hearing-id", "h_syn_00")
+        await expect(page.locator("#results-note")).to_have_text("Showing 51–56, newest first.")
+        await expect(page.get_by_role("button", name="Next page")).to_be_disabled()
+        await expect(count).to_have_text("56 recordings")
+        await page.get_by_role("button", name="Previous page").click()
+        await expect(page.locator("#pager-where")).to_have_text("Page 1")
+        await expect(rows).to_have_count(50)
+        await expect(rows.first).to_have_attribute("data-hearing-id", "h_other")
+
+        # Include deleted: the tombstone is listed, marked; opened, it has no player and no download.
+        await search_for(page, deleted="1")
+        await expect(count).to_have_text("57 recordings")
+        deleted = page.locator('#results tr.result[data-hearing-id="h_syn_51"]')
+        await expect(deleted.locator(".badge-deleted")).to_have_text("Deleted")
+        await expect(deleted.locator(".r-kept")).to_contain_text("deleted 20")
+        await deleted.get_by_role("button", name="Open").click()
+        await expect(page.locator("#rec-case")).to_have_text("SYN-2025-0051")
+        tombstone = page.locator("#tombstone")
+        await expect(tombstone).to_be_visible()
+        await expect(tombstone).to_contain_text("Deleted by retention on 20")
+        await expect(tombstone).to_contain_text("retention period ended 2025-06-01")
+        for name in ("Play recording", "Download MP4", "Evidence package", "Verify", "Create link"):
+            await expect(page.get_by_role("button", name=name)).to_have_count(0)
+        await expect(page.locator("#hold-place")).to_be_hidden()
+        await expect(page.locator("#audit-panel")).to_be_visible()
+        await expect(page.locator("#audit-rows")).to_contain_text("Opened the record")
+        await shot(page, "tombstone-desktop")
+        # Back: the same results, the same page.
+        await page.get_by_role("button", name="Back to the results").click()
+        await expect(count).to_have_text("57 recordings")
+        await expect(deleted).to_be_visible()
+
+        # The case number contains, or starts with, what was typed.
+        await search_for(page, case_number="2025")
+        await expect(count).to_have_text("54 recordings")  # 55 made, one deleted
+        await search_for(page, case_number="2025", match="prefix")
+        await expect(count).to_have_text("No recordings")
+        await expect(page.locator("#results-note")).to_have_text("No recording matches this search.")
+        await expect(page.locator("#pager")).to_be_hidden()
+        await search_for(page, case_number="syn-2025-001", match="prefix")
+        await expect(count).to_have_text("10 recordings")
+        await expect(page.locator("#pager")).to_be_hidden()
+        # Courtroom, participant, court and judge.
+        await search_for(page, courtroom="room 2")
+        in_room_2 = [i for i in range(SYNTHETIC) if i % 3 == 1 and i != 51]
+        await expect(count).to_have_text(f"{len(in_room_2)} recordings")
+        await search_for(page, participant="dana")
+        await expect(rows).to_have_count(1)
+        await expect(rows.first).to_have_attribute("data-hearing-id", "h_browser")
+        await search_for(page, court="district", judge="Bo Lindqvist")
+        await expect(count).to_have_text("No recordings")
+        await search_for(page, court="regional", judge="Bo Lindqvist", courtroom="Room 3")
+        await expect(count).to_have_text(f"{len([i for i in range(SYNTHETIC) if i % 3 == 2])} recordings")
+
+        # Words in the log notes: each recording found shows where, as h:mm:ss, with the words marked.
+        await search_for(page, text="forklift")
+        await expect(count).to_have_text("1 recording")
+        await expect(rows.first).to_have_attribute("data-hearing-id", "h_syn_50")
+        hits = page.locator('#results tr.hits-row[data-hearing-id="h_syn_50"] li.hit')
+        await expect(hits).to_have_count(2)
+        await expect(hits.nth(0)).to_contain_text("0:00:12")
+        await expect(hits.nth(0)).to_contain_text("The forklift was serviced in March")
+        await expect(hits.nth(0).locator("mark")).to_have_text("forklift")
+        await expect(hits.nth(1)).to_contain_text("1:02:05")
+        await expect(hits.nth(1)).to_contain_text("Ruling")
+        await expect(hits.nth(1).locator("mark")).to_have_text("Forklift")
+
+        # A word of a real recording's exhibit note; choosing the hit opens the recording and plays from it.
+        await search_for(page, text="delivery")
+        await expect(rows).to_have_count(1)
+        hit = page.locator('#results tr.hits-row[data-hearing-id="h_browser"] li.hit')
+        await expect(hit).to_have_count(1)
+        await expect(hit).to_contain_text("0:00:06")
+        await expect(hit).to_contain_text("Exhibit 4: the delivery note")
+        await expect(hit.locator(".hit-kind")).to_have_text("Exhibit")
+        await shot(page, "text-search-desktop")
+        await page.evaluate("""() => {
+          window.__seekedAt = null;
+          const video = document.querySelector('#recording-video');
+          video.addEventListener('seeked', () => { window.__seekedAt = video.currentTime; }, { once: true });
+        }""")
+        await hit.get_by_role("button").click()
+        await expect(page.locator("#rec-case")).to_have_text(CASE)
+        at = await poll(page, "window.__seekedAt", lambda v: v is not None, 15, "the seek to the hit")
+        assert abs(at - NOTE_OFFSET) <= 0.5, at
+        note = page.locator('#transcript .t-line[data-kind="note"][data-note-kind="exhibit"]')
+        await expect(note).to_have_class(has_class("current"))
+        await page.evaluate("document.querySelector('#recording-video').pause()")
+        # Back to the results of that search.
+        await page.get_by_role("button", name="Back to the results").click()
+        await expect(hit).to_be_visible()
+        await expect(page.locator('#search-form [name="text"]')).to_have_value("delivery")
+
+        # On a phone: the form and the results (cards) fit the width.
+        phone_ctx = await browser.new_context(**PHONE)
+        try:
+            phone = await phone_ctx.new_page()
+            collect_console(phone, log)
+            await sign_in(phone, base, "clerk")
+            await expect(phone.locator("#results tr.result")).to_have_count(50)
+            await shot(phone, "search-phone")
+            assert await phone.evaluate("document.documentElement.scrollWidth") <= 390
+            await phone.locator("#search-form [name=text]").fill("forklift")
+            await phone.get_by_role("button", name="Search", exact=True).click()
+            await expect(phone.locator("#results tr.result")).to_have_count(1)
+            await phone.locator("#results-count").scroll_into_view_if_needed()
+            await shot(phone, "text-search-phone")
+            assert await phone.evaluate("document.documentElement.scrollWidth") <= 390
+        finally:
+            await phone_ctx.close()
+        assert not [line for line in log if line.startswith("pageerror")], log
+    finally:
+        await ctx.close()
+
+
+async def test_more_than_ten_thousand_recordings_are_shown_a_page_at_a_time(server, browser: Browser) -> None:
+    """10,050 rows straight into the catalog's table: the count says "more than 10,000" and the page only
+    ever holds one page of results."""
+    archive = server.app[RECORDER].archive
+    now = time.time()
+    rows = [{"hearing_id": f"h_many_{i:05d}", "case_number": f"BULK-{i:05d}", "case_key": f"bulk-{i:05d}",
+             "title": f"Bulk hearing {i}", "court": "Regional Court", "court_key": "regional court",
+             "opened_at": now - 86400 - i * 60.0, "opened_iso": utc_iso(now - 86400 - i * 60.0),
+             "status": "final", "duration": 600.0, "segments": 1, "manifest_sha256": "0" * 64,
+             "detail": {}, "indexed_at": now} for i in range(10_050)]
+    async with archive.db.transaction() as conn:
+        await conn.execute(insert(recordings), rows)
+    base = base_url(server)
+    ctx = await browser.new_context(**DESKTOP)
+    try:
+        page = await ctx.new_page()
+        await sign_in(page, base, "clerk")
+        count = page.locator("#results-count")
+        await expect(count).to_have_text("More than 10,000 recordings")
+        await expect(count).to_have_attribute("data-capped", "true")
+        results = page.locator("#results tr.result")
+        await expect(results).to_have_count(50)
+        await expect(results.first).to_have_attribute("data-hearing-id", "h_many_00000")
+        for page_number in (2, 3):
+            started = time.monotonic()
+            await page.get_by_role("button", name="Next page").click()
+            await expect(page.locator("#pager-where")).to_have_text(f"Page {page_number}")
+            assert time.monotonic() - started < 5
+            await expect(results).to_have_count(50)
+            assert await page.locator("#results tr").count() == 50  # one page in the document, never more
+        await expect(results.first).to_have_attribute("data-hearing-id", "h_many_00100")
+        await expect(page.locator("#results-note")).to_have_text("Showing 101–150, newest first.")
+        await page.get_by_role("button", name="Previous page").click()
+        await expect(results.first).to_have_attribute("data-hearing-id", "h_many_00050")
+        # A narrower search is counted exactly again.
+        await search_for(page, case_number="BULK-0000", match="prefix")
+        await expect(count).to_have_text("10 recordings")
+        await expect(page.locator("#pager")).to_be_hidden()
+    finally:
+        await ctx.close()
+
+
+async def test_a_judge_places_and_lifts_a_legal_hold_and_a_clerk_may_not(archive_server, browser: Browser) -> None:
+    base = base_url(archive_server)
+    log: list[str] = []
+    judge_ctx = await browser.new_context(**DESKTOP)
+    clerk_ctx = await browser.new_context(**DESKTOP)
+    try:
+        # A clerk sees the retention and that there is no hold, but no button to place one.
+        clerk = await clerk_ctx.new_page()
+        collect_console(clerk, log)
+        await sign_in(clerk, base, "clerk")
+        await clerk.locator('#results tr.result[data-hearing-id="h_other"]').get_by_role("button", name="Open").click()
+        await expect(clerk.locator("#rec-case")).to_have_text("CR-2026-0007")
+        await expect(clerk.locator("#retention-line")).to_have_text("Kept for ever (no retention period applies).")
+        await expect(clerk.locator("#hold-line")).to_have_text("No legal hold.")
+        await expect(clerk.get_by_role("button", name="Place legal hold")).to_have_count(0)
+        await expect(clerk.locator("#hold-actions")).to_be_hidden()
+
+        judge = await judge_ctx.new_page()
+        collect_console(judge, log)
+        await sign_in(judge, base, "judge")
+        other = judge.locator('#results tr.result[data-hearing-id="h_other"]')
+        await expect(other.locator(".r-kept")).to_have_text("kept for ever")
+        await other.get_by_role("button", name="Open").click()
+        await expect(judge.locator("#rec-case")).to_have_text("CR-2026-0007")
+        await expect(judge.locator("#hold-badge")).to_be_hidden()
+        # The reason is asked for; what is typed is shown as text, never as markup.
+        await judge.get_by_role("button", name="Place legal hold").click()
+        reason = "Appeal lodged <b>CA-2027-0012</b>"
+        await judge.get_by_label("Reason for the hold").fill(reason)
+        await judge.get_by_role("button", name="Place hold", exact=True).click()
+        await expect(judge.locator("#hold-badge")).to_be_visible()
+        await expect(judge.locator("#hold-badge")).to_have_text("Legal hold")
+        await expect(judge.locator("#hold-line")).to_contain_text(f"Reason: {reason}")
+        await expect(judge.locator("#hold-line")).to_contain_text("by judge")
+        assert await judge.locator("#hold-line b").count() == 0
+        await expect(judge.locator("#status")).to_contain_text("Legal hold placed")
+        await expect(judge.locator("#hold-form")).to_be_hidden()
+        await expect(judge.get_by_role("button", name="Place legal hold")).to_be_hidden()
+        await expect(judge.get_by_role("button", name="Lift hold")).to_be_visible()
+        client = ApiClient(base)
+        try:
+            clerk_token = await client.login("clerk")
+            detail = await client.ok("GET", "/api/recordings/h_other", None, clerk_token)
+            assert detail["legal_hold"] is True and detail["hold"]["reason"] == reason, detail
+            assert detail["hold"]["by"] == "judge", detail
+        finally:
+            await client.close()
+        await shot(judge, "hold-desktop")
+        # The results row says so too, without searching again.
+        await judge.get_by_role("button", name="Back to the results").click()
+        await expect(other.locator(".r-kept .badge-hold")).to_have_text("Legal hold")
+        await other.get_by_role("button", name="Open").click()
+
+        # The clerk sees the hold (after a reload), still without a button.
+        await clerk.reload()
+        await expect(clerk.locator("#hold-badge")).to_be_visible()
+        await expect(clerk.locator("#hold-line")).to_contain_text(f"Reason: {reason}")
+        await expect(clerk.locator("#hold-actions")).to_be_hidden()
+        await expect(clerk.locator("#audit-rows")).to_contain_text(f"Placed a legal hold: {reason}")
+
+        # Lifting asks to confirm; then the hold is gone.
+        lift = judge.get_by_role("button", name="Lift hold")
+        await lift.click()
+        await expect(judge.locator("#hold-lift")).to_have_text("Confirm lift hold")
+        await judge.locator("#hold-lift").click()
+        await expect(judge.locator("#hold-badge")).to_be_hidden()
+        await expect(judge.locator("#hold-line")).to_have_text("No legal hold.")
+        await expect(judge.get_by_role("button", name="Place legal hold")).to_be_visible()
+        await expect(judge.locator("#status")).to_contain_text("Legal hold lifted")
+
+        # A refusal is shown the way the page shows errors: here the recording was deleted meanwhile.
+        await archive_server.app[RECORDER].archive.catalog.tombstone("h_other", "retention period ended 2026-01-01")
+        await judge.get_by_role("button", name="Place legal hold").click()
+        await judge.get_by_label("Reason for the hold").fill("Too late")
+        await judge.get_by_role("button", name="Place hold", exact=True).click()
+        status = judge.locator("#status")
+        await expect(status).to_have_class(re.compile("statusline-error"))
+        await expect(status).to_contain_text("Could not place the legal hold: recording not found (not_found)")
+        await expect(judge.locator("#hold-badge")).to_be_hidden()
+        # On a phone the recording's page (here its hold panel) fits the width.
+        phone_ctx = await browser.new_context(**PHONE)
+        try:
+            phone = await phone_ctx.new_page()
+            await sign_in(phone, base, "judge")
+            await phone.locator('#results tr.result[data-hearing-id="h_browser"]').get_by_role(
+                "button", name="Open").click()
+            await expect(phone.locator("#rec-case")).to_have_text(CASE)
+            await phone.get_by_role("button", name="Place legal hold").click()
+            await phone.locator("#hold-panel").scroll_into_view_if_needed()
+            await shot(phone, "hold-phone")
+            assert await phone.evaluate("document.documentElement.scrollWidth") <= 390
+            await shot(phone, "recording-phone-full", full_page=True)
+        finally:
+            await phone_ctx.close()
+        assert not [line for line in log if line.startswith("pageerror")], log
+    finally:
+        await clerk_ctx.close()
+        await judge_ctx.close()
+
+
+async def test_the_access_log_pages_back_to_older_entries(archive_server, browser: Browser) -> None:
+    audit = archive_server.app[RECORDER].archive.audit
+    for index in range(130):
+        await audit.record("share_revoked", "h_other", "admin", "admin", "10.0.0.9", share_id=f"s_{index:03d}")
+    base = base_url(archive_server)
+    ctx = await browser.new_context(**DESKTOP)
+    try:
+        page = await ctx.new_page()
+        await sign_in(page, base, "clerk")
+        await page.locator('#results tr.result[data-hearing-id="h_other"]').get_by_role("button", name="Open").click()
+        await expect(page.locator("#rec-case")).to_have_text("CR-2026-0007")
+        entries = page.locator("#audit-rows tr")
+        await expect(entries).to_have_count(100)
+        older = page.get_by_role("button", name="Older entries")
+        await expect(older).to_be_visible()
+        await expect(page.locator("#audit-shown")).to_have_text("100 entries shown, newest first.")
+        first = await entries.evaluate_all("rows => rows.map((r) => Number(r.dataset.seq))")
+        await older.click()
+        await expect(older).to_be_hidden()
+        await expect(page.locator("#audit-shown")).to_contain_text("that is all of them")
+        seqs = await entries.evaluate_all("rows => rows.map((r) => Number(r.dataset.seq))")
+        assert len(seqs) >= 131 and seqs[:100] == first, seqs  # 130 made, the clerk's own view and more
+        assert seqs == sorted(seqs, reverse=True) and len(set(seqs)) == len(seqs), seqs
+        # Sequence number and node in their own columns.
+        last = entries.last
+        await expect(last.locator(".audit-seq")).to_have_text(str(seqs[-1]))
+        await expect(last.locator(".audit-node")).to_have_text(audit.node)
+        await expect(last).to_contain_text("Revoked a share link")
+        await page.locator(".audit-foot").scroll_into_view_if_needed()
+        await shot(page, "audit-desktop")
+        # Refresh shows the newest page again.
+        await page.get_by_role("button", name="Refresh").click()
+        await expect(entries).to_have_count(100)
+        await expect(older).to_be_visible()
+    finally:
+        await ctx.close()

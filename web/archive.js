@@ -357,6 +357,8 @@ const state = {
   token: sessionStorage.getItem(TOKEN_KEY) || "",
   user: readJson(sessionStorage.getItem(USER_KEY)),
   results: null,
+  search: null, // {params, cursor, previous: [cursors], next, total, capped, filtered, text}
+  pendingSeek: null, // {id, offset, text}: play the recording from there once it is open
   fromResults: false,
   recording: null,
   player: null,
@@ -435,6 +437,8 @@ function signOut(message, tellServer = false) {
   state.token = "";
   state.user = null;
   state.results = null;
+  state.search = null;
+  state.pendingSeek = null;
   state.recording = null;
   sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(USER_KEY);
@@ -463,7 +467,10 @@ function route() {
   const id = new URLSearchParams(location.hash.replace(/^#/, "")).get("recording");
   if (id) {
     if (!state.recording || state.recording.hearing_id !== id) loadRecording(id);
-    else showView("recording");
+    else {
+      showView("recording");
+      seekPending();
+    }
     return;
   }
   state.player?.reset();
@@ -478,53 +485,197 @@ function showView(name) {
   show($("#recording-view"), name === "recording");
 }
 
-async function search(event) {
-  if (event) event.preventDefault();
-  const form = $("#search-form");
+// The results are paged by the server (newest first, PAGE_SIZE a page); a page's next_cursor leads to the
+// next, and the cursors of the pages before are kept on a stack for "Previous page". Only one page is ever in
+// the page, however many recordings match.
+const PAGE_SIZE = 50;
+const TOTAL_CAP = 10000;
+let searchAsked = 0; // only the newest answer is shown: a slow page must not overwrite a later search
+
+/** The form's filters as query parameters (no cursor, no limit). */
+function searchParams() {
   const params = new URLSearchParams();
-  for (const [key, value] of new FormData(form).entries()) {
-    if (String(value).trim()) params.set(key, String(value).trim());
+  for (const [key, value] of new FormData($("#search-form")).entries()) {
+    const text = String(value).trim();
+    if (!text) continue;
+    if (key === "match" && (text === "contains" || !params.get("case_number"))) continue; // the default
+    params.set(key, text);
   }
-  const button = $("#search-submit");
-  button.disabled = true;
+  return params;
+}
+
+/** A new search from the form: its first page. */
+function search(event) {
+  if (event) event.preventDefault();
+  const params = searchParams();
+  return loadPage({ params, cursor: "", previous: [], filtered: params.toString() !== "" });
+}
+
+function nextPage() {
+  const paging = state.search;
+  if (!paging || !paging.next) return;
+  loadPage({ ...paging, cursor: paging.next, previous: [...paging.previous, paging.cursor] }, true);
+}
+
+function previousPage() {
+  const paging = state.search;
+  if (!paging || !paging.previous.length) return;
+  const previous = paging.previous.slice(0, -1);
+  loadPage({ ...paging, cursor: paging.previous[paging.previous.length - 1], previous }, true);
+}
+
+/** Fetch one page; `wanted` becomes the search shown only when its page arrives (a failed page leaves the
+ * one shown, with its buttons). */
+async function loadPage(wanted, paged = false) {
+  const params = new URLSearchParams(wanted.params);
+  params.set("limit", String(PAGE_SIZE));
+  if (wanted.cursor) params.set("cursor", wanted.cursor);
+  const asked = ++searchAsked;
+  for (const b of [$("#search-submit"), $("#next-page"), $("#prev-page")]) b.disabled = true;
+  $("#results-table").setAttribute("aria-busy", "true");
   try {
-    const data = await api("GET", `/api/recordings${params.toString() ? `?${params}` : ""}`);
+    const data = await api("GET", `/api/recordings?${params}`);
+    if (asked !== searchAsked) return;
+    state.search = {
+      ...wanted, next: data.next_cursor || null, total: Number(data.total) || 0, capped: !!data.total_capped,
+      text: wanted.params.get("text") || "",
+    };
     state.results = data.recordings || [];
-    renderResults(state.results, params.toString() !== "");
+    renderResults(state.results);
+    if (paged) $("#results-count").scrollIntoView({ block: "nearest" });
   } catch (error) {
+    if (asked !== searchAsked) return;
     reportError(error, "The search failed");
   } finally {
-    button.disabled = false;
+    if (asked === searchAsked) {
+      $("#search-submit").disabled = false;
+      $("#results-table").removeAttribute("aria-busy");
+      renderPager();
+    }
   }
 }
 
-function renderResults(recordings, filtered) {
+function countText(paging) {
+  if (paging.capped) return `More than ${TOTAL_CAP.toLocaleString("en")} recordings`;
+  const n = paging.total;
+  return `${n.toLocaleString("en")} recording${n === 1 ? "" : "s"}`;
+}
+
+function renderPager() {
+  const paging = state.search;
+  if (!paging) return;
+  const page = paging.previous.length + 1;
+  const many = paging.previous.length > 0 || !!paging.next;
+  show($("#pager"), many);
+  $("#prev-page").disabled = !paging.previous.length;
+  $("#next-page").disabled = !paging.next;
+  $("#pager-where").textContent = many ? `Page ${page.toLocaleString("en")}` : "";
+}
+
+function renderResults(recordings) {
+  const paging = state.search;
   const body = $("#results");
-  body.replaceChildren();
+  const rows = [];
   for (const rec of recordings) {
     const open = () => openRecording(rec.hearing_id);
-    body.append(h("tr", { dataset: { hearingId: rec.hearing_id }, onclick: open },
-      h("td", {}, h("span", { class: "case-number" }, rec.case_number)),
-      h("td", {}, h("strong", {}, rec.title)),
-      h("td", {}, [rec.court, rec.courtroom].filter(Boolean).join(" · ")),
-      h("td", {}, rec.judge_name || rec.judge),
-      h("td", { title: utcDateTime(rec.opened_at) }, localDateTime(rec.opened_at)),
-      h("td", { class: "num" }, formatDuration(rec.duration)),
-      h("td", {}, statusBadge(rec)),
-      h("td", { class: "num" }, h("button", {
-        type: "button", class: "btn btn-secondary btn-small", "aria-label": `Open the recording of ${rec.case_number}`,
-        onclick: (e) => { e.stopPropagation(); open(); },
-      }, "Open"))));
+    const hits = Array.isArray(rec.hits) ? rec.hits : [];
+    const deleted = rec.status === "deleted" || !!rec.deleted_at;
+    rows.push(h("tr", {
+      class: `result${hits.length ? " has-hits" : ""}${deleted ? " result-deleted" : ""}`,
+      dataset: { hearingId: rec.hearing_id, status: rec.status || "" }, onclick: open,
+    },
+    h("td", { "data-label": "Case" }, h("span", { class: "case-number" }, rec.case_number)),
+    h("td", { "data-label": "Title", class: "r-title" }, h("strong", {}, rec.title)),
+    h("td", { "data-label": "Court" }, [rec.court, rec.courtroom].filter(Boolean).join(" · ")),
+    h("td", { "data-label": "Judge" }, rec.judge_name || rec.judge),
+    h("td", { "data-label": "Opened", title: utcDateTime(rec.opened_at) }, localDateTime(rec.opened_at)),
+    h("td", { "data-label": "Duration", class: "num" }, formatDuration(rec.duration)),
+    h("td", { "data-label": "Record", class: "r-record" }, statusBadge(rec), deleted ? null : integrityBadge(rec.integrity)),
+    h("td", { "data-label": "Kept", class: "r-kept" }, keptCell(rec)),
+    h("td", { class: "num r-open" }, h("button", {
+      type: "button", class: "btn btn-secondary btn-small", "aria-label": `Open the recording of ${rec.case_number}`,
+      onclick: (e) => { e.stopPropagation(); open(); },
+    }, "Open"))));
+    if (hits.length) rows.push(hitsRow(rec, hits, paging.text));
   }
+  body.replaceChildren(...rows);
   const note = $("#results-note");
-  if (!recordings.length) {
-    note.textContent = filtered ? "No recording matches this search." : "The archive has no recordings yet.";
+  const count = $("#results-count");
+  if (!recordings.length && !paging.previous.length) {
+    count.textContent = "No recordings";
+    note.textContent = paging.filtered ? "No recording matches this search." : "The archive has no recordings yet.";
+    show(note, true);
   } else {
-    note.textContent = `${recordings.length} recording${recordings.length === 1 ? "" : "s"}, newest first.`;
+    count.textContent = countText(paging);
+    const first = paging.previous.length * PAGE_SIZE + 1;
+    const last = first + recordings.length - 1;
+    note.textContent = recordings.length
+      ? `Showing ${first.toLocaleString("en")}–${last.toLocaleString("en")}, newest first.`
+      : "No more recordings.";
+    show(note, true);
   }
+  count.dataset.total = String(paging.total);
+  count.dataset.capped = String(paging.capped);
+}
+
+/** "0:00:06": a hit's place in the recording. */
+export function formatHms(seconds) {
+  const total = Math.max(0, Math.floor(Number(seconds) || 0));
+  const mm = String(Math.floor((total % 3600) / 60)).padStart(2, "0");
+  const ss = String(total % 60).padStart(2, "0");
+  return `${Math.floor(total / 3600)}:${mm}:${ss}`;
+}
+
+const HIT_LABELS = { ...NOTE_LABELS, event: "Court event" };
+
+/** The words of `text` that the search words begin, marked (text nodes only: nothing is parsed as HTML). */
+function marked(text, words) {
+  const tokens = String(words || "").split(/\s+/).map((w) => w.replace(/[^\p{L}\p{N}]/gu, ""))
+    .filter((w) => w.length >= 2);
+  if (!tokens.length) return [text];
+  const escaped = tokens.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  let pattern;
+  try {
+    pattern = new RegExp(`(?<![\\p{L}\\p{N}])(?:${escaped.join("|")})[\\p{L}\\p{N}]*`, "giu");
+  } catch {
+    return [text];
+  }
+  const parts = [];
+  let at = 0;
+  for (const match of String(text).matchAll(pattern)) {
+    if (match.index > at) parts.push(text.slice(at, match.index));
+    parts.push(h("mark", {}, match[0]));
+    at = match.index + match[0].length;
+  }
+  if (at < text.length) parts.push(text.slice(at));
+  return parts;
+}
+
+function hitsRow(rec, hits, words) {
+  const deleted = rec.status === "deleted" || !!rec.deleted_at;
+  return h("tr", { class: "hits-row", dataset: { hearingId: rec.hearing_id } },
+    h("td", { colspan: "9" },
+      h("ul", { class: "hits", "aria-label": `Where the words occur in ${rec.case_number}` },
+        hits.map((hit) => {
+          const kind = hit.kind || "event";
+          const body = [
+            h("span", { class: "hit-time" }, formatHms(hit.offset)),
+            h("span", { class: `t-tag t-tag-${kind} hit-kind` }, HIT_LABELS[kind] || kind),
+            h("span", { class: "hit-text" }, marked(String(hit.text || ""), words)),
+          ];
+          return h("li", { class: "hit", dataset: { offset: String(hit.offset), kind } }, deleted ? body
+            : h("button", {
+              type: "button", class: "hit-button", title: `Open the recording and play from ${formatHms(hit.offset)}`,
+              onclick: (e) => { e.stopPropagation(); openRecording(rec.hearing_id, Number(hit.offset), hit.text); },
+            }, body));
+        }))));
 }
 
 function statusBadge(rec) {
+  if (rec.status === "deleted" || rec.deleted_at) {
+    return h("span", { class: "badge badge-deleted", title: rec.deleted_at ? `Deleted ${utcDateTime(rec.deleted_at)}` : undefined },
+      "Deleted");
+  }
   const interrupted = rec.status === "interrupted";
   const gaps = Array.isArray(rec.gaps) ? rec.gaps.length : rec.gaps || 0;
   return h("span", { class: `badge badge-${interrupted ? "interrupted" : "final"}`,
@@ -532,9 +683,39 @@ function statusBadge(rec) {
   interrupted ? "Interrupted" : "Complete", gaps ? ` · ${gaps} gap${gaps === 1 ? "" : "s"}` : "");
 }
 
-function openRecording(id) {
+const INTEGRITY_SHORT = { unchecked: "Unverified", verified: "Verified", failed: "Verify failed" };
+
+function integrityBadge(integrity) {
+  const status = (integrity && typeof integrity === "object" ? integrity.status : integrity) || "unchecked";
+  return h("span", { class: `badge badge-${status} badge-integrity`, dataset: { integrity: status },
+    title: INTEGRITY_TEXT[status] || status }, INTEGRITY_SHORT[status] || status);
+}
+
+/** "2036-12-02" of an ISO time (UTC). */
+function utcDay(value) {
+  return utcDateTime(value).slice(0, 10);
+}
+
+/** How long the recording is kept: until a day, for ever, on hold, or deleted. */
+function keptText(rec) {
+  if (rec.status === "deleted" || rec.deleted_at) return rec.deleted_at ? `deleted ${utcDay(rec.deleted_at)}` : "deleted";
+  return rec.retain_until ? `kept until ${utcDay(rec.retain_until)}` : "kept for ever";
+}
+
+function keptCell(rec) {
+  return [
+    rec.legal_hold ? h("span", { class: "badge badge-hold", title: "On legal hold: not deleted while the hold is on" },
+      "Legal hold") : null,
+    h("span", { class: `kept${rec.legal_hold && rec.retain_until ? " kept-suspended" : ""}`,
+      title: rec.retain_until ? `Retention period ends ${utcDateTime(rec.retain_until)}` : undefined }, keptText(rec)),
+  ];
+}
+
+/** Open a recording; with `offset`, play it from there once it is loaded (a search hit was chosen). */
+function openRecording(id, offset = null, text = "") {
   const hash = `#recording=${encodeURIComponent(id)}`;
   state.fromResults = true;
+  state.pendingSeek = Number.isFinite(offset) ? { id, offset, text } : null;
   if (location.hash === hash) route();
   else location.hash = hash; // hashchange → route(); the browser's Back returns to the results
 }
@@ -548,7 +729,14 @@ function backToResults() {
 
 // -- one recording ------------------------------------------------------------------------------------
 
+let recordingAsked = 0; // only the recording asked for last is shown
+
+function isDeleted(rec) {
+  return !!rec && (rec.status === "deleted" || !!rec.deleted_at);
+}
+
 async function loadRecording(id) {
+  const asked = ++recordingAsked;
   state.player.reset();
   state.recording = null;
   state.shares = [];
@@ -559,6 +747,9 @@ async function loadRecording(id) {
   $("#verify-checks").replaceChildren();
   show($("#verify-checks"), false);
   $("#audit-rows").replaceChildren();
+  show($("#audit-older"), false);
+  $("#audit-shown").textContent = "";
+  closeHoldForm();
   showView("recording");
   $("#rec-case").textContent = "";
   $("#rec-title").textContent = "Loading…";
@@ -568,12 +759,20 @@ async function loadRecording(id) {
   try {
     detail = await api("GET", path);
   } catch (error) {
+    if (asked !== recordingAsked) return;
     reportError(error, error.status === 404 ? "No such recording" : "The recording could not be opened");
     if (state.token) location.hash = "";
     return;
   }
+  if (asked !== recordingAsked) return;
   state.recording = detail;
   renderRecording(detail);
+  if (isDeleted(detail)) {
+    // A tombstone: the media and the transcript are gone (their links answer 404); what is left is shown.
+    state.pendingSeek = null;
+    if (can("view_audit")) loadAudit();
+    return;
+  }
   if (can("share_recordings")) loadShares();
   try {
     const transcript = await api("GET", `${path}/transcript`);
@@ -583,10 +782,26 @@ async function loadRecording(id) {
     if (error.status === 401) reportError(error, "");
     else state.player.transcriptProblem(`The transcript cannot be loaded right now (${error.message}).`);
   }
+  if (state.recording !== detail) return;
+  seekPending();
   if (can("view_audit")) loadAudit();
 }
 
+/** A search hit was chosen: play the open recording from its place, with its line in the transcript marked. */
+function seekPending() {
+  const pending = state.pendingSeek;
+  if (!pending || !state.recording || state.recording.hearing_id !== pending.id || isDeleted(state.recording)) return;
+  state.pendingSeek = null;
+  const entries = state.player.entries;
+  let index = entries.findIndex((e) => e.offset === pending.offset && (e.text === pending.text || !pending.text));
+  if (index < 0) index = entries.findIndex((e) => e.offset === pending.offset);
+  const line = state.player.lines[index];
+  if (line) line.scrollIntoView({ block: "nearest" });
+  state.player.seek(pending.offset, index);
+}
+
 function renderRecording(rec) {
+  const deleted = isDeleted(rec);
   document.title = `${rec.case_number} · Recordings archive`;
   $("#rec-case").textContent = rec.case_number;
   $("#rec-title").textContent = rec.title;
@@ -595,14 +810,27 @@ function renderRecording(rec) {
   $("#rec-status").replaceWith(Object.assign(statusBadge(rec), { id: "rec-status" }));
   state.player.knownDuration = rec.duration;
 
+  // A tombstone has no player, transcript, download, verification or sharing: only what the catalog kept.
+  show($("#tombstone"), deleted);
+  show($("#rec-layout"), !deleted);
+  show($("#integrity-badge"), !deleted);
+  if (deleted) {
+    $("#tombstone-title").textContent = tombstoneTitle(rec);
+    $("#tombstone-detail").textContent = "Its media and transcript were removed from the store; the catalog keeps "
+      + "what it was, who had it and its signed manifest's hash.";
+  }
+
   const facts = [
     ["Opened", utcDateTime(rec.opened_at)],
     ["Closed", utcDateTime(rec.closed_at)],
     ["Duration", formatDuration(rec.duration)],
-    ["Record", rec.status === "interrupted" ? "Interrupted: the server stopped during the hearing" : "Complete"],
+    ["Record", deleted ? "Deleted" : rec.status === "interrupted"
+      ? "Interrupted: the server stopped during the hearing" : "Complete"],
     ["Segments", String(rec.segments)],
   ];
-  const gaps = rec.gaps || [];
+  if (rec.case_category) facts.push(["Category", rec.case_category]);
+  if (rec.size_bytes) facts.push(["Size", formatBytes(rec.size_bytes)]);
+  const gaps = Array.isArray(rec.gaps) ? rec.gaps : [];
   const pauses = rec.pauses || [];
   const dl = $("#rec-facts");
   dl.replaceChildren();
@@ -616,6 +844,10 @@ function renderRecording(rec) {
   if (rec.signature && rec.signature.algorithm) {
     dl.append(h("dt", {}, "Signed"), h("dd", {}, `${rec.signature.algorithm}, key ${rec.signature.key_id || "?"}`));
   }
+  if (rec.manifest_sha256) {
+    dl.append(h("dt", {}, "Manifest"), h("dd", { class: "hash", title: "SHA-256 of the signed manifest" },
+      rec.manifest_sha256));
+  }
 
   const people = rec.participants || [];
   $("#people-count").textContent = String(people.length);
@@ -625,8 +857,152 @@ function renderRecording(rec) {
     p.first_offset !== undefined ? h("span", { class: "muted small" }, `from ${formatOffset(p.first_offset)}`) : null)));
 
   renderIntegrity(rec.integrity || { status: "unchecked" });
-  show($("#share-panel"), can("share_recordings"));
+  $("#integrity-title").closest("section").hidden = deleted;
+  renderHold(rec);
+  show($("#share-panel"), can("share_recordings") && !deleted);
   show($("#audit-panel"), can("view_audit"));
+}
+
+function tombstoneTitle(rec) {
+  const when = rec.deleted_at ? utcDateTime(rec.deleted_at, false) : "";
+  const reason = String(rec.deleted_reason || "");
+  if (/^retention/i.test(reason)) return `Deleted by retention${when ? ` on ${when}` : ""} (${reason})`;
+  return `Deleted${when ? ` on ${when}` : ""}${reason ? ` (${reason})` : ""}`;
+}
+
+/** "1.4 GB", "230 MB", "12 kB". */
+function formatBytes(bytes) {
+  const n = Number(bytes) || 0;
+  const units = ["bytes", "kB", "MB", "GB", "TB"];
+  let value = n;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return unit ? `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}` : `${n} bytes`;
+}
+
+// -- retention and legal hold -------------------------------------------------------------------------
+
+function renderHold(rec) {
+  const deleted = isDeleted(rec);
+  const held = !!rec.legal_hold;
+  show($("#hold-badge"), held && !deleted);
+  const hold = rec.hold || {};
+  const badge = $("#hold-badge");
+  badge.title = held ? `On legal hold${hold.reason ? `: ${hold.reason}` : ""}` : "";
+
+  let retention;
+  if (deleted) retention = tombstoneTitle(rec);
+  else if (rec.retain_until) {
+    retention = held ? `Retention period ends ${utcDay(rec.retain_until)}; the hold keeps it past that.`
+      : `Kept until ${utcDay(rec.retain_until)}, then deleted by the retention period.`;
+  } else retention = "Kept for ever (no retention period applies).";
+  const line = $("#retention-line");
+  line.textContent = retention;
+  line.dataset.retainUntil = rec.retain_until || "";
+
+  const holdLine = $("#hold-line");
+  holdLine.dataset.held = String(held);
+  if (held) {
+    const by = [hold.by ? `by ${hold.by}` : "", hold.at ? `on ${utcDateTime(hold.at, false)}` : ""].filter(Boolean).join(" ");
+    holdLine.replaceChildren(h("span", { class: "badge badge-hold" }, "Legal hold"), " ",
+      `Placed${by ? ` ${by}` : ""}. `, hold.reason ? h("span", { class: "hold-reason" }, `Reason: ${hold.reason}`) : null);
+  } else {
+    holdLine.textContent = deleted ? "" : "No legal hold.";
+  }
+  show(holdLine, !deleted);
+
+  const mayHold = can("hold_recordings") && !deleted;
+  show($("#hold-actions"), mayHold);
+  show($("#hold-place"), mayHold && !held);
+  show($("#hold-lift"), mayHold && held);
+  if (!mayHold || held) closeHoldForm();
+}
+
+function openHoldForm() {
+  show($("#hold-form"), true);
+  show($("#hold-place"), false);
+  $("#hold-reason").focus();
+}
+
+function closeHoldForm() {
+  const form = $("#hold-form");
+  form.reset();
+  show(form, false);
+  if (state.recording && can("hold_recordings") && !isDeleted(state.recording) && !state.recording.legal_hold) {
+    show($("#hold-place"), true);
+  }
+}
+
+async function placeHold(event) {
+  event.preventDefault();
+  const reason = $("#hold-reason").value.trim();
+  if (!reason) {
+    $("#hold-reason").focus();
+    return;
+  }
+  const submit = $("#hold-submit");
+  submit.disabled = true;
+  const id = state.recording.hearing_id;
+  try {
+    const detail = await api("POST", recordingPath("/hold"), { reason });
+    if (!state.recording || state.recording.hearing_id !== id) return;
+    updateRecording(detail);
+    closeHoldForm();
+    notify("Legal hold placed: the recording is not deleted until the hold is lifted.", "success");
+    refreshAudit();
+  } catch (error) {
+    reportError(error, "Could not place the legal hold");
+  } finally {
+    submit.disabled = false;
+  }
+}
+
+async function liftHold(event) {
+  const button = event.currentTarget;
+  if (!button.dataset.armed) {
+    button.dataset.armed = "1";
+    button.textContent = "Confirm lift hold";
+    button.classList.add("armed");
+    setTimeout(() => {
+      if (!button.dataset.armed) return;
+      delete button.dataset.armed;
+      button.textContent = "Lift hold";
+      button.classList.remove("armed");
+    }, 5000);
+    return;
+  }
+  delete button.dataset.armed;
+  button.textContent = "Lift hold";
+  button.classList.remove("armed");
+  button.disabled = true;
+  const id = state.recording.hearing_id;
+  try {
+    const detail = await api("DELETE", recordingPath("/hold"));
+    if (!state.recording || state.recording.hearing_id !== id) return;
+    updateRecording(detail);
+    notify(detail.retain_until ? `Legal hold lifted: the recording is kept until ${utcDay(detail.retain_until)}.`
+      : "Legal hold lifted.", "success");
+    refreshAudit();
+  } catch (error) {
+    reportError(error, "Could not lift the legal hold");
+  } finally {
+    button.disabled = false;
+  }
+}
+
+/** A fresh detail of the open recording (after a hold): its badges, hold panel and the results row. */
+function updateRecording(detail) {
+  state.recording = { ...state.recording, ...detail };
+  renderHold(state.recording);
+  const row = (state.results || []).find((r) => r.hearing_id === detail.hearing_id);
+  if (row) {
+    Object.assign(row, { legal_hold: detail.legal_hold, retain_until: detail.retain_until });
+    const cell = document.querySelector(`#results tr.result[data-hearing-id="${CSS.escape(detail.hearing_id)}"] .r-kept`);
+    if (cell) cell.replaceChildren(...keptCell(row).filter(Boolean));
+  }
 }
 
 const INTEGRITY_TEXT = {
@@ -860,6 +1236,11 @@ const AUDIT_TEXT = {
   shared_download: "Downloaded through a share link",
   shared_transcript: "Read the transcript through a share link",
   shared_package: "Downloaded the evidence package through a share link",
+  hold: "Placed a legal hold",
+  hold_released: "Lifted the legal hold",
+  retention_deleted: "Deleted by the retention period",
+  audit_pruned: "Pruned the access log",
+  audit_exported: "Exported the access log",
 };
 
 function auditWhat(entry) {
@@ -871,7 +1252,11 @@ function auditWhat(entry) {
   if (entry.action === "share" && details.recipient) {
     return `${text} for ${details.recipient}${details.expires_at ? `, until ${utcDateTime(details.expires_at, false)}` : ""}`;
   }
-  return text;
+  if (entry.action === "hold" && details.reason) return `${text}: ${details.reason}`;
+  const repeats = [];
+  if (entry.repeated) repeats.push(`and ${entry.repeated} more time${entry.repeated === 1 ? "" : "s"}`);
+  if (entry.suppressed) repeats.push(`${entry.suppressed} more not logged one by one`);
+  return repeats.length ? `${text} (${repeats.join("; ")})` : text;
 }
 
 function auditWho(entry) {
@@ -884,26 +1269,59 @@ let auditTimer = null;
 function refreshAudit() {
   if (!can("view_audit") || !state.recording) return;
   clearTimeout(auditTimer);
-  auditTimer = setTimeout(loadAudit, 400);
+  auditTimer = setTimeout(() => loadAudit(), 400);
 }
 
-async function loadAudit() {
+const AUDIT_PAGE = 100;
+let auditAsked = 0; // a refresh supersedes a page of older entries still on its way, and vice versa
+const audit = { before: null, shown: 0 };
+
+function auditRow(e) {
+  return h("tr", { dataset: { action: e.action, seq: String(e.seq) } },
+    h("td", { class: "num audit-seq" }, e.seq === undefined ? "" : String(e.seq)),
+    h("td", { class: "audit-when" }, utcDateTime(e.at).replace(" UTC", "")),
+    h("td", {}, auditWhat(e)),
+    h("td", {}, auditWho(e)),
+    h("td", {}, roleLabel(e.role)),
+    h("td", { class: "muted" }, e.client || ""),
+    h("td", { class: "muted audit-node" }, e.node || ""));
+}
+
+/** The newest page of the open recording's access log (older = true: the page after the last one shown). */
+async function loadAudit(older = false) {
   if (!state.recording) return;
+  if (older === true && audit.before === null) return;
+  older = older === true;
   const id = state.recording.hearing_id;
+  const asked = ++auditAsked;
+  const params = new URLSearchParams({ hearing_id: id, limit: String(AUDIT_PAGE) });
+  if (older) params.set("before", String(audit.before));
+  const button = $("#audit-older");
+  button.disabled = true;
   try {
-    const data = await api("GET", `/api/audit?hearing_id=${encodeURIComponent(id)}`);
-    if (!state.recording || state.recording.hearing_id !== id) return;
-    const rows = (data.entries || []).map((e) => h("tr", { dataset: { action: e.action } },
-      h("td", { class: "audit-when" }, utcDateTime(e.at).replace(" UTC", "")),
-      h("td", {}, auditWhat(e)),
-      h("td", {}, auditWho(e)),
-      h("td", {}, roleLabel(e.role)),
-      h("td", { class: "muted" }, e.client || "")));
-    $("#audit-rows").replaceChildren(...(rows.length ? rows
-      : [h("tr", {}, h("td", { colspan: "5", class: "muted" }, "Nobody has opened this recording yet."))]));
+    const data = await api("GET", `/api/audit?${params}`);
+    if (asked !== auditAsked || !state.recording || state.recording.hearing_id !== id) return;
+    const rows = (data.entries || []).map(auditRow);
+    const body = $("#audit-rows");
+    if (older) body.append(...rows);
+    else {
+      body.replaceChildren(...(rows.length ? rows
+        : [h("tr", {}, h("td", { colspan: "7", class: "muted" }, "Nobody has opened this recording yet."))]));
+      audit.shown = 0;
+    }
+    audit.shown += rows.length;
+    audit.before = data.next_before ?? null;
+    show(button, audit.before !== null);
+    $("#audit-shown").textContent = audit.shown
+      ? `${audit.shown.toLocaleString("en")} entr${audit.shown === 1 ? "y" : "ies"} shown, newest first`
+        + (audit.before === null ? "; that is all of them." : ".")
+      : "";
   } catch (error) {
+    if (asked !== auditAsked) return;
     if (error.status === 403) show($("#audit-panel"), false);
     else reportError(error, "Could not load the access log");
+  } finally {
+    if (asked === auditAsked) button.disabled = false;
   }
 }
 
@@ -933,7 +1351,14 @@ function init() {
   $("#package-button").addEventListener("click", () => download("package"));
   $("#share-form").addEventListener("submit", share);
   $("#copy-share").addEventListener("click", copyShare);
-  $("#audit-refresh").addEventListener("click", loadAudit);
+  $("#audit-refresh").addEventListener("click", () => loadAudit());
+  $("#audit-older").addEventListener("click", () => loadAudit(true));
+  $("#next-page").addEventListener("click", nextPage);
+  $("#prev-page").addEventListener("click", previousPage);
+  $("#hold-place").addEventListener("click", openHoldForm);
+  $("#hold-cancel").addEventListener("click", closeHoldForm);
+  $("#hold-form").addEventListener("submit", placeHold);
+  $("#hold-lift").addEventListener("click", liftHold);
   window.addEventListener("hashchange", route);
   if (state.token && state.user) {
     apiCall("GET", "/api/me", { token: state.token })

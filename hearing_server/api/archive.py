@@ -475,10 +475,13 @@ async def audit(request: web.Request) -> web.Response:
     if before and not before.isdigit():
         raise ApiError(400, "bad_request", "before must be an entry's seq (a whole number)", field="before")
     limit = _limit(q.get("limit", ""), AUDIT_PAGE, AUDIT_PAGE)
-    entries = await _archive(request).audit.entries(hearing_id, limit, frozenset({action}) if action else None,
+    # One more than the page: whether there are older entries, without an empty last request.
+    entries = await _archive(request).audit.entries(hearing_id, limit + 1,
+                                                    frozenset({action}) if action else None,
                                                     int(before) if before else None)
-    return web.json_response({"entries": entries,
-                              "next_before": entries[-1]["seq"] if len(entries) == limit else None})
+    page = entries[:limit]
+    return web.json_response({"entries": page,
+                              "next_before": page[-1]["seq"] if len(entries) > limit else None})
 
 
 # -- a party holding a share link -----------------------------------------------------------------------

@@ -62,3 +62,15 @@ bench-catalog:
 	scripts/setup-test-env.sh
 	scripts/install.sh test bench
 	.venv/bin/python bench/catalog.py $(ARGS)
+
+# Mutation testing (mutmut) of the record's integrity and the court's rules: recorder/manifest.py, verify.py,
+# segments.py, hearing_server/roles.py, tokens.py, media/audio_mixer.py. Prints the killed/survived table;
+# not in CI (about an hour on 2 vCPU for all six). Runs in a scratch copy of HEAD, niced; docs/testing.md.
+#   make mutation MODULES=roles,tokens   some of them (python scripts/mutation.py --list names them)
+#   make mutation ARGS=--worktree        the tracked files as they are now, uncommitted edits included
+.PHONY: mutation
+MODULES ?=
+mutation:
+	scripts/setup-test-env.sh
+	scripts/install.sh test bench
+	.venv/bin/python scripts/mutation.py --modules "$(MODULES)" $(ARGS)

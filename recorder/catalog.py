@@ -142,17 +142,18 @@ class Catalog:
     def __init__(self, database: Database, retention: RetentionRule | None = None) -> None:
         self.db = database
         self.retention = retention or (lambda court, category, opened: None)
-        self._pending: asyncio.Queue[tuple[Manifest, list[tuple[float, str, str]], asyncio.Future]] = \
+        self._pending: asyncio.Queue[tuple[Manifest, list[tuple[float, str, str]], str | None, asyncio.Future]] = \
             asyncio.Queue()
         self._writer: asyncio.Task | None = None
 
     # -- writing ------------------------------------------------------------------------------------
 
-    def submit(self, manifest: Manifest, texts: list[tuple[float, str, str]]) -> asyncio.Future:
+    def submit(self, manifest: Manifest, texts: list[tuple[float, str, str]],
+               digest: str | None = None) -> asyncio.Future:
         """Index a finished recording in the background, retrying while the database is down; the future
         resolves once it is in (the recorder keeps the spool until then)."""
         done: asyncio.Future = asyncio.get_running_loop().create_future()
-        self._pending.put_nowait((manifest, texts, done))
+        self._pending.put_nowait((manifest, texts, digest, done))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_pending())
         return done
@@ -160,10 +161,10 @@ class Catalog:
     async def _write_pending(self) -> None:
         delay = 0.5
         while not self._pending.empty():
-            manifest, texts, done = self._pending.get_nowait()
+            manifest, texts, digest, done = self._pending.get_nowait()
             while True:
                 try:
-                    await self.add(manifest, texts)
+                    await self.add(manifest, texts, digest)
                 except DatabaseUnavailable as exc:
                     log.warning("catalog: %s not indexed yet, the database is unavailable (%s); retrying in "
                                 "%.0f s", manifest.hearing_id, exc, delay)

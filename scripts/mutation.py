@@ -124,8 +124,10 @@ def _results(copy: Path, names: list[str]) -> tuple[list[dict[str, object]], lis
     for name in names:
         meta = copy / "mutants" / (MODULES[name] + ".meta")
         codes = json.loads(meta.read_text())["exit_code_by_key"] if meta.exists() else {}
-        row = {"module": MODULES[name], "mutants": len(codes), "killed": 0, "survived": 0, "other": 0}
-        for mutant, code in sorted(codes.items()):
+        checked = {mutant: code for mutant, code in codes.items() if code is not None}
+        row = {"module": MODULES[name], "mutants": len(checked), "killed": 0, "survived": 0, "other": 0,
+               "unchecked": len(codes) - len(checked)}  # an interrupted run (--keep, then --resume)
+        for mutant, code in sorted(checked.items()):
             if code in KILLED:
                 row["killed"] += 1  # type: ignore[operator]
                 continue
@@ -155,6 +157,9 @@ def _table(rows: list[dict[str, object]]) -> str:
     if len(rows) > 1:
         lines.append(f"| **all** | {totals[0]} | {totals[1]} | {totals[2]} | {totals[3]} | "
                      f"{score(totals[1], totals[0])} |")
+    unchecked = [f"{row['module']} {row['unchecked']}" for row in rows if row.get("unchecked")]
+    if unchecked:
+        lines.append(f"\nnot yet checked (the run was interrupted; --resume goes on): {', '.join(unchecked)}")
     return "\n".join(lines)
 
 
@@ -170,6 +175,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the scratch copy (its mutants/ folder)")
     parser.add_argument("--resume", type=Path, metavar="CHECKOUT",
                         help="go on in a scratch copy kept by an interrupted --keep run (its results stand)")
+    parser.add_argument("--table-only", action="store_true", help="with --resume: only the table, no run")
     args = parser.parse_args()
     if args.list:
         for name, path in MODULES.items():
@@ -199,15 +205,17 @@ def main() -> int:
     print(f"mutating {', '.join(MODULES[n] for n in names)} of {what} in {copy} (log: {log})", flush=True)
     started = time.monotonic()
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    with open(log, "w", encoding="utf-8") as handle:
-        code = subprocess.run(["nice", "-n", "10", str(mutmut), "run", "--max-children", str(args.max_children)],
-                              cwd=copy, env=env, stdout=handle, stderr=subprocess.STDOUT).returncode
+    command = ["nice", "-n", "10", str(mutmut), "run", "--max-children", str(args.max_children)]
+    code = 0
+    if not args.table_only:
+        with open(log, "w", encoding="utf-8") as handle:
+            code = subprocess.run(command, cwd=copy, env=env, stdout=handle, stderr=subprocess.STDOUT).returncode
     minutes = (time.monotonic() - started) / 60
     if code != 0:
         print(f"mutmut run exited with {code} after {minutes:.1f} min: see {log}", file=sys.stderr)
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
-        return 1
+            return 1
 
     rows, others = _results(copy, names)
     table = _table(rows)

@@ -54,3 +54,20 @@ async def test_a_clerk_may_not_mute(api):
     assert status == 403 and body["error"]["code"] == "forbidden"
     status, body = await api.call("POST", f"/api/hearings/{hid}/participants/{pid}/remove", token=clerk)
     assert status == 403 and body["error"]["code"] == "forbidden"
+
+
+def test_a_token_naming_a_role_the_court_does_not_have_is_invalid(tmp_path):
+    import time
+
+    import jwt
+    import pytest
+
+    from hearing_server.tokens import ISSUER, TokenError, TokenService
+
+    secret = b"k" * 32
+    now = int(time.time())
+    forged = jwt.encode({"iss": ISSUER, "sub": "x", "jti": "j1", "iat": now, "exp": now + 60, "typ": "staff",
+                         "role": "bailiff", "hearing": "*"}, secret, algorithm="HS256")
+    with pytest.raises(TokenError) as refused:
+        TokenService(secret).verify(forged)
+    assert refused.value.code == "invalid_token"

@@ -159,3 +159,21 @@ def test_every_kind_of_tampering_fails_verification_and_is_named(records, tmp_pa
         assert words in failures, f"{words!r} not in:\n{failures}"
     # Only what was touched fails: the segments before it still verify.
     assert checks[2].ok and checks[2].what.startswith("segment 000001")
+
+
+def test_a_manifest_that_is_not_json_is_named_unreadable(tmp_path):
+    (tmp_path / "manifest.json").write_text("{ this is not json")
+    checks = verify_folder(tmp_path)
+    assert len(checks) == 1 and not checks[0].ok
+    assert checks[0].line().startswith("FAIL manifest.json: unreadable (")
+    (tmp_path / "manifest.json").unlink()
+    assert verify_folder(tmp_path)[0].line().startswith("FAIL manifest.json: unreadable (")
+
+
+def test_a_check_reads_as_one_line():
+    from recorder.verify import Check
+
+    assert Check(True, "segment 000001", "sha256 ab…").line() == "OK   segment 000001: sha256 ab…"
+    assert Check(True, "hearing.mp4").line() == "OK   hearing.mp4"
+    assert Check(False, "signature", "not made by the trusted court key").line() == \
+        "FAIL signature: not made by the trusted court key"

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from .helpers import Participant, tone_strength
+from .waiting import until, wait_audio
 
 pytestmark = pytest.mark.media
 
@@ -33,7 +34,7 @@ async def test_lobby_admission_composite_and_mix_minus(api, server, settings):
         lobby = await api.ok("GET", f"/api/hearings/{hid}/lobby", token=judge)
         assert [e["name"] for e in lobby["entrants"]] == list(TONES)
 
-        # A person in the lobby receives nothing from the hearing.
+        # A person in the lobby receives nothing from the hearing: two seconds in which nothing may arrive.
         await asyncio.sleep(2.0)
         assert (a.video_frames, a.audio_frames) == (0, 0)
 
@@ -51,7 +52,7 @@ async def test_lobby_admission_composite_and_mix_minus(api, server, settings):
         assert "Chen Wei" not in {p["name"] for p in roster["participants"]}
 
         # Mix-minus: Ana hears Ben, not herself, and not Chen who is in the lobby. Likewise for Ben.
-        await asyncio.sleep(3.0)
+        await asyncio.gather(wait_audio(a, 3.0), wait_audio(b, 3.0))  # judged on the last two seconds of it
         for listener, other in ((a, b), (b, a)):
             last = listener.audio[-48000 * 2:]
             assert len(last) == 96000
@@ -62,7 +63,7 @@ async def test_lobby_admission_composite_and_mix_minus(api, server, settings):
         await api.ok("POST", f"/api/hearings/{hid}/participants/{_pid(c)}/admit", token=judge)
         await c.expect("admitted")
         await c.wait_frames(15)
-        await asyncio.sleep(2.5)
+        await asyncio.gather(wait_audio(c, 2.5), wait_audio(a, 2.5))
         last = c.audio[-48000 * 2:]
         assert tone_strength(last, a.tone) > 0.2 and tone_strength(last, b.tone) > 0.2
         assert tone_strength(last, c.tone) < 0.05
@@ -74,6 +75,12 @@ async def test_lobby_admission_composite_and_mix_minus(api, server, settings):
 
 def _pid(person: Participant) -> str:
     return person.of_type("welcome")[0]["participant"]["id"]
+
+
+def _hears(listener: Participant, speaker: Participant) -> bool:
+    """The last second of what `listener` received is mostly `speaker`'s tone."""
+    last = listener.audio[-48000:]
+    return len(last) == 48000 and tone_strength(last, speaker.tone) > 0.5
 
 
 async def test_court_mute_silences_a_participant_for_everyone(api, server):
@@ -89,12 +96,11 @@ async def test_court_mute_silences_a_participant_for_everyone(api, server):
             await person.start_media()
             await api.ok("POST", f"/api/hearings/{hid}/participants/{_pid(person)}/admit", token=judge)
             await person.expect("admitted")
-        await asyncio.sleep(2.5)
-        assert tone_strength(a.audio[-48000:], b.tone) > 0.5
+        await until(lambda: _hears(a, b), 20.0, what="Ana to hear Ben")
         await api.ok("POST", f"/api/hearings/{hid}/participants/{_pid(b)}/mute", token=judge)
         muted = await b.expect("muted")
         assert muted["muted"] is True
-        await asyncio.sleep(1.5)
+        await wait_audio(a, 1.5)  # what Ana received since: the last half second of it must be silent
         rms = float(np.sqrt(np.mean(a.audio[-24000:].astype(np.float64) ** 2)))
         assert rms < 200, rms  # silence, give or take the codec's noise floor
     finally:
@@ -117,12 +123,13 @@ async def test_staff_watch_a_lobby_entrants_camera_before_admitting(api, server)
         assert (await judge.connect())["state"] == "admitted"
         await entrant.connect()
         await entrant.start_media()
-        lobby = await judge.expect("lobby")
-        for _ in range(50):
+        await judge.expect("lobby")
+
+        def camera_arrived() -> dict | None:
             lobby = judge.of_type("lobby")[-1]
-            if lobby["entrants"] and lobby["entrants"][0]["camera"]:
-                break
-            await asyncio.sleep(0.1)
+            return lobby if lobby["entrants"] and lobby["entrants"][0]["camera"] else None
+
+        lobby = await until(camera_arrived, 20.0, what="a lobby message with the entrant's camera")
         target = lobby["entrants"][0]["id"]
 
         viewer.addTransceiver("video", direction="recvonly")
@@ -140,11 +147,7 @@ async def test_staff_watch_a_lobby_entrants_camera_before_admitting(api, server)
         answer = await judge.expect("preview-answer", "error", after=count)
         assert answer["type"] == "preview-answer", answer
         await viewer.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
-        for _ in range(100):
-            if len(frames) >= 10:
-                break
-            await asyncio.sleep(0.1)
-        assert len(frames) >= 10
+        await until(lambda: len(frames) >= 10, 20.0, what=lambda: f"10 preview frames (got {len(frames)})")
         # The entrant's own green picture, not the composite.
         image = frames[-1].to_ndarray(format="bgr24")
         assert image[20:120, 20:120, 1].mean() > 150 and image[20:120, 20:120, 2].mean() < 60
@@ -173,26 +176,24 @@ async def test_recess_shows_a_banner_and_silences_the_hearing(api, server):
             await api.ok("POST", f"/api/hearings/{hid}/participants/{_pid(person)}/admit", token=judge)
             await person.expect("admitted")
         await a.wait_frames(15)
-        await asyncio.sleep(1.0)
-        assert tone_strength(a.audio[-48000:], b.tone) > 0.5
+        await until(lambda: _hears(a, b), 20.0, what="Ana to hear Ben")
         await api.ok("POST", f"/api/hearings/{hid}/recess", token=judge)
-        state = await a.expect("hearing", after=0)
-        for _ in range(30):
-            if a.of_type("hearing")[-1]["hearing"]["status"] == "recess":
-                break
-            await asyncio.sleep(0.1)
-        assert a.of_type("hearing")[-1]["hearing"]["status"] == "recess", state
-        await asyncio.sleep(1.5)
+        await a.expect("hearing", after=0)
+        await until(lambda: a.of_type("hearing")[-1]["hearing"]["status"] == "recess", 10.0,
+                    what=lambda: f"a hearing message with status recess (got {a.of_type('hearing')})")
+        await wait_audio(a, 1.5)  # what Ana received since: the last half second of it must be silent
         rms = float(np.sqrt(np.mean(a.audio[-24000:].astype(np.float64) ** 2)))
         assert rms < 200, rms
+
         # The banner darkens a band across the middle and writes in amber.
-        image = a.last_frame.to_ndarray(format="bgr24")
-        band = image[image.shape[0] // 2 - 10:image.shape[0] // 2 + 10]
-        amber = (band[..., 2] > 150) & (band[..., 1] > 100) & (band[..., 0] < 80)
-        assert amber.sum() > 100
+        def amber_pixels() -> int:
+            image = a.last_frame.to_ndarray(format="bgr24")
+            band = image[image.shape[0] // 2 - 10:image.shape[0] // 2 + 10]
+            return int(((band[..., 2] > 150) & (band[..., 1] > 100) & (band[..., 0] < 80)).sum())
+
+        await until(lambda: amber_pixels() > 100, 10.0, what=lambda: f"the recess banner ({amber_pixels()} amber)")
         await api.ok("POST", f"/api/hearings/{hid}/resume", token=judge)
-        await asyncio.sleep(1.5)
-        assert tone_strength(a.audio[-48000:], b.tone) > 0.5
+        await until(lambda: _hears(a, b), 20.0, what="Ana to hear Ben again after the recess")
     finally:
         await asyncio.gather(a.close(), b.close())
 
@@ -242,11 +243,7 @@ async def test_a_receiver_without_h264_gets_the_composite_in_vp8(api, server):
         from aiortc import RTCSessionDescription
         await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
         await api.ok("POST", f"/api/hearings/{hid}/participants/{_pid(person)}/admit", token=judge)
-        for _ in range(100):
-            if len(received) >= 10:
-                break
-            await asyncio.sleep(0.1)
-        assert len(received) >= 10
+        await until(lambda: len(received) >= 10, 20.0, what=lambda: f"10 VP8 frames (got {len(received)})")
         person.pc = pc
     finally:
         await person.close()

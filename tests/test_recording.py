@@ -16,6 +16,7 @@ from recorder.verify import verify_folder
 
 from .helpers import Participant
 from .marks import BeepTrack, FlashTrack, find_beep, find_flash
+from .waiting import until
 
 pytestmark = pytest.mark.media
 
@@ -30,13 +31,6 @@ async def _admit(api, judge: str, hid: str, person: Participant) -> None:
     await person.expect("admitted")
 
 
-async def _wait_for(predicate, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.2)
-
-
 async def test_marks_are_in_the_record_where_the_transcript_says(api, server, settings):
     judge = await api.login("judge")
     clerk = await api.login("clerk")
@@ -49,6 +43,8 @@ async def test_marks_are_in_the_record_where_the_transcript_says(api, server, se
     try:
         await _admit(api, judge, hid, ana)
         await _admit(api, judge, hid, ben)
+        # Paced on the hearing's clock, on purpose: the note is taken 6.2 s in (its offset is checked below),
+        # and the hearing runs to 7.5 s so that the beep at 3 s and the flash at 5 s are well inside it.
         await asyncio.sleep(max(0.0, opened + 6.2 - time.time()))
         note = await api.ok("POST", f"/api/hearings/{hid}/notes", {"text": "Exhibit P-3 shown", "kind": "exhibit"},
                             clerk)
@@ -59,7 +55,7 @@ async def test_marks_are_in_the_record_where_the_transcript_says(api, server, se
     await api.ok("POST", f"/api/hearings/{hid}/close", token=judge)
 
     folder = settings.recordings_path / hid
-    await _wait_for(lambda: (folder / "manifest.json").exists())
+    await until(lambda: (folder / "manifest.json").exists(), 30.0, 0.2, what="the recording to be finalised")
     manifest = Manifest.from_dict(json.loads((folder / "manifest.json").read_text()))
     transcript = json.loads((folder / "transcript.json").read_text())
     mp4 = str(folder / "hearing.mp4")
@@ -104,7 +100,7 @@ async def test_marks_are_in_the_record_where_the_transcript_says(api, server, se
     assert "aac" in codecs
     assert abs(float(probe["format"]["duration"]) - manifest.duration) < 0.3
     # And the spool is empty: everything reached the store.
-    await _wait_for(lambda: not (settings.spool_path / hid).exists())
+    await until(lambda: not (settings.spool_path / hid).exists(), 30.0, 0.2, what="the spool to be emptied")
 
 
 async def test_pause_and_resume_are_marked_and_leave_no_gap_unexplained(api, server, settings):
@@ -113,6 +109,10 @@ async def test_pause_and_resume_are_marked_and_leave_no_gap_unexplained(api, ser
     person = Participant(api.base, (await api.invite(judge, hid, "Pat Pause"))["token"], tone=600.0)
     try:
         await _admit(api, judge, hid, person)
+        # The recorder takes the same packets as the live composite: once it reaches the person, it is recording.
+        await person.wait_frames(5)
+        # These lengths are the test (some record, a pause of more than 1.5 s, some more record): time passes
+        # on purpose.
         await asyncio.sleep(2.0)
         paused = await api.ok("POST", f"/api/hearings/{hid}/recording/pause", token=judge)
         assert paused["recording_paused"] is True
@@ -125,7 +125,7 @@ async def test_pause_and_resume_are_marked_and_leave_no_gap_unexplained(api, ser
         await person.close()
     await api.ok("POST", f"/api/hearings/{hid}/close", token=judge)
     folder = settings.recordings_path / hid
-    await _wait_for(lambda: (folder / "manifest.json").exists())
+    await until(lambda: (folder / "manifest.json").exists(), 30.0, 0.2, what="the recording to be finalised")
     manifest = Manifest.from_dict(json.loads((folder / "manifest.json").read_text()))
     assert len(manifest.pauses) == 1 and manifest.pauses[0]["end"] - manifest.pauses[0]["start"] > 1.5
     assert manifest.gaps == []  # a pause is not a loss

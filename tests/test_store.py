@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 
+import redis.asyncio as aioredis
+
 from hearing_server.models import Hearing, HearingStatus, Participant, ParticipantState
+from hearing_server.store import RedisStore
+
+from .waiting import until
 
 
 def hearing(hid: str, created: float) -> Hearing:
@@ -66,22 +72,73 @@ async def test_revoked_tokens_until_expiry(store):
     assert await store.is_revoked("t1") is False
     await store.revoke("t1", time.time() + 60)
     assert await store.is_revoked("t1") is True
-    await store.revoke("t2", time.time() + 1)
-    await asyncio.sleep(2.1)
-    assert await store.is_revoked("t2") is False
+    expires = time.time() + 1
+    await store.revoke("t2", expires)
+    assert await store.is_revoked("t2") is True
+
+    async def expired() -> bool:
+        if await store.is_revoked("t2"):
+            return False
+        # Refused until it would have expired anyway, not a moment less (Redis rounds the TTL up).
+        assert time.time() >= expires - 0.01, "a revocation ended before the token's own expiry"
+        return True
+
+    await until(expired, 10.0, what="the revocation of t2 to lapse with the token's expiry")
 
 
 async def test_locks_have_one_owner_and_expire(store):
     assert await store.acquire_lock("hearing:h1", "node-a", ttl=1.0)
     assert not await store.acquire_lock("hearing:h1", "node-b", ttl=1.0)
+    renewed = time.monotonic()
     assert await store.acquire_lock("hearing:h1", "node-a", ttl=1.0)  # renewal by the owner
     await store.release_lock("hearing:h1", "node-b")  # not the owner: no effect
     assert not await store.acquire_lock("hearing:h1", "node-b", ttl=1.0)
-    await asyncio.sleep(1.2)
-    assert await store.acquire_lock("hearing:h1", "node-b", ttl=1.0)
+    # A refused attempt changes nothing, so node-b may keep trying until node-a's lock runs out.
+    await until(lambda: store.acquire_lock("hearing:h1", "node-b", ttl=1.0), 10.0,
+                what="node-a's lock to expire and node-b to take it")
+    assert time.monotonic() - renewed >= 1.0 - 0.02, "the lock expired before its TTL from the renewal"
     await store.release_lock("hearing:h1", "node-b")
     assert await store.acquire_lock("hearing:h1", "node-a", ttl=1.0)
 
 
-async def test_ping(store):
-    assert await store.ping()
+async def test_ping_is_true_on_a_live_store(store):
+    # Exactly True (what /api/health reports as "store"), and the store still answers after it.
+    assert await store.ping() is True
+    await store.save_hearing(hearing("a", 1.0))
+    assert (await store.get_hearing("a")) == hearing("a", 1.0)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def test_redis_ping_is_false_when_nothing_answers_on_the_port():
+    """/api/health says "degraded" on this False: ping must not raise, and must not hang either."""
+    client = aioredis.Redis.from_url(f"redis://127.0.0.1:{_free_port()}/0", decode_responses=True,
+                                     socket_connect_timeout=1.0, socket_timeout=1.0)
+    store = RedisStore(client, key_prefix="test:unreachable:")
+    try:
+        assert await asyncio.wait_for(store.ping(), 15.0) is False
+    finally:
+        await store.close()
+
+
+async def test_redis_ping_is_false_when_the_server_never_replies():
+    """A Redis that accepts the connection and then says nothing (hung, or a black-holed network)."""
+    held: list[asyncio.StreamWriter] = []  # keep each connection open, unanswered
+    silent = await asyncio.start_server(lambda reader, writer: held.append(writer), "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    client = aioredis.Redis.from_url(f"redis://127.0.0.1:{port}/0", decode_responses=True,
+                                     socket_connect_timeout=1.0, socket_timeout=0.5)
+    store = RedisStore(client, key_prefix="test:silent:")
+    try:
+        assert await asyncio.wait_for(store.ping(), 15.0) is False
+        assert held, "the client never reached the silent server"
+    finally:
+        for writer in held:
+            writer.close()
+        silent.close()
+        await asyncio.wait_for(silent.wait_closed(), 5.0)
+        await store.close()

@@ -7,6 +7,7 @@ the test does not download 150 MB per run; `pip check` confirms they satisfy wha
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import sysconfig
@@ -68,8 +69,11 @@ def test_the_installed_server_starts_from_an_empty_folder_and_serves_its_pages(i
     folder = tmp_path / "empty"
     folder.mkdir()
     log = (tmp_path / "server.log").open("wb")
+    # Media in-process: a stop right after two media workers started has been seen to hang past 30 s (an
+    # open finding, docs/operations.md's SIGTERM drain), which is not what this test is about.
+    env = {**os.environ, "COURTROOM_MEDIA_WORKERS": "0"}
     process = subprocess.Popen([str(server_bin), "--port", str(port), "--data-dir", "./data"], cwd=folder,
-                               stdout=log, stderr=subprocess.STDOUT)
+                               stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
         wait_http(f"http://127.0.0.1:{port}/api/health", timeout=60, process=process)
         pages = {"/judge": "judge.js", "/join": "join.js", "/archive": "archive.js", "/shared": "shared.js"}

@@ -33,7 +33,7 @@ from sqlalchemy import delete, func, insert, select, text
 from .db.database import Database
 from .db.schema import audit_checkpoints, audit_log
 from .journal import read_journal
-from .transcript import utc_iso
+from .transcript import utc_epoch, utc_iso
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +267,7 @@ class AuditLog:
                 for extra in ("repeated", "suppressed"):
                     if extra in old:
                         details[extra] = old[extra]
-                batch.append({"at": _epoch(old.get("at", "")), "action": str(old.get("action", "")),
+                batch.append({"at": utc_epoch(str(old.get("at", ""))) or 0.0, "action": str(old.get("action", "")),
                               "hearing_id": str(old.get("hearing_id", "")), "actor": str(old.get("actor", "")),
                               "role": str(old.get("role", "")), "client": str(old.get("client", "")),
                               "node": self.node, "details": {**details, "imported_from": file.name}})
@@ -281,15 +281,6 @@ class AuditLog:
         if count:
             log.warning("audit: %d entries of the old audit file %s moved into the database", count, path)
         return count
-
-
-def _epoch(iso: str) -> float:
-    from datetime import datetime
-
-    try:
-        return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return 0.0
 
 
 def public_entry(row: Any) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from .db.database import Database, DatabaseUnavailable
 from .db.schema import recording_participants, recording_texts, recordings, verifications
 from .manifest import Manifest
 from .search_key import like_pattern, search_key
-from .transcript import entry_text
+from .transcript import entry_text, utc_epoch
 
 log = logging.getLogger(__name__)
 
@@ -109,15 +109,6 @@ def transcript_texts(transcript: dict[str, Any] | None) -> list[tuple[float, str
     return lines
 
 
-def _epoch(iso: str) -> float | None:
-    if not iso:
-        return None
-    try:
-        return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
 def _day_start(day: date) -> float:
     return datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp()
 
@@ -190,7 +181,7 @@ class Catalog:
                   digest: str | None = None) -> None:
         """Insert or refresh a recording's row. What the court decided about it (integrity, hold, retention,
         deletion) is kept; a deleted recording stays a tombstone."""
-        opened = _epoch(manifest.opened_at) or 0.0
+        opened = utc_epoch(manifest.opened_at) or 0.0
         detail = {"participants": manifest.participants, "gaps": [g.__dict__ for g in manifest.gaps],
                   "pauses": manifest.pauses, "files": [f.__dict__ for f in manifest.files],
                   "signature": {k: v for k, v in manifest.signature.items() if k != "value"}}
@@ -202,7 +193,7 @@ class Catalog:
             "courtroom": manifest.courtroom, "courtroom_key": search_key(manifest.courtroom),
             "judge": manifest.judge, "judge_name": manifest.judge_name,
             "judge_key": search_key(f"{manifest.judge} {manifest.judge_name}"),
-            "opened_at": opened, "closed_at": _epoch(manifest.closed_at),
+            "opened_at": opened, "closed_at": utc_epoch(manifest.closed_at),
             "opened_iso": manifest.opened_at, "closed_iso": manifest.closed_at,
             "status": manifest.status, "duration": manifest.duration, "segments": len(manifest.segments),
             "gaps": len(manifest.gaps), "size_bytes": size,
@@ -329,7 +320,7 @@ class Catalog:
         more = len(rows) > limit
         last = found[-1] if found else None
         return Page(found, min(total, TOTAL_CAP), total > TOTAL_CAP,
-                    encode_cursor(_epoch(last.opened_at) or 0.0, last.hearing_id) if more and last else None)
+                    encode_cursor(utc_epoch(last.opened_at) or 0.0, last.hearing_id) if more and last else None)
 
     def _conditions(self, query: Query) -> list[Any]:
         c = recordings.c

@@ -46,6 +46,14 @@ def utc_iso(at: float) -> str:
     return datetime.fromtimestamp(at, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def utc_epoch(iso: str) -> float | None:
+    """utc_iso's inverse (any ISO 8601 with an offset or Z); None for an empty or malformed time."""
+    try:
+        return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() if iso else None
+    except ValueError:
+        return None
+
+
 @dataclass
 class SpeakerTracker:
     """Voice activity per participant from the mixer's 20 ms levels, turned into speaking turns.

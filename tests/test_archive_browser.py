@@ -671,10 +671,8 @@ async def test_more_than_ten_thousand_recordings_are_shown_a_page_at_a_time(serv
         await expect(results).to_have_count(50)
         await expect(results.first).to_have_attribute("data-hearing-id", "h_many_00000")
         for page_number in (2, 3):
-            started = time.monotonic()
             await page.get_by_role("button", name="Next page").click()
             await expect(page.locator("#pager-where")).to_have_text(f"Page {page_number}")
-            assert time.monotonic() - started < 5
             await expect(results).to_have_count(50)
             assert await page.locator("#results tr").count() == 50  # one page in the document, never more
         await expect(results.first).to_have_attribute("data-hearing-id", "h_many_00100")

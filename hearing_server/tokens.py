@@ -74,6 +74,10 @@ def load_or_create_secret(path: Path) -> bytes:
     return secret
 
 
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
 def _why(exc: jwt.InvalidTokenError) -> str:
     if isinstance(exc, jwt.InvalidSignatureError):
         return "its signature does not match"
@@ -164,7 +168,7 @@ class TokenService:
         except (KeyError, ValueError):
             raise TokenError("invalid_token", "the token's claims are incomplete") from None
         if kinds is not None and kind not in kinds:
-            raise TokenError("wrong_token_kind", f"a {kind.value} token cannot be used here")
+            raise TokenError("wrong_token_kind", f"{_article(kind.value)} {kind.value} token cannot be used here")
         return Claims(kind=kind, subject=str(payload["sub"]), role=role, hearing=hearing,
                       jti=str(payload["jti"]), expires_at=float(payload["exp"]),
                       name=str(payload.get("name", "")), purpose=str(payload.get("purpose", "")),

@@ -43,9 +43,10 @@ MODULES = {
 # The tests that exercise each module and take seconds, not minutes (pytest arguments, as in
 # [tool.mutmut] pytest_add_cli_args_test_selection, which is the union of these).
 _VERIFY = ["tests/test_verify.py"]
-_MIXER = ["tests/test_audio_mixer.py", "tests/test_mix_minus.py", "tests/test_av_sync.py",
+_SEGMENTS = ["tests/test_verify.py", "tests/test_segments.py"]
+_MIXER = ["tests/test_audio_mixer.py", "tests/test_audio_clock.py", "tests/test_mix_minus.py", "tests/test_av_sync.py",
           "--deselect", "tests/test_av_sync.py::test_a_jitter_burst_leaves_sound_on_picture"]
-_ACCESS = ["tests/test_roles.py", "tests/test_access_matrix.py", "tests/test_access.py",
+_ACCESS = ["tests/test_roles.py", "tests/test_tokens.py", "tests/test_access_matrix.py", "tests/test_access.py",
            "tests/test_relay_mark.py", "tests/test_cli.py::test_tokens_round_trip_and_refuse_tampering",
            "tests/test_http_hygiene.py::test_token_errors_are_in_our_words",
            # a subprocess (the CLI) cannot see the mutant; the other is slow by design (argon2, back-off)
@@ -54,7 +55,7 @@ _ACCESS = ["tests/test_roles.py", "tests/test_access_matrix.py", "tests/test_acc
 MODULE_TESTS = {
     "manifest": _VERIFY,
     "verify": _VERIFY,
-    "segments": _VERIFY,
+    "segments": _SEGMENTS,
     "roles": _ACCESS,
     "tokens": _ACCESS,
     "audio_mixer": _MIXER,

@@ -75,3 +75,28 @@ def test_unmuting_and_a_recess():
     mixer = mixer_with(SOURCES)
     mixer.remove_source("ben:mic")
     assert only(mixer.mix(["ana"]).minus["ana"]) == 1100
+
+
+def test_the_record_clips_at_the_negative_rail_too():
+    block = mixer_with({"a": ("ana", -30000, False), "b": ("ben", -30000, False)}).mix(["ana", "ben"])
+    assert only(block.full) == -32768
+    assert only(block.minus["ana"]) == -30000 and only(block.minus["ben"]) == -30000
+    assert block.full.dtype == np.int16 and block.minus["ana"].dtype == np.int16
+
+
+def test_a_muted_microphone_of_a_participant_with_several_comes_back_as_nothing():
+    """The courtroom's first microphone muted, its second live: the courtroom hears everyone but its live
+    microphone, and what it put in is measured from that one alone."""
+    sources = {"court:bench": ("court", 100, True), "court:witness": ("court", 1000, False),
+               "ana:mic": ("ana", 1, False)}
+    block = mixer_with(sources).mix(["court", "ana"])
+    assert only(block.full) == 1001
+    assert only(block.minus["court"]) == 1 and only(block.minus["ana"]) == 1000
+    alone = mixer_with({"court:witness": ("court", 1000, False)}).mix(["court"])
+    assert block.own_dbfs["court"] == alone.own_dbfs["court"]
+
+
+def test_removing_a_source_that_is_not_there_changes_nothing():
+    mixer = mixer_with(SOURCES)
+    mixer.remove_source("nobody:mic")
+    assert set(mixer.sources) == set(SOURCES)

@@ -100,9 +100,19 @@ async def test_court_mute_silences_a_participant_for_everyone(api, server):
         await api.ok("POST", f"/api/hearings/{hid}/participants/{_pid(b)}/mute", token=judge)
         muted = await b.expect("muted")
         assert muted["muted"] is True
-        await wait_audio(a, 1.5)  # what Ana received since: the last half second of it must be silent
-        rms = float(np.sqrt(np.mean(a.audio[-24000:].astype(np.float64) ** 2)))
-        assert rms < 200, rms  # silence, give or take the codec's noise floor
+        # What Ana receives must fall silent (give or take the codec's noise floor) and stay so. The
+        # moment it does depends on the jitter buffers on the way, longer on a loaded machine, so the test
+        # waits for it (bounded) and then holds it to a further second of silence.
+        def _quiet() -> float | None:
+            rms = float(np.sqrt(np.mean(a.audio[-24000:].astype(np.float64) ** 2)))
+            return None if rms >= 200 else rms + 1.0
+
+        await wait_audio(a, 0.5)
+        await until(_quiet, 10.0, what=lambda: "Ana's sound to fall silent after Ben's mute")
+        await wait_audio(a, 1.0)
+        last = a.audio[-48000:]
+        rms = float(np.sqrt(np.mean(last.astype(np.float64) ** 2)))
+        assert rms < 200 and tone_strength(last, b.tone) < 0.05, rms
     finally:
         await asyncio.gather(a.close(), b.close())
 

@@ -34,7 +34,7 @@ ERROR_CODES: dict[str, tuple[int, str, str]] = {
     "invalid_token": (401, "the token is not valid: its signature does not match",
                       "The token is malformed, has a bad signature or incomplete claims."),
     "token_expired": (401, "the token has expired", "The token's `exp` has passed: log in again."),
-    "wrong_token_kind": (401, "a invite token cannot be used here",
+    "wrong_token_kind": (401, "an invite token cannot be used here",
                          "A token of another kind was sent: an invite, session, share or media token where a "
                          "staff token is needed, a staff token where a share link's token is needed, and so "
                          "on."),

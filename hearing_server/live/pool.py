@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 START_SECONDS = 30.0
 RESTART_DELAY = 0.5
+STOP_SECONDS = 30.0  # closing its recordings takes a worker a second or two; longer means it is stuck
 
 WorkerLost = Callable[[str, list[str]], Awaitable[None]]  # worker id, the hearings it carried
 EventSink = Callable[[str, wire.Event], None]  # worker id, the event
@@ -191,21 +192,25 @@ class WorkerPool:
 
     async def close(self) -> None:
         self._closing = True
-        for worker in self._workers.values():
-            if worker.connection is not None:
-                try:  # an orderly stop: the worker closes its recordings as such, then exits
-                    await worker.connection.call("", "shutdown")
-                except wire.MediaWorkerError:
-                    pass
-                await worker.connection.close()
-        for worker in self._workers.values():
-            if worker.process is not None and worker.process.returncode is None:
-                try:
-                    await asyncio.wait_for(worker.process.wait(), 10)
-                except asyncio.TimeoutError:
-                    worker.process.kill()
-                    await worker.process.wait()
-            if worker.watcher is not None:
-                worker.watcher.cancel()
+        # All workers at once: each closes its own recordings, and a node's stop takes as long as its
+        # slowest worker, not the sum of them.
+        await asyncio.gather(*(self._stop_worker(worker) for worker in self._workers.values()))
         await asyncio.gather(*(w.watcher for w in self._workers.values() if w.watcher), return_exceptions=True)
         shutil.rmtree(self._folder, ignore_errors=True)
+
+    async def _stop_worker(self, worker: _Worker) -> None:
+        if worker.connection is not None:
+            try:  # an orderly stop: the worker closes its recordings as such, closes the pipe, then exits
+                await worker.connection.call("", "shutdown")
+            except wire.MediaWorkerError:
+                pass
+            await worker.connection.close()
+        if worker.process is not None and worker.process.returncode is None:
+            try:
+                await asyncio.wait_for(worker.process.wait(), STOP_SECONDS)
+            except asyncio.TimeoutError:
+                log.error("media worker %s did not stop within %.0f s; killed", worker.worker_id, STOP_SECONDS)
+                worker.process.kill()
+                await worker.process.wait()
+        if worker.watcher is not None:
+            worker.watcher.cancel()

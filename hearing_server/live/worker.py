@@ -68,8 +68,10 @@ class Worker:
     async def handle(self, request: wire.Request) -> Any:
         hid, args = request.hearing_id, request.args
         if request.op == "shutdown":
+            # The reply goes out first, then this end closes the pipe (see _run); the endpoint's end then
+            # sets `done`. Setting it here would start the server's cleanup under an open WebSocket, and
+            # the front's close would wait out aiohttp's close timeout for an answer that never comes.
             self.orderly = True
-            self.done.set()
             return None
         if request.op == "open":
             room = self.rooms.get(hid)
@@ -121,6 +123,8 @@ class Worker:
                 reply = wire.Reply(request.id, failure=wire.failure_of(exc))
         if not ws.closed:
             await ws.send_bytes(wire.encode(reply))
+            if request.op == "shutdown":
+                await ws.close()
 
     async def endpoint(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(max_msg_size=16 * 1024 * 1024, heartbeat=10.0)

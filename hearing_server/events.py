@@ -43,6 +43,10 @@ CAMERA_OFFLINE = "camera_offline"
 CAMERA_ONLINE = "camera_online"
 CAMERA_SHOWN = "camera_shown"
 CAMERA_HIDDEN = "camera_hidden"
+# A participant's media (ICE and DTLS) connected, or failed (data: reason): noted in the record by the live
+# room. Someone admitted is present in the record from their first media_connected.
+MEDIA_CONNECTED = "media_connected"
+MEDIA_FAILED = "media_failed"
 
 
 @dataclass(frozen=True)

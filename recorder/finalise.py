@@ -153,12 +153,7 @@ def finalise_spool(folder: Path, key: Ed25519PrivateKey, interrupted: bool) -> F
     gaps.sort(key=lambda g: g.start)
 
     entries = sort_entries(list(read_journal(folder / TRANSCRIPT)))
-    participants: dict[str, dict[str, Any]] = {}
-    for entry in entries:
-        pid = entry.get("participant_id")
-        if pid and entry.get("event") in ("admitted", "joined", "observer_joined") and pid not in participants:
-            participants[pid] = {"id": pid, "name": entry.get("name", ""), "role": entry.get("role", ""),
-                                 "first_in": entry["at"], "first_offset": entry["offset"]}
+    participants = _participants(entries)
     closed_at = ends[-1]["at"] if ends else (utc_iso(opened_epoch + segments[-1].end) if segments and opened_epoch
                                               else utc_iso(now))
     manifest = Manifest(hearing_id=hearing["id"], case_number=hearing["case_number"], title=hearing["title"],
@@ -166,7 +161,7 @@ def finalise_spool(folder: Path, key: Ed25519PrivateKey, interrupted: bool) -> F
                         court=hearing["court"], courtroom=hearing["courtroom"], judge=hearing["judge"],
                         judge_name=hearing["judge_name"], opened_at=hearing["opened_at"], closed_at=closed_at,
                         status="interrupted" if interrupted else "final",
-                        participants=list(participants.values()), segments=segments, gaps=gaps, pauses=pauses)
+                        participants=participants, segments=segments, gaps=gaps, pauses=pauses)
 
     files = []
     header = {"hearing": hearing, "format": "courtroom-transcript/1",
@@ -183,3 +178,26 @@ def finalise_spool(folder: Path, key: Ed25519PrivateKey, interrupted: bool) -> F
     manifest.sign(key)
     touch_private(folder / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
     return Finalised(manifest, folder, files + [MANIFEST])
+
+
+def _participants(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Who was in the hearing. Admitted (or joined) is not present: someone counts as present from the
+    moment their media first connected (`media_connected`); one whose media never did is listed with
+    `present: false` and the last reason it failed."""
+    participants: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        pid, event = entry.get("participant_id"), entry.get("event")
+        if not pid:
+            continue
+        if event in ("admitted", "joined", "observer_joined") and pid not in participants:
+            participants[pid] = {"id": pid, "name": entry.get("name", ""), "role": entry.get("role", ""),
+                                 "first_in": entry["at"], "first_offset": entry["offset"], "present": False}
+        person = participants.get(pid)
+        if person is None:
+            continue
+        if event == "media_connected" and not person["present"]:
+            person.update(present=True, present_from=entry["at"], present_offset=entry["offset"])
+            person.pop("media_error", None)
+        elif event == "media_failed" and not person["present"]:
+            person["media_error"] = entry.get("details", {}).get("reason", "")
+    return list(participants.values())

@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 PRIVATE_EVENT_DATA = ("session_token",)
 TRANSCRIBED_EVENTS = ("opened", "closed", "recess", "resumed", "locked", "unlocked", "admitted", "rejected",
                       "joined", "observer_joined", "muted", "unmuted", "removed", "disconnected", "reconnected", "left",
-                      "camera_offline", "camera_online", "camera_shown", "camera_hidden")
+                      "camera_offline", "camera_online", "camera_shown", "camera_hidden", "media_connected",
+                      "media_failed")
 
 
 SEGMENT_FIELDS = ("index", "file", "start", "end", "size", "sha256", "chain", "note")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything the test suite needs on a fresh Debian machine, installed only when missing:
-# Debian's chromium + chromium-driver + ffmpeg, a running Redis on 127.0.0.1:6379, a running PostgreSQL on
+# Debian's chromium + chromium-driver + ffmpeg, GStreamer with webrtcbin and python3-gi, a running Redis on 127.0.0.1:6379, a running PostgreSQL on
 # 127.0.0.1:5432 that the local user `postgres` reaches without a password (the archive's tests create and
 # drop databases of their own there), and the Python package with its test extras in .venv. Safe to run again: it only does what is not done yet.
 set -euo pipefail
@@ -15,6 +15,13 @@ command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v pg_isready >/dev/null 2>&1 || missing+=(postgresql postgresql-contrib)
+# A second, independent WebRTC stack for tests/test_gstreamer_client.py: GStreamer's webrtcbin (libnice ICE,
+# its own DTLS/SRTP), driven by Debian's /usr/bin/python3 through python3-gi.
+for pkg in python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0 \
+        gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly \
+        gstreamer1.0-nice gir1.2-nice-0.1 gstreamer1.0-libav; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
 if [ ${#missing[@]} -gt 0 ]; then
     echo "==> apt-get install ${missing[*]}"
     $SUDO apt-get update -qq

@@ -26,9 +26,10 @@ from ..config import Settings
 from ..errors import ApiError
 from ..events import CourtEvent
 from ..media.audio_mixer import AudioSource
+from ..media.dtls import new_peer_connection
 from ..media.ice import apply_nat_mapping, rtc_configuration
 from ..media.mixer import HearingMixer, Seat
-from ..media.peer import OfferError, ParticipantPeer, drain
+from ..media.peer import CONNECTED, FAILED, OfferError, ParticipantPeer, drain
 from ..media.receiving import handle_in_decoder_thread
 from ..media.record_tap import MixerTap
 from ..media.tracks import IncomingVideo
@@ -48,6 +49,8 @@ class MediaListener(Protocol):
     def preview_ended(self, hearing_id: str, viewer_id: str, target_id: str) -> None: ...
 
     def senders_changed(self, hearing_id: str, with_camera: list[str]) -> None: ...
+
+    def media_changed(self, hearing_id: str, participant_id: str, state: str, reason: str) -> None: ...
 
 
 class MediaRoom:
@@ -119,7 +122,8 @@ class MediaRoom:
         self.source_names[pid] = dict(sources or {})
         peer = ParticipantPeer(pid, self.settings.media,
                                on_track=lambda track, index, mid: self._consume(pid, track, index, mid),
-                               on_keyframe_request=self.mixer.request_keyframe)
+                               on_keyframe_request=self.mixer.request_keyframe,
+                               on_media_state=lambda state, reason: self._media_changed(pid, peer, state, reason))
         self.peers[pid] = peer
         try:
             answer = await peer.answer(sdp)
@@ -128,7 +132,25 @@ class MediaRoom:
             await peer.close()
             raise
         self._attach(pid)
+        self._media_changed(pid, peer, peer.media_state, "")
         return answer
+
+    def _media_changed(self, pid: str, peer: ParticipantPeer, state: str, reason: str) -> None:
+        """A participant's ICE and DTLS connected or failed: the court is told, the record notes it (someone
+        admitted counts as present from their media's connection), their tile says so."""
+        if self.peers.get(pid) is not peer:
+            return  # an older peer connection, replaced by a new offer
+        if state in (CONNECTED, FAILED) and self.recording is not None:
+            person = self.people.get(pid)
+            if person is not None:
+                self.recording.note_event(CourtEvent(ev.MEDIA_CONNECTED if state == CONNECTED else ev.MEDIA_FAILED,
+                                                     self.hearing_id, pid, "",
+                                                     {"reason": reason} if reason else {}))
+        self.listener.media_changed(self.hearing_id, pid, state, reason)
+        if state == FAILED:
+            # Nothing flows on it any more: the seat shows "no connection" until the page offers again.
+            self.mixer.detach(pid)
+        self._refresh_seats()
 
     async def _consume(self, pid: str, track: MediaStreamTrack, index: int, mid: str = "") -> None:
         label = self.source_names.get(pid, {}).get(mid, "")
@@ -166,7 +188,7 @@ class MediaRoom:
         for source in self.microphones.get(pid, []):
             source.muted = person.muted_by_court or person.self_muted
             self.mixer.add_audio(source)
-        if peer is not None and not self.mixer.is_attached(pid):
+        if peer is not None and peer.media_state != FAILED and not self.mixer.is_attached(pid):
             self.mixer.attach(pid, peer.video_out, peer.audio_out)
         self._refresh_seats()
 
@@ -194,13 +216,19 @@ class MediaRoom:
             if person.role == Role.COURTROOM.value:
                 seats += self._courtroom_seats(person, cameras, muted)
                 continue
+            peer = self.peers.get(person.id)
             if person.state is ParticipantState.DISCONNECTED:
                 placeholder = "connection lost"
+            elif peer is not None and peer.media_state == FAILED:
+                placeholder = "no connection"
+            elif peer is None or peer.media_state != CONNECTED:
+                placeholder = "connecting..."
             elif person.camera_off:
                 placeholder = "camera off"
             else:
                 placeholder = "no picture"
-            if not cameras or person.camera_off or person.state is ParticipantState.DISCONNECTED:
+            if not cameras or person.camera_off or person.state is ParticipantState.DISCONNECTED or \
+                    placeholder in ("no connection", "connecting..."):
                 seats.append(Seat(f"{person.id}:v0", person.id, person.name, Role(person.role).label,
                                   None, placeholder, muted))
                 continue
@@ -285,7 +313,7 @@ class MediaRoom:
         ParticipantPeer.check_offer(sdp)
         key = (viewer_id, target_id)
         await self.stop_preview(viewer_id, target_id)
-        pc = RTCPeerConnection(rtc_configuration(self.settings.media))
+        pc = new_peer_connection(rtc_configuration(self.settings.media))
         self.previews[key] = pc
         track = cameras[0].preview()
         try:

@@ -58,6 +58,8 @@ class HearingRoom:
         self.with_camera: set[str] = set()  # who is sending a picture (the lobby list shows who can be checked)
         self._cameras: list[dict[str, Any]] = []
         self._grace: dict[str, asyncio.Task] = {}
+        # participant -> (state, reason): their media's ICE and DTLS, as the media reports it
+        self.media_states: dict[str, tuple[str, str]] = {}
         self.media: MediaHandle  # given by Rooms: in this process, or in the worker that carries the hearing
 
     @property
@@ -88,6 +90,16 @@ class HearingRoom:
         self.with_camera = set(with_camera)
         self._send_roster_and_lobby()
 
+    def media_changed(self, hearing_id: str, participant_id: str, state: str, reason: str) -> None:
+        if self.media_states.get(participant_id) == (state, reason):
+            return
+        self.media_states[participant_id] = (state, reason)
+        conn = self.connections.get(participant_id)
+        if conn is not None:
+            # Their page may not see it (a DTLS failure can look like a slow start): it is told, and retries.
+            conn.send(msg.message("media", state=state, reason=reason))
+        self._send_roster_and_lobby()
+
     # -- connections --------------------------------------------------------------------------------
 
     async def connect(self, conn: Link) -> None:
@@ -97,6 +109,7 @@ class HearingRoom:
         if old is not None and old is not conn:
             old.send(msg.error("replaced", "you joined from another window or device"))
             old.close(CLOSE_REPLACED, "replaced by a newer connection")
+            self.media_states.pop(person.id, None)
             await self.media.drop(person.id)
         self.connections[person.id] = conn
         grace = self._grace.pop(person.id, None)
@@ -113,6 +126,7 @@ class HearingRoom:
         if person is None or self.connections.get(person.id) is not conn:
             return  # replaced already, or never got past hello
         del self.connections[person.id]
+        self.media_states.pop(person.id, None)
         await self.media.drop(person.id)
         await self.court.connection_lost(self.hearing_id, person.id)
         current = await self.court.store.get_participant(self.hearing_id, person.id)
@@ -207,6 +221,7 @@ class HearingRoom:
 
     async def _forget(self, pid: str) -> None:
         self.people.pop(pid, None)
+        self.media_states.pop(pid, None)
         grace = self._grace.pop(pid, None)
         if grace:
             grace.cancel()
@@ -224,7 +239,11 @@ class HearingRoom:
 
     def roster(self) -> list[dict[str, Any]]:
         admitted = sorted((p for p in self.people.values() if p.in_hearing), key=lambda p: p.admitted_at or 0.0)
-        return [dict(p.public(), online=p.id in self.connections) for p in admitted]
+        return [dict(p.public(), online=p.id in self.connections, **self._media_of(p.id)) for p in admitted]
+
+    def _media_of(self, pid: str) -> dict[str, str]:
+        state, reason = self.media_states.get(pid, ("none", ""))
+        return {"media": state, "media_error": reason}
 
     def lobby(self) -> list[dict[str, Any]]:
         waiting = sorted((p for p in self.people.values() if p.state is ParticipantState.WAITING),

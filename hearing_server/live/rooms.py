@@ -387,6 +387,9 @@ class Rooms:
             room.preview_ended(event.hearing_id, event.args["viewer_id"], event.args["target_id"])
         elif event.kind == "senders_changed":
             room.senders_changed(event.hearing_id, event.args["with_camera"])
+        elif event.kind == "media_changed":
+            room.media_changed(event.hearing_id, event.args["participant_id"], event.args["state"],
+                               event.args["reason"])
 
     async def _worker_lost(self, worker_id: str, hearing_ids: list[str]) -> None:
         """A worker died: its hearings go on on the others, in the same record (with the gap marked)."""

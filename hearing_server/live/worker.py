@@ -60,6 +60,9 @@ class Worker:
     def senders_changed(self, hearing_id: str, with_camera: list[str]) -> None:
         self._event("senders_changed", hearing_id, with_camera=with_camera)
 
+    def media_changed(self, hearing_id: str, participant_id: str, state: str, reason: str) -> None:
+        self._event("media_changed", hearing_id, participant_id=participant_id, state=state, reason=reason)
+
     def _recording_final(self, manifest: Manifest) -> None:
         self._event("recording_final", manifest.hearing_id, manifest=manifest.to_dict())
 

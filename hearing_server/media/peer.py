@@ -6,10 +6,11 @@ import asyncio
 import logging
 from typing import Any, Callable, Coroutine
 
-from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc import RTCRtpSender, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from ..config import MediaSettings
+from .dtls import HandshakeWatch, new_peer_connection, watch_handshake
 from .ice import MAX_OFFER_CANDIDATES, apply_nat_mapping, count_candidates, rtc_configuration
 from .receiving import use_simple_queue
 from .tracks import CompositeVideoTrack, MixMinusAudioTrack
@@ -18,6 +19,10 @@ log = logging.getLogger(__name__)
 
 # track, index of its kind, mid
 TrackHandler = Callable[[MediaStreamTrack, int, str], Coroutine[Any, Any, None]]
+# state ("connecting", "connected", "failed"), reason (why it failed; "" otherwise)
+MediaStateHandler = Callable[[str, str], None]
+
+CONNECTING, CONNECTED, FAILED = "connecting", "connected", "failed"
 
 
 class OfferError(ValueError):
@@ -48,10 +53,16 @@ class ParticipantPeer:
             raise OfferError("the server is ICE-lite: the offer must come from a full ICE agent")
 
     def __init__(self, participant_id: str, settings: MediaSettings, on_track: TrackHandler,
-                 on_keyframe_request: Callable[[], None]) -> None:
+                 on_keyframe_request: Callable[[], None],
+                 on_media_state: MediaStateHandler | None = None) -> None:
         self.participant_id = participant_id
         self.settings = settings
-        self.pc = RTCPeerConnection(rtc_configuration(settings))
+        self.pc = new_peer_connection(rtc_configuration(settings))
+        self.media_state = CONNECTING
+        self.failure = ""  # why the media failed, in words for the court and the log
+        self._handshake = HandshakeWatch()
+        self._was_connected = False
+        self._on_media_state = on_media_state
         self.video_out: CompositeVideoTrack | None = None
         self.audio_out: MixMinusAudioTrack | None = None
         self._on_track = on_track
@@ -76,9 +87,36 @@ class ParticipantPeer:
 
         @self.pc.on("connectionstatechange")
         async def on_state() -> None:
-            log.info("participant %s connection %s", participant_id, self.pc.connectionState)
-            if self.pc.connectionState in ("failed", "closed"):
+            state = self.pc.connectionState
+            if state == "connected":
+                self._was_connected = True
+                log.info("participant %s media connected", participant_id)
+                self._media(CONNECTED, "")
+            elif state == "failed":
+                self.failure = self._why_failed()
+                log.warning("participant %s media failed: %s", participant_id, self.failure)
+                self._media(FAILED, self.failure)
+            else:
+                log.info("participant %s connection %s", participant_id, state)
+            if state in ("failed", "closed"):
                 self.closed.set()
+
+    def _why_failed(self) -> str:
+        if self.pc.iceConnectionState == "failed":
+            if self._was_connected:
+                return "connection lost: the participant stopped answering ICE consent checks"
+            return "ICE failed: no pair of candidates connected (a firewall, or no route between the addresses)"
+        if self._handshake.failed:
+            return self._handshake.reason()
+        return "the media connection failed"
+
+    def _media(self, state: str, reason: str) -> None:
+        self.media_state = state
+        if self._on_media_state is not None:
+            try:
+                self._on_media_state(state, reason)
+            except Exception:
+                log.exception("reporting participant %s's media state", self.participant_id)
 
     async def answer(self, offer_sdp: str) -> str:
         if self.pc.remoteDescription is not None:
@@ -102,7 +140,9 @@ class ParticipantPeer:
                 self.audio_out = MixMinusAudioTrack(self.participant_id, self.settings.voice_bitrate)
                 audio = self.pc.addTransceiver(self.audio_out, direction="sendrecv")
         try:
-            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            # aiortc's connect task (ICE, then the DTLS handshake) starts in here and inherits the watch.
+            with watch_handshake(self._handshake):
+                await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # aiortc raises ValueError, KeyError, AssertionError... on bad SDP
@@ -117,7 +157,8 @@ class ParticipantPeer:
             # A receiver without Opus (PCMU/PCMA only) gets frames, which aiortc encodes for it alone.
             self.audio_out.opus = bool(audio._codecs) and audio._codecs[0].mimeType.lower() == "audio/opus"
         try:
-            await self.pc.setLocalDescription(await self.pc.createAnswer())
+            with watch_handshake(self._handshake):
+                await self.pc.setLocalDescription(await self.pc.createAnswer())
         except asyncio.CancelledError:
             raise
         except Exception as exc:

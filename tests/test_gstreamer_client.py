@@ -159,6 +159,10 @@ async def test_a_gstreamer_client_joins_is_seen_heard_and_recorded(api, settings
         await until(sees_itself_and_hears_ben, 20.0, 0.5, what="its own tile and Ben's voice")
         picture, sound = await gst.dump(tmp_path)
         assert tone_strength(sound[-48000:], 700.0) < 0.05  # mix-minus: not its own tone
+        # The colours GStreamer decodes are the ones it sent (test_recording.py checks the stream's colour
+        # declaration itself; at this size a decoder without it would guess BT.601 too, at 720p BT.709).
+        tile = picture[np.abs(picture.astype(np.int16) - np.array(GREEN, np.int16)).sum(axis=2) < 60]
+        assert np.all(np.abs(np.median(tile, axis=0) - np.array(GREEN)) <= 10), np.median(tile, axis=0)
         # Ben (aiortc) sees the GStreamer client's picture, and hears its tone.
         frame = ben.last_frame.to_ndarray(format="rgb24")
         assert _find_green(frame) > 0.05

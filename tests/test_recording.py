@@ -92,10 +92,17 @@ async def test_marks_are_in_the_record_where_the_transcript_says(api, server, se
     assert all(check.ok for check in verify_folder(folder)), [c.line() for c in verify_folder(folder)]
     # Same packets as the live composite: constrained baseline H.264, plus AAC; ffprobe agrees.
     probe = json.loads(subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_name,profile,width,height:format=duration",
+        ["ffprobe", "-v", "error", "-show_entries",
+         "stream=codec_name,profile,width,height,color_space,color_transfer,color_primaries,color_range"
+         ":format=duration",
          "-of", "json", mp4], capture_output=True, text=True, check=True).stdout)
     codecs = {s["codec_name"]: s for s in probe["streams"]}
     assert codecs["h264"]["profile"] == "Constrained Baseline"
+    # The picture declares its colours (BT.601, limited range, as the compositor draws them).
+    assert {k: codecs["h264"].get(k) for k in ("color_space", "color_transfer", "color_primaries",
+                                               "color_range")} == {
+        "color_space": "smpte170m", "color_transfer": "smpte170m", "color_primaries": "smpte170m",
+        "color_range": "tv"}
     assert (codecs["h264"]["width"], codecs["h264"]["height"]) == (settings.media.width, settings.media.height)
     assert "aac" in codecs
     assert abs(float(probe["format"]["duration"]) - manifest.duration) < 0.3

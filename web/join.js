@@ -27,6 +27,7 @@ const app = {
   micMuted: false,
   cameraOff: false,
   mutedByCourt: false,
+  mediaFailed: false, // the last media connection failed (the page says so until one connects)
   backoff: new Backoff(1000, 10000),
   retryTimer: null,
   attempts: 0,
@@ -318,8 +319,11 @@ async function startPeer(channel) {
     updateStageWait();
     if (pc.connectionState === "connected" && app.screen !== "final") banner("");
   });
-  app.unwatch = watchPeer(pc, () => {
-    if (app.pc === pc) restart("The connection was interrupted.");
+  app.unwatch = watchPeer(pc, (trouble) => {
+    if (app.pc !== pc) return;
+    if (trouble === "failed") app.mediaFailed = true;
+    restart(trouble === "failed" ? "The connection to the hearing failed. Retrying…"
+      : "The connection was interrupted.");
   });
   try {
     const sdp = await offerWithCandidates(pc);
@@ -347,7 +351,9 @@ function teardownPeer() {
 function updateStageWait() {
   const connected = app.pc && app.pc.connectionState === "connected";
   show($("#stage-wait"), !connected);
-  $("#stage-wait").textContent = app.pc ? "Connecting to the hearing…" : "Reconnecting…";
+  $("#stage-wait").textContent = app.mediaFailed ? "The connection to the hearing failed. Retrying…"
+    : app.pc ? "Connecting to the hearing…" : "Reconnecting…";
+  if (connected) app.mediaFailed = false;
 }
 
 function enterHearing() {
@@ -429,6 +435,19 @@ function onMessage(channel, message) {
       }
       break;
     }
+    case "media":
+      // The server's side of the media connection: a failure it saw (a DTLS handshake refused, ICE that
+      // never connected) may look like a slow start from here.
+      if (message.state === "failed") {
+        if (message.reason) console.warn("media connection failed:", message.reason);
+        app.mediaFailed = true;
+        updateStageWait();
+        restart("The connection to the hearing failed. Retrying…");
+      } else if (message.state === "connected") {
+        app.mediaFailed = false;
+        updateStageWait();
+      }
+      break;
     case "bye":
       finish("left");
       break;
@@ -456,6 +475,8 @@ function renderPeople(people) {
     if (person.muted) flags.push(person.muted_by_court ? "muted by the court" : "microphone off");
     if (person.camera_off) flags.push("camera off");
     if (person.state === "disconnected" || person.online === false) flags.push("reconnecting");
+    else if (person.media === "failed") flags.push("no connection");
+    else if (person.media === "connecting") flags.push("connecting");
     if (flags.length) {
       const note = document.createElement("span");
       note.className = "person-flags";

@@ -1117,11 +1117,19 @@ function renderRoster(people, session) {
   for (const person of people) {
     const me = person.id === myId;
     const lost = person.state === "disconnected" || !person.online;
+    // Present only once their media flows: signaling alone is not being seen and heard.
+    const mediaFailed = !lost && person.media === "failed";
+    const mediaPending = !lost && (person.media === "connecting" || person.media === "none");
     const flags = [];
     if (person.muted_by_court) flags.push(h("span", { class: "flag flag-muted" }, "Muted by court"));
     else if (person.muted) flags.push(h("span", { class: "flag" }, "Microphone off"));
     if (person.camera_off) flags.push(h("span", { class: "flag" }, "Camera off"));
     if (lost) flags.push(h("span", { class: "flag flag-warn" }, "Connection lost"));
+    if (mediaFailed) {
+      flags.push(h("span", { class: "flag flag-warn flag-media-failed", title: person.media_error || "" },
+        "Not connected (media failed)"));
+    }
+    if (mediaPending) flags.push(h("span", { class: "flag flag-media-pending" }, "Connecting…"));
     const actions = h("div", { class: "roster-actions" });
     if (!me) {
       actions.append(
@@ -1135,9 +1143,10 @@ function renderRoster(people, session) {
           "aria-label": `Remove ${person.name}`, onclick: (e) => moderate(person, "remove", e.target),
         }, "Remove"));
     }
-    list.append(h("li", { class: "roster-item", dataset: { pid: person.id } },
+    list.append(h("li", { class: "roster-item", dataset: { pid: person.id, media: person.media || "none" } },
       h("div", { class: "roster-who" },
-        h("span", { class: `presence ${lost ? "offline" : "online"}`, "aria-hidden": "true" }),
+        h("span", { class: `presence ${lost || mediaFailed ? "offline" : mediaPending ? "pending" : "online"}`,
+          "aria-hidden": "true" }),
         h("strong", {}, person.name), me ? h("span", { class: "muted" }, " (you)") : null,
         " ", h("span", { class: "role-tag" }, roleLabel(person.role))),
       flags.length ? h("div", { class: "roster-flags" }, flags) : null,

@@ -12,6 +12,12 @@ from .compositor import i420_planes, to_i420
 
 VIDEO_TIME_BASE = Fraction(1, 90000)
 
+# The stream says how its colours are to be read (the SPS's VUI), so that every decoder shows the same
+# picture: BT.601 (SMPTE 170M) primaries, transfer and matrix, limited ("TV") range — what the compositor
+# draws in (cv2's BGR→I420 is limited-range BT.601) and what browsers' cameras arrive in. Without it decoders
+# guess: ffprobe says color_space=unknown, and GStreamer read the composite's greens as BT.709.
+COLOUR_DESCRIPTION = "colorprim=smpte170m:transfer=smpte170m:colormatrix=smpte170m:range=tv"
+
 
 class CompositeEncoder:
     """libx264 via PyAV. Packets carry SPS/PPS in-band on every keyframe, which aiortc's packetizer and
@@ -38,7 +44,8 @@ class CompositeEncoder:
             "level": "3.1",
             # scenecut off: IDRs come on the fixed cadence or when a receiver asks, never at random.
             "x264-params": f"keyint={context.gop_size}:min-keyint={context.gop_size}:scenecut=0"
-                           f":repeat-headers=1:vbv-maxrate={bitrate // 1000}:vbv-bufsize={bitrate // 1000}",
+                           f":repeat-headers=1:vbv-maxrate={bitrate // 1000}:vbv-bufsize={bitrate // 1000}"
+                           f":{COLOUR_DESCRIPTION}",
         }
         # Opened now, not at the first frame: a setting libx264 refuses fails the hearing's start (which
         # says so) instead of every frame of it in the mixer's thread.

@@ -849,12 +849,21 @@ function renderRecording(rec) {
       rec.manifest_sha256));
   }
 
+  // Admitted is not present: from when their media connected; never, if it did not (older records: admitted).
+  const presence = (p) => {
+    if (p.present === false) {
+      return h("span", { class: "flag flag-warn small", title: p.media_error || "" },
+        p.media_error ? "admitted, not present (media failed)" : "admitted, not present (no media)");
+    }
+    const from = p.present ? p.present_offset : p.first_offset;
+    return from !== undefined ? h("span", { class: "muted small" }, `from ${formatOffset(from)}`) : null;
+  };
   const people = rec.participants || [];
   $("#people-count").textContent = String(people.length);
   show($("#people-empty"), !people.length);
   $("#rec-participants").replaceChildren(...people.map((p) => h("li", { dataset: { pid: p.id || "" } },
     h("span", { class: "person-name" }, p.name), h("span", { class: "role-tag" }, roleLabel(p.role)),
-    p.first_offset !== undefined ? h("span", { class: "muted small" }, `from ${formatOffset(p.first_offset)}`) : null)));
+    presence(p))));
 
   renderIntegrity(rec.integrity || { status: "unchecked" });
   $("#integrity-title").closest("section").hidden = deleted;

@@ -579,7 +579,14 @@ def recording_schemas() -> Json:
                            "plaintiff"),
             "first_in": utc("When they were first admitted (or joined)"),
             "first_offset": number("The same instant on the hearing clock (seconds)"),
-        }),
+            "present": boolean("Their media connected at some point (admitted is not present); absent in "
+                               "manifests made before 2026-12-03"),
+            "present_from": utc("When their media first connected (only when present)"),
+            "present_offset": number("The same instant on the hearing clock (only when present)"),
+            "media_error": string("Why their media failed, when it never connected",
+                                  "DTLS fingerprint mismatch: the certificate does not match the offer's "
+                                  "a=fingerprint"),
+        }, required=["id", "name", "role", "first_in", "first_offset"]),
         "RecordingGap": obj({
             **span,
             "reason": string("Why nothing was recorded",

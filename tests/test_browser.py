@@ -330,3 +330,67 @@ async def test_refused_camera_is_explained_and_the_person_can_still_join(server,
         await expect(phone.locator("#banner")).to_be_hidden()
     finally:
         await ctx.close()
+
+
+# Rewrites the fingerprint in every offer the page sends: the handshake completes on Chromium's side, and the
+# server, which checks the certificate against the offer, refuses it — a forced DTLS failure.
+TAMPER_FINGERPRINT = """
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    try {
+      const message = JSON.parse(data);
+      if (message.type === 'offer') {
+        window.__offersSent = (window.__offersSent || 0) + 1;
+        message.sdp = message.sdp.replace(/(a=fingerprint:sha-256 )([0-9A-F]{2})/g,
+          (all, head, pair) => head + (pair === '00' ? '11' : '00'));
+        data = JSON.stringify(message);
+      }
+    } catch (e) {}
+    return send.call(this, data);
+  };
+"""
+
+
+async def test_a_failed_media_connection_is_shown_on_both_pages(server, api, browser: Browser) -> None:
+    from .test_courtroom_console import sign_in_and_open
+
+    token = await api.login("judge")
+    hearing = await api.new_hearing(token, case_number="CV-2026-0616")
+    invitation = await api.invite(token, hearing["id"], "Pavel Fingerprint", "defendant")
+    judge_ctx = await browser.new_context(viewport={"width": 1280, "height": 800},
+                                          permissions=["camera", "microphone"])
+    phone_ctx = await browser.new_context(permissions=["camera", "microphone"], **PHONE)
+    log: list[str] = []
+    try:
+        judge = await judge_ctx.new_page()
+        await sign_in_and_open(judge, base_url(server), "CV-2026-0616")
+        await expect(judge.locator("#conn-text")).to_have_text("Connected to the hearing", timeout=15000)
+        await phone_ctx.add_init_script(TAMPER_FINGERPRINT)
+        phone = await phone_ctx.new_page()
+        collect_console(phone, log)
+        await phone.goto(invitation["join_url"])
+        await phone.get_by_role("button", name="Join hearing").tap()
+        await expect(phone.get_by_text("Please wait, the court will admit you shortly")).to_be_visible()
+        card = judge.locator(".entrant", has_text="Pavel Fingerprint")
+        await expect(card).to_be_visible(timeout=10000)
+        await card.get_by_role("button", name="Admit").click()
+
+        # The judge's roster: admitted, online, but "Not connected (media failed)", the reason on hover.
+        row = judge.locator(".roster-item", has_text="Pavel Fingerprint")
+        flag = row.locator(".flag-media-failed")
+        await expect(flag).to_have_text("Not connected (media failed)", timeout=20000)
+        assert (await flag.get_attribute("title")).startswith("DTLS fingerprint mismatch")
+        await expect(row.locator(".presence")).to_have_class("presence offline")
+        # The phone says the connection failed and keeps retrying (each new offer fails the same way).
+        await expect(phone.locator("#banner")).to_contain_text("The connection to the hearing failed",
+                                                                 timeout=20000)
+        await screenshot(judge, "judge-media-failed")
+        await screenshot(phone, "phone-media-failed")
+        assert any("media connection failed: DTLS fingerprint mismatch" in line for line in log), log
+        await poll(phone, "window.__offersSent || 0", lambda n: n >= 2, 20, "a retry with a new offer")
+        # Retrying is a new offer on the same signaling connection: the court never saw the party leave.
+        assert (await phone.evaluate("window.__hearing.state")) == "hearing"
+        await expect(row.locator(".flag-warn", has_text="Connection lost")).to_have_count(0)
+    finally:
+        await phone_ctx.close()
+        await judge_ctx.close()

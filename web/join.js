@@ -29,6 +29,8 @@ const app = {
   mutedByCourt: false,
   mediaFailed: false, // the last media connection failed (the page says so until one connects)
   backoff: new Backoff(1000, 10000),
+  mediaBackoff: new Backoff(1000, 10000),
+  mediaTimer: null,
   retryTimer: null,
   attempts: 0,
 };
@@ -321,9 +323,8 @@ async function startPeer(channel) {
   });
   app.unwatch = watchPeer(pc, (trouble) => {
     if (app.pc !== pc) return;
-    if (trouble === "failed") app.mediaFailed = true;
-    restart(trouble === "failed" ? "The connection to the hearing failed. Retrying…"
-      : "The connection was interrupted.");
+    if (trouble === "failed" && app.channel && app.channel.isOpen) retryMedia();
+    else restart("The connection was interrupted.");
   });
   try {
     const sdp = await offerWithCandidates(pc);
@@ -335,6 +336,19 @@ async function startPeer(channel) {
     if (app.pc !== pc || app.finished || error.code === "disconnected") return;
     restart("The connection could not be set up.");
   }
+}
+
+/** The media connection failed while signaling is fine: a new peer connection and offer on the same
+ * channel, after a back-off. The court meanwhile sees "not connected (media failed)", not a lost party. */
+function retryMedia() {
+  const channel = app.channel;
+  app.mediaFailed = true;
+  teardownPeer();
+  banner("The connection to the hearing failed. Retrying…", "warn");
+  clearTimeout(app.mediaTimer);
+  app.mediaTimer = setTimeout(() => {
+    if (app.channel === channel && channel && channel.isOpen && !app.finished) startPeer(channel);
+  }, app.mediaBackoff.next());
 }
 
 function teardownPeer() {
@@ -440,11 +454,10 @@ function onMessage(channel, message) {
       // never connected) may look like a slow start from here.
       if (message.state === "failed") {
         if (message.reason) console.warn("media connection failed:", message.reason);
-        app.mediaFailed = true;
-        updateStageWait();
-        restart("The connection to the hearing failed. Retrying…");
+        retryMedia();
       } else if (message.state === "connected") {
         app.mediaFailed = false;
+        app.mediaBackoff.reset();
         updateStageWait();
       }
       break;

@@ -20,6 +20,7 @@ from hearing_server.store import MemoryStore
 
 from .conftest import add_staff
 from .helpers import ApiClient, Participant
+from .waiting import until
 
 pytestmark = pytest.mark.media
 
@@ -67,6 +68,11 @@ async def test_hearings_spread_over_the_workers_and_survive_one_being_killed(nod
     replacement = None
     try:
         await ana.wait_frames(20)
+        # The worker tells the front whose media connected; the front's roster says so.
+        ana_id = ana.of_type("welcome")[0]["participant"]["id"]
+        await until(lambda: any(p["id"] == ana_id and p["media"] == "connected"
+                                for m in ben.of_type("roster") for p in m["participants"]), 10.0, 0.1,
+                    what="Ana's media connected on Ben's roster")
         await asyncio.sleep(5)  # more than a segment recorded before the crash
         victim = carriers[first]
         pid = pool.pids()[victim]
@@ -109,6 +115,7 @@ async def test_hearings_spread_over_the_workers_and_survive_one_being_killed(nod
             break
         await asyncio.sleep(0.2)
     assert manifest is not None and manifest.get("hearing_id") == first, manifest
+    assert {p["name"]: p["present"] for p in manifest["participants"]} == {"Ana Silva": True, "Ben Okafor": True}
     reasons = [g["reason"] for g in manifest["gaps"]]
     assert any("restart" in r or "stopped" in r for r in reasons), manifest["gaps"]
     assert manifest["segments"][-1]["end"] - manifest["segments"][0]["start"] > 8

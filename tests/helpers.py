@@ -129,6 +129,23 @@ class PatternTrack(MediaStreamTrack):
         return frame
 
 
+class DetailTrack(PatternTrack):
+    """A camera with fine detail that moves: the composite then needs its whole bit rate (a plain test
+    pattern compresses to a trickle that even a weak link carries)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._texture = np.random.default_rng(7).integers(0, 256, (self.height, self.width * 2, 3), np.uint8)
+
+    async def recv(self) -> av.VideoFrame:
+        frame = await super().recv()
+        shift = (self._count * 6) % self.width
+        image = np.ascontiguousarray(self._texture[:, shift:shift + self.width])
+        detailed = av.VideoFrame.from_ndarray(image, format="bgr24")
+        detailed.pts, detailed.time_base = frame.pts, frame.time_base
+        return detailed
+
+
 # -- a participant ------------------------------------------------------------------------------------
 
 

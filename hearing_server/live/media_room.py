@@ -30,7 +30,7 @@ from ..media.dtls import new_peer_connection
 from ..media.ice import apply_nat_mapping, rtc_configuration
 from ..media.mixer import HearingMixer, Seat
 from ..media.peer import CONNECTED, FAILED, OfferError, ParticipantPeer, drain
-from ..media.receiving import handle_in_decoder_thread
+from ..media.receiving import PictureGuard, handle_in_decoder_thread
 from ..media.record_tap import MixerTap
 from ..media.tracks import IncomingVideo
 from ..models import Hearing, HearingStatus, Participant, ParticipantState
@@ -121,8 +121,9 @@ class MediaRoom:
         await self.drop(pid)  # a new offer replaces the previous peer connection
         self.source_names[pid] = dict(sources or {})
         peer = ParticipantPeer(pid, self.settings.media,
-                               on_track=lambda track, index, mid: self._consume(pid, track, index, mid),
-                               on_keyframe_request=self.mixer.request_keyframe,
+                               on_track=lambda track, index, mid, guard: self._consume(pid, track, index, mid,
+                                                                                       guard),
+                               on_keyframe_request=lambda: self.mixer.request_keyframe(pid),
                                on_media_state=lambda state, reason: self._media_changed(pid, peer, state, reason))
         self.peers[pid] = peer
         try:
@@ -152,11 +153,12 @@ class MediaRoom:
             self.mixer.detach(pid)
         self._refresh_seats()
 
-    async def _consume(self, pid: str, track: MediaStreamTrack, index: int, mid: str = "") -> None:
+    async def _consume(self, pid: str, track: MediaStreamTrack, index: int, mid: str = "",
+                       guard: PictureGuard | None = None) -> None:
         label = self.source_names.get(pid, {}).get(mid, "")
         if track.kind == "video":
             # A named camera keeps its key across reconnects, so the judge's choice of picture stays.
-            camera = IncomingVideo(f"{pid}:{label}" if label else f"{pid}:v{index}", label)
+            camera = IncomingVideo(f"{pid}:{label}" if label else f"{pid}:v{index}", label, guard)
             self.cameras.setdefault(pid, []).append(camera)
             person = self.people.get(pid)
             if self._camera_watch is None and person is not None and person.role == Role.COURTROOM.value:

@@ -31,6 +31,7 @@ BLACK = (0, 0, 0)
 WHITE = (255, 255, 255)
 GREY = (200, 200, 200)
 RED = (40, 40, 220)
+AMBER = (0, 176, 255)
 AMBER = (0, 170, 255)
 SPEAKING = (80, 200, 80)
 
@@ -102,6 +103,7 @@ class Tile:
     placeholder: str = "camera off"
     muted: bool = False
     speaking: bool = False
+    poor: bool = False  # the picture is the last good one: the camera's connection is losing packets
 
 
 @dataclass(frozen=True)
@@ -237,6 +239,12 @@ class VideoCompositor:
         # White on a black box: Y only, the chroma under it is already neutral.
         cv2.putText(self._y[iy:iy + h, ix:ix + w], label, (int(8 * s), h - base - int(5 * s)), FONT, size,
                     self._yuv(WHITE)[0], 1, cv2.LINE_AA)
+        if tile.poor and picture is not None:
+            mark = "POOR CONNECTION"
+            (mw, mh), mb = cv2.getTextSize(mark, FONT, size, 1)
+            box_h = min(h, mh + mb + int(10 * s) + 1)
+            self._fill((ix, iy, ix + min(w, mw + int(14 * s)), iy + box_h), AMBER)
+            self._text(inner, mark, (ix + int(7 * s), iy + mh + int(5 * s)), size, BLACK, 1)
         if tile.muted:
             mark = "MUTED"
             (mw, mh), mb = cv2.getTextSize(mark, FONT, size, 1)

@@ -24,6 +24,7 @@ from ..config import MediaSettings
 from .audio_mixer import BLOCK, RATE, AudioMixer, AudioSource, MixedBlock
 from .compositor import Caption, Planes, Tile, VideoCompositor, to_i420
 from .encoder import CompositeEncoder
+from .keyframes import KeyframeCounts, KeyframeRequests
 from .mix_minus import OpusStream, SharedMixPlan
 from .tracks import CompositeVideoTrack, IncomingVideo, MixMinusAudioTrack
 
@@ -62,7 +63,7 @@ class HearingMixer:
         self._audio_sinks: dict[str, MixMinusAudioTrack] = {}
         self.video_listeners: list[VideoListener] = []
         self.audio_listeners: list[AudioListener] = []
-        self._keyframe = True
+        self._keyframes = KeyframeRequests(min_gap=settings.fps)  # at most one forced IDR a second
         self._tasks: list[asyncio.Task] = []
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._audio_executor: concurrent.futures.ThreadPoolExecutor | None = None
@@ -139,7 +140,7 @@ class HearingMixer:
         """Start sending the hearing to a participant (only ever called once the court admitted them)."""
         if video is not None:
             self._video_sinks[participant_id] = video
-            self.request_keyframe()
+            self._keyframes.ask(first_picture=video.needs_first_keyframe)
         if audio is not None:
             self._audio_sinks[participant_id] = audio
 
@@ -150,8 +151,18 @@ class HearingMixer:
     def is_attached(self, participant_id: str) -> bool:
         return participant_id in self._video_sinks or participant_id in self._audio_sinks
 
-    def request_keyframe(self) -> None:
-        self._keyframe = True
+    def request_keyframe(self, participant_id: str) -> None:
+        """A receiver's PLI or FIR: a keyframe only for one without a picture yet (see keyframes)."""
+        sink = self._video_sinks.get(participant_id)
+        self._keyframes.ask(first_picture=sink is not None and sink.needs_first_keyframe)
+
+    def request_first_keyframe(self) -> None:
+        """For a consumer that starts now and needs a keyframe to start on (the recording's first segment)."""
+        self._keyframes.ask(first_picture=True)
+
+    @property
+    def keyframe_counts(self) -> KeyframeCounts:
+        return self._keyframes.counts
 
     # -- the clock ----------------------------------------------------------------------------------
 
@@ -168,7 +179,7 @@ class HearingMixer:
             tiles = self._tiles()
             caption = Caption(self.case_number, datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
                               self.recording, self.banner)
-            keyframe, self._keyframe = self._keyframe, False
+            keyframe = self._keyframes.due()
             try:
                 assert self._executor is not None
                 packets, frame = await loop.run_in_executor(self._executor, self._render, tiles, caption, pts,
@@ -178,6 +189,7 @@ class HearingMixer:
             except Exception:
                 log.exception("composite frame failed; the next one will be tried")
                 packets, frame = [], None
+            self._keyframes.encoded(any(packet.is_keyframe for packet in packets))
             if frame is not None:
                 self.frames_encoded += 1
                 for sink in list(self._video_sinks.values()):
@@ -205,7 +217,7 @@ class HearingMixer:
                 planes = cached[1] if cached is not None and cached[0] is frame else to_i420(frame)
                 pictures[seat.key] = (frame, planes)
             drawn.append(Tile(seat.key, seat.name, seat.role, planes, seat.placeholder, seat.muted,
-                              seat.key in self.speaking))
+                              seat.key in self.speaking, poor=seat.video is not None and seat.video.damaged))
         self._pictures = pictures
         assert self._encoder is not None
         frame = self._encoder.frame()

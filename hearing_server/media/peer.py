@@ -12,13 +12,13 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from ..config import MediaSettings
 from .dtls import HandshakeWatch, new_peer_connection, watch_handshake
 from .ice import MAX_OFFER_CANDIDATES, apply_nat_mapping, count_candidates, rtc_configuration
-from .receiving import use_simple_queue
+from .receiving import PictureGuard, guard_pictures, use_simple_queue
 from .tracks import CompositeVideoTrack, MixMinusAudioTrack
 
 log = logging.getLogger(__name__)
 
-# track, index of its kind, mid
-TrackHandler = Callable[[MediaStreamTrack, int, str], Coroutine[Any, Any, None]]
+# track, index of its kind, mid, the guard of its pictures (video from aiortc; None otherwise)
+TrackHandler = Callable[[MediaStreamTrack, int, str, PictureGuard | None], Coroutine[Any, Any, None]]
 # state ("connecting", "connected", "failed"), reason (why it failed; "" otherwise)
 MediaStateHandler = Callable[[str, str], None]
 
@@ -79,9 +79,12 @@ class ParticipantPeer:
             # aiortc has set every mid by the time it emits "track"; the mid is how a sender names a track.
             transceiver = next((t for t in self.pc.getTransceivers() if t.receiver.track is track), None)
             mid = transceiver.mid or "" if transceiver is not None else ""
+            guard = None
             if transceiver is not None:
                 use_simple_queue(transceiver.receiver)  # before it starts: see hearing_server.media.receiving
-            task = asyncio.create_task(self._on_track(track, index, mid), name=f"consume-{track.kind}")
+                if track.kind == "video":
+                    guard = guard_pictures(track, transceiver.receiver)
+            task = asyncio.create_task(self._on_track(track, index, mid, guard), name=f"consume-{track.kind}")
             self._consumers.add(task)
             task.add_done_callback(self._consumers.discard)
 

@@ -34,6 +34,79 @@ log = logging.getLogger(__name__)
 
 FrameHandler = Callable[[Any], None]
 
+# A camera whose packets were lost is held at its last good picture until its next keyframe: a predicted
+# frame decoded without its reference is smear, and the record must not show it. The loss is what the
+# receiver itself reports: aiortc asks the sender for a keyframe (PLI) when its jitter buffer drops an
+# incomplete frame or a frame fails to decode.
+H264_IDR = 5
+
+
+class PictureGuard:
+    """Whether a camera's decoded pictures can be shown: not from a loss until the next keyframe."""
+
+    def __init__(self) -> None:
+        self.damaged = False  # the decoder thread's; read by the mixer for the tile's mark
+        self.losses = 0
+        self.held = 0  # frames decoded but not shown
+
+    def loss(self) -> None:
+        """In the decoder thread, in order with the frames: those queued before the loss are shown."""
+        self.losses += 1
+        self.damaged = True
+
+    def passes(self, codec_name: str, data: bytes) -> bool:
+        """In the decoder thread, for each encoded frame before it is decoded."""
+        if self.damaged and is_keyframe(codec_name, data):
+            self.damaged = False
+        return not self.damaged
+
+
+def is_keyframe(codec_name: str, data: bytes) -> bool:
+    """An encoded frame as aiortc's depacketizers hand it to the decoder: H.264 in Annex B (an IDR slice
+    among its NAL units), VP8 (the frame tag's inverse key-frame bit)."""
+    name = codec_name.lower()
+    if name == "vp8":
+        return bool(data) and not data[0] & 0x01
+    if name == "h264":
+        start = 0
+        while True:
+            start = data.find(b"\x00\x00\x01", start)
+            if start < 0 or start + 3 >= len(data):
+                return False
+            if data[start + 3] & 0x1F == H264_IDR:
+                return True
+            start += 3
+    return True  # a codec we cannot read: never hold it back
+
+
+_guards: weakref.WeakKeyDictionary[asyncio.Queue, PictureGuard] = weakref.WeakKeyDictionary()
+
+# Put in a receiver's decoder queue where it lost packets, so the decoder thread learns of the loss in order
+# with the frames: a keyframe queued before the loss must not end the hold of frames after it.
+LOSS = ("loss", None)
+
+
+def guard_pictures(track: MediaStreamTrack, receiver: RTCRtpReceiver) -> PictureGuard | None:
+    """Hold `track`'s pictures from each loss its receiver reports until the next keyframe (with
+    handle_in_decoder_thread; None: not an aiortc remote track)."""
+    frames = getattr(track, "_queue", None)
+    if not isinstance(frames, asyncio.Queue):
+        return None
+    guard = PictureGuard()
+    send_pli = receiver._send_rtcp_pli
+    attribute = "_RTCRtpReceiver__decoder_queue"  # as use_simple_queue; checked in tests/test_picture_guard.py
+
+    async def pli_and_hold(media_ssrc: int) -> None:
+        decoder_queue = getattr(receiver, attribute, None)
+        # Only our decoder worker (a track registered with handle_in_decoder_thread) reads the mark.
+        if frames in _handlers and decoder_queue is not None:
+            decoder_queue.put(LOSS)
+        await send_pli(media_ssrc)
+
+    receiver._send_rtcp_pli = pli_and_hold  # type: ignore[method-assign]
+    _guards[frames] = guard
+    return guard
+
 # The track's frame queue (aiortc's RemoteStreamTrack._queue, what the decoder thread is given) -> handler.
 _handlers: weakref.WeakKeyDictionary[asyncio.Queue, FrameHandler] = weakref.WeakKeyDictionary()
 _aiortc_worker = rtcrtpreceiver.decoder_worker
@@ -77,11 +150,18 @@ def _decoder_worker(loop: asyncio.AbstractEventLoop, input_q: queue.Queue | queu
         if task is None:
             asyncio.run_coroutine_threadsafe(output_q.put(None), loop)  # the track ended: drain() returns
             break
+        if task is LOSS:
+            guard = _guards.get(output_q)
+            if guard is not None:
+                guard.loss()
+            continue
         codec, encoded_frame = task
         if codec.name != codec_name:
             decoder = get_decoder(codec)
             codec_name = codec.name
         assert decoder is not None
+        guard = _guards.get(output_q)
+        shown = guard is None or guard.passes(codec.name, encoded_frame.data)
         try:
             frames = decoder.decode(encoded_frame)
         except av.FFmpegError as exc:
@@ -89,6 +169,11 @@ def _decoder_worker(loop: asyncio.AbstractEventLoop, input_q: queue.Queue | queu
             # receiver sees the flag and asks the sender for a keyframe.
             log.warning("failed to decode %s frame: %s", codec.name, exc)
             decode_error.set()
+            continue
+        if not shown:
+            # Decoded all the same: the decoder's state must follow the stream to the keyframe.
+            assert guard is not None
+            guard.held += len(frames)
             continue
         handler = _handlers.get(output_q)
         for frame in frames:

@@ -31,7 +31,7 @@ class MixerTap:
         if on_audio not in self._mixer.audio_listeners:
             self._mixer.audio_listeners.append(on_audio)
         self._mixer.recording = True  # the "recording" mark on the composite
-        self._mixer.request_keyframe()  # a segment starts on a keyframe
+        self._mixer.request_first_keyframe()  # a segment starts on a keyframe
 
     def detach(self, on_video: VideoSink, on_audio: AudioSink) -> None:
         self._mixer.recording = False

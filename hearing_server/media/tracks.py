@@ -12,6 +12,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from .audio_mixer import BLOCK
 from .mix_minus import OpusStream, block_frame
+from .receiving import PictureGuard
 
 
 def _put_latest(queue: asyncio.Queue, item: object) -> None:
@@ -33,6 +34,12 @@ class CompositeVideoTrack(MediaStreamTrack):
         self.packets = packets
         self._queue: asyncio.Queue[av.Packet | av.VideoFrame | None] = asyncio.Queue(maxsize=30)
         self._waiting_for_keyframe = True
+
+    @property
+    def needs_first_keyframe(self) -> bool:
+        """An H.264 receiver that has had no keyframe yet: the only kind whose request forces one of the
+        shared encoder (see hearing_server.media.keyframes). A VP8 receiver's keyframes are its own encoder's."""
+        return self.packets and self._waiting_for_keyframe
 
     def deliver(self, packets: list[av.Packet], frame: av.VideoFrame) -> None:
         if self.readyState != "live":
@@ -120,9 +127,13 @@ class MixMinusAudioTrack(MediaStreamTrack):
 class IncomingVideo:
     """The latest picture from one of a participant's cameras, plus any live previews of it."""
 
-    def __init__(self, key: str, label: str = "") -> None:
+    # How long a damaged camera's last good picture stays on its tile (marked), waiting for a keyframe.
+    HOLD_SECONDS = 10.0
+
+    def __init__(self, key: str, label: str = "", guard: PictureGuard | None = None) -> None:
         self.key = key
         self.label = label  # a courtroom camera's name ("Judge's bench"); empty for a person's own camera
+        self.guard = guard
         self.latest: av.VideoFrame | None = None
         self.received_at = 0.0
         self.frames = 0
@@ -147,7 +158,14 @@ class IncomingVideo:
         for preview in list(self._previews):
             preview.offer(frame)
 
+    @property
+    def damaged(self) -> bool:
+        """Packets were lost: the tile keeps the last good picture, marked, until the next keyframe."""
+        return self.guard is not None and self.guard.damaged
+
     def fresh(self, max_age: float = 2.0) -> av.VideoFrame | None:
+        if self.damaged:
+            max_age = max(max_age, self.HOLD_SECONDS)
         if self.latest is not None and time.monotonic() - self.received_at <= max_age:
             return self.latest
         return None

@@ -1,0 +1,133 @@
+"""A party on a weak link (its own network namespace, 300 kbit/s each way by tc tbf) cannot change the
+stream everyone else receives and the court records: its keyframe requests do not force keyframes of the
+shared encoder, and its camera's damaged pictures are held at the last good one, marked, not drawn."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+from aiohttp.test_utils import TestServer
+
+from hearing_server.app import create_app
+from hearing_server.appkeys import ROOMS
+from hearing_server.store.memory import MemoryStore
+
+from .conftest import add_staff, make_settings
+from .helpers import ApiClient, DetailTrack, Participant
+from .netns import ShapedLink, available
+from .waiting import until
+
+pytestmark = pytest.mark.media
+
+ROOT = Path(__file__).resolve().parent.parent
+
+if available():  # root and iproute2: the CI machine has both; a missing piece is a set-up error
+    raise RuntimeError(f"tests/test_weak_link.py: {available()}")
+
+
+class RemoteParty:
+    """tests/remote_party.py inside the link's namespace."""
+
+    def __init__(self, link: ShapedLink, base: str, token: str, seconds: float) -> None:
+        self.command = link.command(sys.executable, "-m", "tests.remote_party", "--server", base, "--token", token,
+                                    "--seconds", str(seconds))
+        self.events: list[dict[str, Any]] = []
+        self.process: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            *self.command, cwd=str(ROOT), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE)
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        async for line in self.process.stdout:
+            self.events.append(json.loads(line))
+
+    def last(self, kind: str) -> dict[str, Any]:
+        return next((e for e in reversed(self.events) if e["event"] == kind), {})
+
+    async def stop(self) -> str:
+        assert self.process is not None and self.process.stdin is not None
+        if self.process.returncode is None:
+            self.process.stdin.close()
+            try:
+                await asyncio.wait_for(self.process.wait(), 15.0)
+            except asyncio.TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+        if self._reader is not None:
+            await asyncio.gather(self._reader, return_exceptions=True)
+        assert self.process.stderr is not None
+        return (await self.process.stderr.read()).decode(errors="replace")[-3000:]
+
+
+async def test_a_weak_party_cannot_change_the_record_or_the_others_picture(tmp_path):
+    with ShapedLink(300) as link:
+        settings = make_settings(tmp_path)
+        settings.media.ice_addresses = [link.host_ip]
+        add_staff(settings)
+        server = TestServer(create_app(settings, MemoryStore()), host=link.host_ip, port=0)
+        await server.start_server()
+        base = str(server.make_url("")).rstrip("/")
+        api = ApiClient(base)
+        weak = ana = None
+        try:
+            judge = await api.login("judge")
+            hearing = await api.new_hearing(judge)
+            hid = hearing["id"]
+            ana = Participant(base, (await api.invite(judge, hid, "Ana Clean", "plaintiff"))["token"], tone=500.0,
+                              video_track=DetailTrack())
+            await ana.connect()
+            await ana.start_media()
+            await api.ok("POST", f"/api/hearings/{hid}/participants/{ana.of_type('welcome')[0]['participant']['id']}"
+                                 "/admit", token=judge)
+            weak = RemoteParty(link, base, (await api.invite(judge, hid, "Wes Weak", "witness"))["token"], 40)
+            await weak.start()
+            welcome = await until(lambda: weak.last("welcome"), 20.0, 0.1, what="the weak party's welcome")
+            await api.ok("POST", f"/api/hearings/{hid}/participants/{welcome['participant_id']}/admit", token=judge)
+            await until(lambda: weak.last("status").get("admitted") and weak.last("status").get("video_frames"),
+                        30.0, 0.2, what=lambda: f"the weak party to receive the hearing ({weak.last('status')})")
+            mixer = server.app[ROOMS].rooms[hid].media.room.mixer  # type: ignore[attr-defined]
+            start = mixer.keyframe_counts.forced, mixer.keyframe_counts.periodic, mixer.frames_encoded
+            await asyncio.sleep(15.0)  # a measured stretch of the hearing with the weak party in it
+            counts = mixer.keyframe_counts
+            forced = counts.forced - start[0]
+            periodic = counts.periodic - start[1]
+            frames = mixer.frames_encoded - start[2]
+            camera = next(c for c in server.app[ROOMS].rooms[hid].media.room.cameras[welcome["participant_id"]])
+            guard = camera.guard
+            status = weak.last("status")
+            # The weak party did ask, many times; none of it reached the shared encoder.
+            assert counts.declined >= 5, (counts, status)
+            assert forced == 0, (counts, status)
+            cadence = frames / (settings.media.fps * settings.media.keyframe_interval_seconds)
+            assert periodic <= cadence + 1, (periodic, cadence)
+            # Its uplink lost packets; its pictures were held from each loss to the next keyframe.
+            assert guard is not None and guard.losses >= 1, (guard and vars(guard))
+            print(f"weak party: {status}; keyframes {counts}; guard {vars(guard)}")
+            await ana.wait_frames(30)
+        finally:
+            tail = await weak.stop() if weak is not None else ""
+            if ana is not None:
+                await ana.close()
+        await api.ok("POST", f"/api/hearings/{hid}/close", token=judge)
+        folder = settings.recordings_path / hid
+        await until(lambda: (folder / "manifest.json").exists(), 30.0, 0.2, what="the recording")
+        with av.open(str(folder / "hearing.mp4")) as container:
+            stream = container.streams.video[0]
+            packets = [p for p in container.demux(stream) if p.size]
+        duration = float(packets[-1].pts - packets[0].pts) * float(stream.time_base)
+        keyframes = sum(p.is_keyframe for p in packets)
+        # The record's keyframes: the cadence's, plus the joins' (the recording's start, Ana, Wes).
+        assert keyframes <= duration / settings.media.keyframe_interval_seconds + 4, (keyframes, duration, tail)
+        await api.close()
+        await server.close()

@@ -78,6 +78,9 @@ class MediaSettings:
     encoder_threads: int = 1
     # Opus bit rate of the mix-minus each participant hears (mono speech), bits per second.
     voice_bitrate: int = 32000
+    # The composite at half size for receivers whose link cannot carry video_bitrate (hearing_server.media.layers),
+    # bits per second; encoded only while someone needs it. 0: no lower layers, everyone gets the main one.
+    low_layer_bitrate: int = 300_000
     # Addresses the server's ICE agent gathers and advertises as host candidates. Empty: every
     # non-loopback interface (aioice's default). Tests and single-host demos set ["127.0.0.1"].
     ice_addresses: list[str] = field(default_factory=list)
@@ -298,6 +301,8 @@ def validate(settings: Settings) -> None:
     media = settings.media
     if media.width % 16 or media.height % 8 or media.width < 320 or media.height < 180:
         raise ConfigError("media.width must be a multiple of 16 and media.height of 8 (at least 320×180)")
+    if media.low_layer_bitrate and not 50_000 <= media.low_layer_bitrate < media.video_bitrate:
+        raise ConfigError("media.low_layer_bitrate must be 0 (off) or between 50000 and media.video_bitrate")
     if not 6000 <= media.voice_bitrate <= 510000:
         raise ConfigError("media.voice_bitrate must be between 6000 and 510000 bits per second")
     if not 1 <= media.fps <= 60:

@@ -34,15 +34,16 @@ def refusal(token: str) -> tuple[str, str]:
 
 
 @pytest.mark.parametrize(("token", "message"), [
-    (jwt.encode(claims(), b"o" * 32, algorithm="HS256"), "its signature does not match"),
-    (jwt.encode(claims(iss="someone-else"), SECRET, algorithm="HS256"), "it was not issued by this server"),
-    (jwt.encode(claims(jti=None), SECRET, algorithm="HS256"), "its claims are incomplete"),
-    (jwt.encode(claims(iat=int(time.time()) + 3600), SECRET, algorithm="HS256"), "it is not valid yet"),
-    (jwt.encode(claims(), SECRET * 2, algorithm="HS512"), "it is signed with another algorithm"),
-    ("not.a.token", "it is not a token this server issues"),
+    # made when the test runs, not when it is collected: a token made minutes earlier has expired
+    (lambda: jwt.encode(claims(), b"o" * 32, algorithm="HS256"), "its signature does not match"),
+    (lambda: jwt.encode(claims(iss="someone-else"), SECRET, algorithm="HS256"), "it was not issued by this server"),
+    (lambda: jwt.encode(claims(jti=None), SECRET, algorithm="HS256"), "its claims are incomplete"),
+    (lambda: jwt.encode(claims(iat=int(time.time()) + 3600), SECRET, algorithm="HS256"), "it is not valid yet"),
+    (lambda: jwt.encode(claims(), SECRET * 2, algorithm="HS512"), "it is signed with another algorithm"),
+    (lambda: "not.a.token", "it is not a token this server issues"),
 ], ids=["other key", "other issuer", "no jti", "issued in the future", "HS512", "garbage"])
 def test_each_reason_is_named(token, message):
-    assert refusal(token) == ("invalid_token", f"the token is not valid: {message}")
+    assert refusal(token()) == ("invalid_token", f"the token is not valid: {message}")
 
 
 def test_expired_malformed_and_wrong_kind():

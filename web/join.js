@@ -28,6 +28,7 @@ const app = {
   cameraOff: false,
   mutedByCourt: false,
   mediaFailed: false, // the last media connection failed (the page says so until one connects)
+  link: "good", // what the server says this phone's link carries: good, weak (reduced picture), poor
   backoff: new Backoff(1000, 10000),
   mediaBackoff: new Backoff(1000, 10000),
   mediaTimer: null,
@@ -308,6 +309,8 @@ function helloRefused(error, usingSession) {
 
 async function startPeer(channel) {
   teardownPeer();
+  app.link = "good"; // a new peer connection starts on the full picture
+  linkNote();
   const { pc, remote } = createHearingPeer(app.iceServers, app.local);
   app.pc = pc;
   window.__hearing.pc = pc;
@@ -368,6 +371,17 @@ function updateStageWait() {
   $("#stage-wait").textContent = app.mediaFailed ? "The connection to the hearing failed. Retrying…"
     : app.pc ? "Connecting to the hearing…" : "Reconnecting…";
   if (connected) app.mediaFailed = false;
+}
+
+function linkNote() {
+  const note = $("#link-note");
+  if (!note) return;
+  const texts = {
+    weak: "Weak connection — reduced picture.",
+    poor: "Very weak connection — audio only; the picture is refreshed every few seconds.",
+  };
+  note.textContent = texts[app.link] || "";
+  show(note, !!texts[app.link]);
 }
 
 function enterHearing() {
@@ -461,6 +475,11 @@ function onMessage(channel, message) {
         updateStageWait();
       }
       break;
+    case "link":
+      // The server adapts what it sends to this phone's link; say so, so a frozen face is not a mystery.
+      app.link = message.quality;
+      linkNote();
+      break;
     case "bye":
       finish("left");
       break;
@@ -490,6 +509,8 @@ function renderPeople(people) {
     if (person.state === "disconnected" || person.online === false) flags.push("reconnecting");
     else if (person.media === "failed") flags.push("no connection");
     else if (person.media === "connecting") flags.push("connecting");
+    else if (person.link === "weak") flags.push("weak connection");
+    else if (person.link === "poor") flags.push("very weak connection");
     if (flags.length) {
       const note = document.createElement("span");
       note.className = "person-flags";

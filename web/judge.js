@@ -1130,6 +1130,15 @@ function renderRoster(people, session) {
         "Not connected (media failed)"));
     }
     if (mediaPending) flags.push(h("span", { class: "flag flag-media-pending" }, "Connecting…"));
+    // Their own link's quality: they get a reduced picture (the record is not affected).
+    if (!lost && !mediaFailed && person.link === "weak") {
+      flags.push(h("span", { class: "flag flag-link-weak", title: "Their connection is slow: they receive a reduced picture." },
+        "Weak connection"));
+    } else if (!lost && !mediaFailed && person.link === "poor") {
+      flags.push(h("span", { class: "flag flag-warn flag-link-poor",
+        title: "Their connection carries little more than sound: they see a picture every few seconds." },
+      "Very weak connection (audio first)"));
+    }
     const actions = h("div", { class: "roster-actions" });
     if (!me) {
       actions.append(

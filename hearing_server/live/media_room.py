@@ -52,6 +52,8 @@ class MediaListener(Protocol):
 
     def media_changed(self, hearing_id: str, participant_id: str, state: str, reason: str) -> None: ...
 
+    def link_changed(self, hearing_id: str, participant_id: str, layer: str) -> None: ...
+
 
 class MediaRoom:
     def __init__(self, hearing: Hearing, settings: Settings, recorder: Recorder | None,
@@ -124,10 +126,13 @@ class MediaRoom:
                                on_track=lambda track, index, mid, guard: self._consume(pid, track, index, mid,
                                                                                        guard),
                                on_keyframe_request=lambda: self.mixer.request_keyframe(pid),
-                               on_media_state=lambda state, reason: self._media_changed(pid, peer, state, reason))
+                               on_media_state=lambda state, reason: self._media_changed(pid, peer, state, reason),
+                               layer_rates=self.mixer.layer_rates)
         self.peers[pid] = peer
         try:
             answer = await peer.answer(sdp)
+            if peer.video_out is not None:
+                peer.video_out.on_layer = lambda layer: self._link_changed(pid, peer, layer)
         except OfferError:
             self.peers.pop(pid, None)
             await peer.close()
@@ -135,6 +140,12 @@ class MediaRoom:
         self._attach(pid)
         self._media_changed(pid, peer, peer.media_state, "")
         return answer
+
+    def _link_changed(self, pid: str, peer: ParticipantPeer, layer: str) -> None:
+        """The participant's own link moved them to another layer of the composite (see media.layers)."""
+        if self.peers.get(pid) is peer:
+            log.info("hearing %s: participant %s now receives the %s layer", self.hearing_id, pid, layer)
+            self.listener.link_changed(self.hearing_id, pid, layer)
 
     def _media_changed(self, pid: str, peer: ParticipantPeer, state: str, reason: str) -> None:
         """A participant's ICE and DTLS connected or failed: the court is told, the record notes it (someone

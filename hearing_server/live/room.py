@@ -33,6 +33,9 @@ from .media_handle import MediaHandle
 
 log = logging.getLogger(__name__)
 
+# What a participant's layer of the composite (hearing_server.media.layers) says about their link.
+LINK_QUALITY = {"main": "good", "low": "weak", "still": "poor"}
+
 
 class Link(Protocol):
     """One participant's signaling connection, as the room uses it."""
@@ -60,6 +63,8 @@ class HearingRoom:
         self._grace: dict[str, asyncio.Task] = {}
         # participant -> (state, reason): their media's ICE and DTLS, as the media reports it
         self.media_states: dict[str, tuple[str, str]] = {}
+        # participant -> the layer of the composite their link carries ("main", "low", "still")
+        self.links: dict[str, str] = {}
         self.media: MediaHandle  # given by Rooms: in this process, or in the worker that carries the hearing
 
     @property
@@ -90,10 +95,22 @@ class HearingRoom:
         self.with_camera = set(with_camera)
         self._send_roster_and_lobby()
 
+    def link_changed(self, hearing_id: str, participant_id: str, layer: str) -> None:
+        quality = LINK_QUALITY.get(layer, "good")
+        if self.links.get(participant_id, "good") == quality:
+            return
+        self.links[participant_id] = quality
+        conn = self.connections.get(participant_id)
+        if conn is not None:
+            conn.send(msg.message("link", quality=quality))
+        self._send_roster_and_lobby()
+
     def media_changed(self, hearing_id: str, participant_id: str, state: str, reason: str) -> None:
         if self.media_states.get(participant_id) == (state, reason):
             return
         self.media_states[participant_id] = (state, reason)
+        if state == "connecting":
+            self.links.pop(participant_id, None)  # a new peer connection starts on the main layer
         conn = self.connections.get(participant_id)
         if conn is not None:
             # Their page may not see it (a DTLS failure can look like a slow start): it is told, and retries.
@@ -110,6 +127,7 @@ class HearingRoom:
             old.send(msg.error("replaced", "you joined from another window or device"))
             old.close(CLOSE_REPLACED, "replaced by a newer connection")
             self.media_states.pop(person.id, None)
+            self.links.pop(person.id, None)
             await self.media.drop(person.id)
         self.connections[person.id] = conn
         grace = self._grace.pop(person.id, None)
@@ -127,6 +145,7 @@ class HearingRoom:
             return  # replaced already, or never got past hello
         del self.connections[person.id]
         self.media_states.pop(person.id, None)
+        self.links.pop(person.id, None)
         await self.media.drop(person.id)
         await self.court.connection_lost(self.hearing_id, person.id)
         current = await self.court.store.get_participant(self.hearing_id, person.id)
@@ -222,6 +241,7 @@ class HearingRoom:
     async def _forget(self, pid: str) -> None:
         self.people.pop(pid, None)
         self.media_states.pop(pid, None)
+        self.links.pop(pid, None)
         grace = self._grace.pop(pid, None)
         if grace:
             grace.cancel()
@@ -243,7 +263,7 @@ class HearingRoom:
 
     def _media_of(self, pid: str) -> dict[str, str]:
         state, reason = self.media_states.get(pid, ("none", ""))
-        return {"media": state, "media_error": reason}
+        return {"media": state, "media_error": reason, "link": self.links.get(pid, "good")}
 
     def lobby(self) -> list[dict[str, Any]]:
         waiting = sorted((p for p in self.people.values() if p.state is ParticipantState.WAITING),

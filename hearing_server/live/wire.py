@@ -38,7 +38,7 @@ class Reply(msgspec.Struct, tag="reply"):
 
 
 class Event(msgspec.Struct, tag="event"):
-    kind: str  # cameras_changed, preview_ended, senders_changed, media_changed, recording_final, load
+    kind: str  # cameras_changed, preview_ended, senders_changed, media_changed, link_changed, recording_final, load
     hearing_id: str = ""
     args: dict[str, Any] = {}
 

@@ -25,6 +25,7 @@ from .audio_mixer import BLOCK, RATE, AudioMixer, AudioSource, MixedBlock
 from .compositor import Caption, Planes, Tile, VideoCompositor, to_i420
 from .encoder import CompositeEncoder
 from .keyframes import KeyframeCounts, KeyframeRequests
+from .layers import LOW, MAIN, LayerRates
 from .mix_minus import OpusStream, SharedMixPlan
 from .tracks import CompositeVideoTrack, IncomingVideo, MixMinusAudioTrack
 
@@ -64,6 +65,11 @@ class HearingMixer:
         self.video_listeners: list[VideoListener] = []
         self.audio_listeners: list[AudioListener] = []
         self._keyframes = KeyframeRequests(min_gap=settings.fps)  # at most one forced IDR a second
+        # The lower layer (see layers): its own encoder, made when a receiver first needs it.
+        self._low_encoder: CompositeEncoder | None = None
+        self._low_keyframes = KeyframeRequests(min_gap=settings.fps)
+        self.low_frames_encoded = 0
+        self.layer_rates = LayerRates()  # what each layer really sends: receivers' links are judged by it
         self._tasks: list[asyncio.Task] = []
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._audio_executor: concurrent.futures.ThreadPoolExecutor | None = None
@@ -109,6 +115,9 @@ class HearingMixer:
             executor, self._executor = self._executor, None
             if self._encoder is not None:
                 await asyncio.get_running_loop().run_in_executor(executor, self._encoder.close)
+            if self._low_encoder is not None:
+                await asyncio.get_running_loop().run_in_executor(executor, self._low_encoder.close)
+                self._low_encoder = None
             executor.shutdown(wait=False)
         if self._audio_executor is not None:
             audio_executor, self._audio_executor = self._audio_executor, None
@@ -180,20 +189,32 @@ class HearingMixer:
             caption = Caption(self.case_number, datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
                               self.recording, self.banner)
             keyframe = self._keyframes.due()
+            sinks = list(self._video_sinks.values())
+            low = self.settings.low_layer_bitrate > 0 and any(sink.wants_low for sink in sinks)
+            if low and any(sink.needs_low_keyframe for sink in sinks):
+                self._low_keyframes.ask(first_picture=True)
+            low_keyframe = low and self._low_keyframes.due()
+            low_packets: list[av.Packet] | None = None
             try:
                 assert self._executor is not None
-                packets, frame = await loop.run_in_executor(self._executor, self._render, tiles, caption, pts,
-                                                            keyframe)
+                packets, frame, low_packets = await loop.run_in_executor(
+                    self._executor, self._render, tiles, caption, pts, keyframe, low, low_keyframe)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("composite frame failed; the next one will be tried")
                 packets, frame = [], None
             self._keyframes.encoded(any(packet.is_keyframe for packet in packets))
+            now = time.monotonic()
+            self.layer_rates.sent(MAIN, now, [packet.size for packet in packets])
+            if low_packets is not None:
+                self.low_frames_encoded += 1
+                self._low_keyframes.encoded(any(packet.is_keyframe for packet in low_packets))
+                self.layer_rates.sent(LOW, now, [packet.size for packet in low_packets])
             if frame is not None:
                 self.frames_encoded += 1
-                for sink in list(self._video_sinks.values()):
-                    sink.deliver(packets, frame)
+                for sink in sinks:
+                    sink.deliver(packets, frame, low_packets)
                 for listener in list(self.video_listeners):
                     listener(packets, pts)
             due += interval
@@ -204,7 +225,8 @@ class HearingMixer:
                 due = time.monotonic()
 
     def _render(self, tiles: list[tuple[Seat, av.VideoFrame | None]], caption: Caption, pts: int,
-                keyframe: bool) -> tuple[list[av.Packet], av.VideoFrame]:
+                keyframe: bool, low: bool = False,
+                low_keyframe: bool = False) -> tuple[list[av.Packet], av.VideoFrame, list[av.Packet] | None]:
         """In the worker thread: the cameras' planes (yuv420p, no colour conversion) → the composite, drawn
         in I420 straight into the frame → x264."""
         pictures: dict[str, tuple[av.VideoFrame, Planes]] = {}
@@ -222,7 +244,25 @@ class HearingMixer:
         assert self._encoder is not None
         frame = self._encoder.frame()
         self.compositor.compose_into(to_i420(frame), drawn, caption)  # straight into the frame x264 gets
-        return self._encoder.encode(frame, pts, keyframe)
+        packets, frame = self._encoder.encode(frame, pts, keyframe)
+        if not low:
+            if self._low_encoder is not None:  # nobody needs it any more: its x264 goes
+                self._low_encoder.close()
+                self._low_encoder = None
+            return packets, frame, None
+        return packets, frame, self._encode_low(frame, pts, low_keyframe)
+
+    def _encode_low(self, frame: av.VideoFrame, pts: int, keyframe: bool) -> list[av.Packet]:
+        """The lower layer: the composite at half size (libswscale), its own x264 at low_layer_bitrate."""
+        s = self.settings
+        width, height = s.width // 2 & ~1, s.height // 2 & ~1
+        if self._low_encoder is None:
+            self._low_encoder = CompositeEncoder(width, height, s.fps, s.low_layer_bitrate,
+                                                 s.keyframe_interval_seconds, s.x264_preset, 1)
+            keyframe = True
+        small = frame.reformat(width=width, height=height, format="yuv420p", interpolation="AREA")
+        packets, _ = self._low_encoder.encode(small, pts, keyframe)
+        return packets
 
     def _tiles(self) -> list[tuple[Seat, av.VideoFrame | None]]:
         """On the event loop: only which frame each seat shows (converting them is the worker's job)."""

@@ -6,12 +6,13 @@ import asyncio
 import logging
 from typing import Any, Callable, Coroutine
 
-from aiortc import RTCRtpSender, RTCSessionDescription
+from aiortc import RTCRtpSender, RTCSessionDescription, rtp
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from ..config import MediaSettings
 from .dtls import HandshakeWatch, new_peer_connection, watch_handshake
 from .ice import MAX_OFFER_CANDIDATES, apply_nat_mapping, count_candidates, rtc_configuration
+from .layers import LayerChooser, LayerRates
 from .receiving import PictureGuard, guard_pictures, use_simple_queue
 from .tracks import CompositeVideoTrack, MixMinusAudioTrack
 
@@ -54,7 +55,8 @@ class ParticipantPeer:
 
     def __init__(self, participant_id: str, settings: MediaSettings, on_track: TrackHandler,
                  on_keyframe_request: Callable[[], None],
-                 on_media_state: MediaStateHandler | None = None) -> None:
+                 on_media_state: MediaStateHandler | None = None,
+                 layer_rates: LayerRates | None = None) -> None:
         self.participant_id = participant_id
         self.settings = settings
         self.pc = new_peer_connection(rtc_configuration(settings))
@@ -63,6 +65,7 @@ class ParticipantPeer:
         self._handshake = HandshakeWatch()
         self._was_connected = False
         self._on_media_state = on_media_state
+        self._layer_rates = layer_rates  # the hearing's: what each layer of the composite sends
         self.video_out: CompositeVideoTrack | None = None
         self.audio_out: MixMinusAudioTrack | None = None
         self._on_track = on_track
@@ -139,6 +142,9 @@ class ParticipantPeer:
                 video = self.pc.addTransceiver(self.video_out, direction="sendrecv")
                 video.setCodecPreferences(_h264_baseline_first())
                 self._route_keyframe_requests(video.sender)
+                if self.settings.low_layer_bitrate and self._layer_rates is not None:
+                    self.video_out.chooser = LayerChooser(self._layer_rates)
+                    self._watch_link(video.sender, self.video_out.chooser)
             else:
                 self.audio_out = MixMinusAudioTrack(self.participant_id, self.settings.voice_bitrate)
                 audio = self.pc.addTransceiver(self.audio_out, direction="sendrecv")
@@ -167,6 +173,28 @@ class ParticipantPeer:
         except Exception as exc:
             raise OfferError(f"no common codec or transport ({exc.__class__.__name__}: {exc})") from None
         return apply_nat_mapping(self.pc.localDescription.sdp, self.settings.ice_nat_mapping)
+
+    def _watch_link(self, sender: RTCRtpSender, chooser: LayerChooser) -> None:
+        """What the receiver's RTCP says about its link (REMB, receiver reports, NACKs) feeds its layer."""
+        original = sender._handle_rtcp_packet
+
+        async def handle(packet: Any) -> None:
+            try:
+                if isinstance(packet, (rtp.RtcpRrPacket, rtp.RtcpSrPacket)):
+                    for report in packet.reports:
+                        if report.ssrc == sender._ssrc:
+                            chooser.receiver_report(report.fraction_lost)
+                elif isinstance(packet, rtp.RtcpRtpfbPacket) and packet.fmt == rtp.RTCP_RTPFB_NACK:
+                    chooser.nack(len(packet.lost))
+                elif isinstance(packet, rtp.RtcpPsfbPacket) and packet.fmt == rtp.RTCP_PSFB_APP:
+                    bitrate, ssrcs = rtp.unpack_remb_fci(packet.fci)
+                    if sender._ssrc in ssrcs:
+                        chooser.remb(bitrate)
+            except ValueError:
+                pass  # not a REMB after all (another APP feedback): aiortc's own handler sees it too
+            await original(packet)
+
+        sender._handle_rtcp_packet = handle  # type: ignore[method-assign]
 
     def _route_keyframe_requests(self, sender: RTCRtpSender) -> None:
         # A sender fed with packets ignores PLI/FIR itself; the shared encoder must hear it instead.

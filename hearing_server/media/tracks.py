@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from .audio_mixer import BLOCK
+from .layers import LOW, MAIN, STILL, LayerChooser
 from .mix_minus import OpusStream, block_frame
 from .receiving import PictureGuard
 
@@ -34,6 +35,21 @@ class CompositeVideoTrack(MediaStreamTrack):
         self.packets = packets
         self._queue: asyncio.Queue[av.Packet | av.VideoFrame | None] = asyncio.Queue(maxsize=30)
         self._waiting_for_keyframe = True
+        # Which layer of the composite this receiver gets (see hearing_server.media.layers); the chooser
+        # reads its link's RTCP. None: always the main layer.
+        self.chooser: LayerChooser | None = None
+        self.layer = MAIN
+        self._next_layer: str | None = None  # chosen, waiting for that layer's keyframe
+        self.on_layer: Callable[[str], None] | None = None
+
+    @property
+    def wants_low(self) -> bool:
+        """The low layer must be encoded for this receiver (it is on it, or moving to it)."""
+        return self.packets and (self.layer != MAIN or self._next_layer in (LOW, STILL))
+
+    @property
+    def needs_low_keyframe(self) -> bool:
+        return self.packets and self._next_layer in (LOW, STILL) and self.layer == MAIN
 
     @property
     def needs_first_keyframe(self) -> bool:
@@ -41,13 +57,30 @@ class CompositeVideoTrack(MediaStreamTrack):
         shared encoder (see hearing_server.media.keyframes). A VP8 receiver's keyframes are its own encoder's."""
         return self.packets and self._waiting_for_keyframe
 
-    def deliver(self, packets: list[av.Packet], frame: av.VideoFrame) -> None:
+    def deliver(self, packets: list[av.Packet], frame: av.VideoFrame, low: list[av.Packet] | None = None) -> None:
+        """One composite: the main layer's packets, its frame, and the low layer's packets when it is made."""
         if self.readyState != "live":
             return
         if not self.packets:
             _put_latest(self._queue, frame)
             return
-        for packet in packets:
+        if self.chooser is not None and not self._waiting_for_keyframe:
+            chosen = self.chooser.choose()
+            self._next_layer = chosen if chosen != self.layer else None
+        if self._next_layer is not None:
+            # Moves happen at a keyframe of the layer moved to: the receiver's decoder starts afresh there.
+            arriving = packets if self._next_layer == MAIN else low or []
+            if any(packet.is_keyframe for packet in arriving):
+                self.layer, self._next_layer = self._next_layer, None
+                if self.on_layer is not None:
+                    self.on_layer(self.layer)
+        if self.layer == MAIN:
+            chosen_packets = packets
+        elif self.layer == LOW:
+            chosen_packets = low or []
+        else:  # still: only the low layer's keyframes, a new picture every keyframe interval
+            chosen_packets = [packet for packet in low or [] if packet.is_keyframe]
+        for packet in chosen_packets:
             # A decoder cannot start mid-GOP; hold back until the IDR the mixer was asked for.
             if self._waiting_for_keyframe:
                 if not packet.is_keyframe:

@@ -325,10 +325,12 @@ class BenchServer:
         env: dict[str, str] | None = None,
         profile: Path | None = None,
         native: bool = False,
+        host: str = "127.0.0.1",
     ) -> None:
         self.data_dir = data_dir
+        self.host = host  # bench/weak_link.py: the host end of a shaped link
         self.port = free_port()
-        self.env = {**os.environ, "COURTROOM_MEDIA_ICE_ADDRESSES": "127.0.0.1", **(env or {})}
+        self.env = {**os.environ, "COURTROOM_MEDIA_ICE_ADDRESSES": host, **(env or {})}
         self.profile = profile
         self.native = native
         self.log = data_dir.parent / "server.log"
@@ -337,7 +339,7 @@ class BenchServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def start(self, timeout: float = 60.0) -> "BenchServer":
         add_staff(self.data_dir)
@@ -348,7 +350,7 @@ class BenchServer:
             "--data-dir",
             str(self.data_dir),
             "--host",
-            "127.0.0.1",
+            self.host,
             "--port",
             str(self.port),
             "--log-level",

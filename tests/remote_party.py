@@ -18,11 +18,55 @@ import asyncio
 import json
 import sys
 import time
+from pathlib import Path
+from typing import Any
 
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from .helpers import DetailTrack, Participant
+from .netns import ShapedLink
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class RemoteParty:
+    """tests/remote_party.py inside the link's namespace."""
+
+    def __init__(self, link: ShapedLink, base: str, token: str, seconds: float) -> None:
+        self.command = link.command(sys.executable, "-m", "tests.remote_party", "--server", base, "--token", token,
+                                    "--seconds", str(seconds))
+        self.events: list[dict[str, Any]] = []
+        self.process: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            *self.command, cwd=str(ROOT), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE)
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        async for line in self.process.stdout:
+            self.events.append(json.loads(line))
+
+    def last(self, kind: str) -> dict[str, Any]:
+        return next((e for e in reversed(self.events) if e["event"] == kind), {})
+
+    async def stop(self) -> str:
+        assert self.process is not None and self.process.stdin is not None
+        if self.process.returncode is None:
+            self.process.stdin.close()
+            try:
+                await asyncio.wait_for(self.process.wait(), 15.0)
+            except asyncio.TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+        if self._reader is not None:
+            await asyncio.gather(self._reader, return_exceptions=True)
+        assert self.process.stderr is not None
+        return (await self.process.stderr.read()).decode(errors="replace")[-3000:]
 
 
 def say(**message: object) -> None:
@@ -35,6 +79,7 @@ class MeasuredParticipant(Participant):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.keyframes = 0
         self.longest_freeze = 0.0
+        self.recent_freeze = 0.0  # the longest gap between pictures since the last status line
         self._last_frame_at = 0.0
 
     async def _consume(self, track: MediaStreamTrack) -> None:
@@ -48,6 +93,7 @@ class MeasuredParticipant(Participant):
             now = time.monotonic()
             if self._last_frame_at:
                 self.longest_freeze = max(self.longest_freeze, now - self._last_frame_at)
+                self.recent_freeze = max(self.recent_freeze, now - self._last_frame_at)
             self._last_frame_at = now
             assert isinstance(frame, av.VideoFrame)
             self.video_frames += 1
@@ -68,9 +114,13 @@ async def main(server: str, token: str, seconds: float, tone: float) -> None:
         loop.add_reader(sys.stdin.fileno(), lambda: stop.set() if not sys.stdin.readline() else None)
         deadline = time.monotonic() + seconds
         while not stop.is_set() and time.monotonic() < deadline:
-            say(event="status", connection=party.pc.connectionState if party.pc else "none",
+            # a freeze still going on counts up to now
+            since = time.monotonic() - party._last_frame_at if party._last_frame_at else 0.0
+            say(event="status", at=time.time(), connection=party.pc.connectionState if party.pc else "none",
                 video_frames=party.video_frames, keyframes=party.keyframes, audio_frames=party.audio_frames,
-                longest_freeze=round(party.longest_freeze, 2), admitted=bool(party.of_type("admitted")))
+                longest_freeze=round(party.longest_freeze, 2), recent_freeze=round(max(party.recent_freeze, since), 2),
+                admitted=bool(party.of_type("admitted")))
+            party.recent_freeze = 0.0
             try:
                 await asyncio.wait_for(stop.wait(), 0.5)
             except asyncio.TimeoutError:

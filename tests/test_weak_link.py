@@ -5,10 +5,6 @@ shared encoder, and its camera's damaged pictures are held at the last good one,
 from __future__ import annotations
 
 import asyncio
-import json
-import sys
-from pathlib import Path
-from typing import Any
 
 import av
 import pytest
@@ -21,53 +17,13 @@ from hearing_server.store.memory import MemoryStore
 from .conftest import add_staff, make_settings
 from .helpers import ApiClient, DetailTrack, Participant
 from .netns import ShapedLink, available
+from .remote_party import RemoteParty
 from .waiting import until
 
 pytestmark = pytest.mark.media
 
-ROOT = Path(__file__).resolve().parent.parent
-
 if available():  # root and iproute2: the CI machine has both; a missing piece is a set-up error
     raise RuntimeError(f"tests/test_weak_link.py: {available()}")
-
-
-class RemoteParty:
-    """tests/remote_party.py inside the link's namespace."""
-
-    def __init__(self, link: ShapedLink, base: str, token: str, seconds: float) -> None:
-        self.command = link.command(sys.executable, "-m", "tests.remote_party", "--server", base, "--token", token,
-                                    "--seconds", str(seconds))
-        self.events: list[dict[str, Any]] = []
-        self.process: asyncio.subprocess.Process | None = None
-        self._reader: asyncio.Task | None = None
-
-    async def start(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            *self.command, cwd=str(ROOT), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE)
-        self._reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        assert self.process is not None and self.process.stdout is not None
-        async for line in self.process.stdout:
-            self.events.append(json.loads(line))
-
-    def last(self, kind: str) -> dict[str, Any]:
-        return next((e for e in reversed(self.events) if e["event"] == kind), {})
-
-    async def stop(self) -> str:
-        assert self.process is not None and self.process.stdin is not None
-        if self.process.returncode is None:
-            self.process.stdin.close()
-            try:
-                await asyncio.wait_for(self.process.wait(), 15.0)
-            except asyncio.TimeoutError:
-                self.process.kill()
-                await self.process.wait()
-        if self._reader is not None:
-            await asyncio.gather(self._reader, return_exceptions=True)
-        assert self.process.stderr is not None
-        return (await self.process.stderr.read()).decode(errors="replace")[-3000:]
 
 
 @pytest.mark.parametrize("layers", [False, True], ids=["keyframe-gate-alone", "with-lower-layers"])
@@ -112,7 +68,8 @@ async def test_a_weak_party_cannot_change_the_record_or_the_others_picture(tmp_p
             room = server.app[ROOMS].rooms[hid]
             sink = room.media.room.peers[welcome["participant_id"]].video_out  # type: ignore[attr-defined]
             print(f"weak party: {status}; keyframes {counts}; guard {vars(guard)}; layer {sink.layer} "
-                  f"report {sink.chooser and sink.chooser.report}; link {room.links}; low frames {mixer.low_frames_encoded}")
+                  f"report {sink.chooser and sink.chooser.report}; link {room.links}; "
+                  f"low frames {mixer.low_frames_encoded}")
             if layers:
                 # Its link moved it down to a lower layer; Ana, on a clean link, stays on the main one.
                 assert room.links.get(welcome["participant_id"]) in ("weak", "poor"), room.links

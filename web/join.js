@@ -373,6 +373,23 @@ function updateStageWait() {
   if (connected) app.mediaFailed = false;
 }
 
+/** A weak link cannot carry this phone's camera either: send less, so the voice gets through (0: no limit). */
+async function limitCamera(bitsPerSecond) {
+  const sender = app.pc && app.pc.getSenders().find((s) => s.track && s.track.kind === "video");
+  if (!sender) return;
+  try {
+    const params = sender.getParameters();
+    if (!params.encodings || !params.encodings.length) params.encodings = [{}];
+    for (const encoding of params.encodings) {
+      if (bitsPerSecond) encoding.maxBitrate = bitsPerSecond;
+      else delete encoding.maxBitrate;
+    }
+    await sender.setParameters(params);
+  } catch (error) {
+    console.warn("could not limit the camera's bit rate", error);
+  }
+}
+
 function linkNote() {
   const note = $("#link-note");
   if (!note) return;
@@ -479,6 +496,7 @@ function onMessage(channel, message) {
       // The server adapts what it sends to this phone's link; say so, so a frozen face is not a mystery.
       app.link = message.quality;
       linkNote();
+      limitCamera(message.max_send_bitrate || 0);
       break;
     case "bye":
       finish("left");

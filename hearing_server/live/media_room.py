@@ -33,6 +33,7 @@ from ..media.peer import CONNECTED, FAILED, OfferError, ParticipantPeer, drain
 from ..media.receiving import PictureGuard, handle_in_decoder_thread
 from ..media.record_tap import MixerTap
 from ..media.tracks import IncomingVideo
+from ..media.uplink import CAPS as UPLINK_CAPS
 from ..models import Hearing, HearingStatus, Participant, ParticipantState
 from ..roles import Role
 
@@ -52,7 +53,7 @@ class MediaListener(Protocol):
 
     def media_changed(self, hearing_id: str, participant_id: str, state: str, reason: str) -> None: ...
 
-    def link_changed(self, hearing_id: str, participant_id: str, layer: str) -> None: ...
+    def link_changed(self, hearing_id: str, participant_id: str, layer: str, max_send_bitrate: int) -> None: ...
 
 
 class MediaRoom:
@@ -145,7 +146,9 @@ class MediaRoom:
         """The participant's own link moved them to another layer of the composite (see media.layers)."""
         if self.peers.get(pid) is peer:
             log.info("hearing %s: participant %s now receives the %s layer", self.hearing_id, pid, layer)
-            self.listener.link_changed(self.hearing_id, pid, layer)
+            cap = UPLINK_CAPS.get(layer)
+            peer.cap_uplink(cap)  # a link too weak for the picture is too weak for their camera as well
+            self.listener.link_changed(self.hearing_id, pid, layer, cap or 0)
 
     def _media_changed(self, pid: str, peer: ParticipantPeer, state: str, reason: str) -> None:
         """A participant's ICE and DTLS connected or failed: the court is told, the record notes it (someone

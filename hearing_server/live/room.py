@@ -95,14 +95,15 @@ class HearingRoom:
         self.with_camera = set(with_camera)
         self._send_roster_and_lobby()
 
-    def link_changed(self, hearing_id: str, participant_id: str, layer: str) -> None:
+    def link_changed(self, hearing_id: str, participant_id: str, layer: str, max_send_bitrate: int) -> None:
         quality = LINK_QUALITY.get(layer, "good")
         if self.links.get(participant_id, "good") == quality:
             return
         self.links[participant_id] = quality
         conn = self.connections.get(participant_id)
         if conn is not None:
-            conn.send(msg.message("link", quality=quality))
+            # The page lowers its camera's encoder to max_send_bitrate (0: no limit) so its voice gets through.
+            conn.send(msg.message("link", quality=quality, max_send_bitrate=max_send_bitrate))
         self._send_roster_and_lobby()
 
     def media_changed(self, hearing_id: str, participant_id: str, state: str, reason: str) -> None:

@@ -391,7 +391,8 @@ class Rooms:
             room.media_changed(event.hearing_id, event.args["participant_id"], event.args["state"],
                                event.args["reason"])
         elif event.kind == "link_changed":
-            room.link_changed(event.hearing_id, event.args["participant_id"], event.args["layer"])
+            room.link_changed(event.hearing_id, event.args["participant_id"], event.args["layer"],
+                              event.args["max_send_bitrate"])
 
     async def _worker_lost(self, worker_id: str, hearing_ids: list[str]) -> None:
         """A worker died: its hearings go on on the others, in the same record (with the gap marked)."""

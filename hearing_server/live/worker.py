@@ -63,8 +63,9 @@ class Worker:
     def media_changed(self, hearing_id: str, participant_id: str, state: str, reason: str) -> None:
         self._event("media_changed", hearing_id, participant_id=participant_id, state=state, reason=reason)
 
-    def link_changed(self, hearing_id: str, participant_id: str, layer: str) -> None:
-        self._event("link_changed", hearing_id, participant_id=participant_id, layer=layer)
+    def link_changed(self, hearing_id: str, participant_id: str, layer: str, max_send_bitrate: int) -> None:
+        self._event("link_changed", hearing_id, participant_id=participant_id, layer=layer,
+                    max_send_bitrate=max_send_bitrate)
 
     def _recording_final(self, manifest: Manifest) -> None:
         self._event("recording_final", manifest.hearing_id, manifest=manifest.to_dict())

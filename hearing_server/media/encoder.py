@@ -24,7 +24,7 @@ class CompositeEncoder:
     a fragmented-MP4 muxer both need (a receiver joining late must be able to start at any IDR)."""
 
     def __init__(self, width: int, height: int, fps: int, bitrate: int, keyframe_interval: float,
-                 preset: str = "superfast", threads: int = 1) -> None:
+                 preset: str = "superfast", threads: int = 1, vbv_seconds: float = 1.0) -> None:
         self.width = width
         self.height = height
         context = av.CodecContext.create("libx264", "w")
@@ -44,7 +44,8 @@ class CompositeEncoder:
             "level": "3.1",
             # scenecut off: IDRs come on the fixed cadence or when a receiver asks, never at random.
             "x264-params": f"keyint={context.gop_size}:min-keyint={context.gop_size}:scenecut=0"
-                           f":repeat-headers=1:vbv-maxrate={bitrate // 1000}:vbv-bufsize={bitrate // 1000}"
+                           f":repeat-headers=1:vbv-maxrate={bitrate // 1000}"
+                           f":vbv-bufsize={max(1, int(bitrate * vbv_seconds) // 1000)}"
                            f":{COLOUR_DESCRIPTION}",
         }
         # Opened now, not at the first frame: a setting libx264 refuses fails the hearing's start (which

@@ -33,8 +33,12 @@ UP_AFTER_MAX = 80.0
 NACK_DOWN = 0.10  # NACKed packets as a share of the packets the layer sends
 # A receive-side REMB is bounded by what arrives (Chrome's: 1.5 × the incoming rate), so it can only say
 # that a link carries less than it is sent, never that it could carry more: a REMB below this share of
-# the layer's own rate means the link is full. Going up is by trying.
-REMB_DOWN = 0.7
+# the layer's own rate means the link is full. Going up is by trying. Half, not more: aiortc's receivers'
+# estimates run well below what they receive without loss (seen: 400 kbit/s for a clean 600 kbit/s).
+REMB_DOWN = 0.5
+# Receivers report at least once a second (RTCP); none for this long means its reports are stuck behind
+# its own camera on a full uplink, or lost on a full downlink: the link is struggling either way.
+SILENT_AFTER = 3.5
 
 
 class LayerRates:
@@ -85,20 +89,26 @@ class LayerChooser:
         self._good_since: float | None = None
         self._up_after = UP_AFTER
         self._tried_up_at: float | None = None  # when we last went up: a failure soon after backs off
+        self._heard: float | None = None  # the receiver's last RTCP (None: not yet; it is not judged silent)
 
     def remb(self, bps: int) -> None:
         self.report.remb_bps = bps
+        self._heard = self._clock()
 
     def receiver_report(self, fraction_lost: int) -> None:
         """`fraction_lost` as RTCP carries it: lost/256 since the last report."""
         self.report.fraction_lost = fraction_lost / 256
+        self._heard = self._clock()
 
     def nack(self, packets: int) -> None:
-        self.report.nacks.append((self._clock(), packets))
+        self._heard = self._clock()
+        self.report.nacks.append((self._heard, packets))
 
     def _struggling(self, now: float) -> bool:
         if self.layer == STILL:
             return False  # nothing below it: the voice goes on, a picture now and then
+        if self._heard is not None and now - self._heard >= SILENT_AFTER:
+            return True
         if self.report.fraction_lost >= LOSS_DOWN:
             return True
         sent = self.rates.packets_per_second(self.layer)
@@ -108,7 +118,8 @@ class LayerChooser:
         return remb is not None and rate > 0 and remb < REMB_DOWN * rate
 
     def _clean(self, now: float) -> bool:
-        return self.report.fraction_lost <= LOSS_UP and self.report.nack_rate(now) == 0
+        heard = self._heard is None or now - self._heard < SILENT_AFTER
+        return heard and self.report.fraction_lost <= LOSS_UP and self.report.nack_rate(now) == 0
 
     def choose(self) -> str:
         """The layer this receiver should be on now (call it a few times a second)."""
@@ -125,6 +136,8 @@ class LayerChooser:
                 self._bad_since = None
                 self.report.fraction_lost = 0.0  # that report was about the layer we left
                 self.report.nacks.clear()
+                if self._heard is not None:
+                    self._heard = now  # give the lighter layer time to let the reports through
             return self.layer
         self._bad_since = None
         if index + 1 < len(ORDER) and self._clean(now):

@@ -257,8 +257,11 @@ class HearingMixer:
         s = self.settings
         width, height = s.width // 2 & ~1, s.height // 2 & ~1
         if self._low_encoder is None:
+            # A small VBV buffer (a quarter second): the layer is for links with little room to queue, and a
+            # keyframe as large as a whole second of the layer would not get through them in one piece.
             self._low_encoder = CompositeEncoder(width, height, s.fps, s.low_layer_bitrate,
-                                                 s.keyframe_interval_seconds, s.x264_preset, 1)
+                                                 s.keyframe_interval_seconds, s.x264_preset, 1,
+                                                 vbv_seconds=0.25)
             keyframe = True
         small = frame.reformat(width=width, height=height, format="yuv420p", interpolation="AREA")
         packets, _ = self._low_encoder.encode(small, pts, keyframe)

@@ -15,6 +15,7 @@ from .ice import MAX_OFFER_CANDIDATES, apply_nat_mapping, count_candidates, rtc_
 from .layers import LayerChooser, LayerRates
 from .receiving import PictureGuard, guard_pictures, use_simple_queue
 from .tracks import CompositeVideoTrack, MixMinusAudioTrack
+from .uplink import UplinkCap
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,8 @@ class ParticipantPeer:
         self._was_connected = False
         self._on_media_state = on_media_state
         self._layer_rates = layer_rates  # the hearing's: what each layer of the composite sends
+        self._uplinks: list[UplinkCap] = []  # one per camera they send
+        self._uplink_cap: int | None = None
         self.video_out: CompositeVideoTrack | None = None
         self.audio_out: MixMinusAudioTrack | None = None
         self._on_track = on_track
@@ -87,6 +90,8 @@ class ParticipantPeer:
                 use_simple_queue(transceiver.receiver)  # before it starts: see hearing_server.media.receiving
                 if track.kind == "video":
                     guard = guard_pictures(track, transceiver.receiver)
+                    self._uplinks.append(UplinkCap(transceiver.receiver))
+                    self._uplinks[-1].set(self._uplink_cap)
             task = asyncio.create_task(self._on_track(track, index, mid, guard), name=f"consume-{track.kind}")
             self._consumers.add(task)
             task.add_done_callback(self._consumers.discard)
@@ -106,6 +111,12 @@ class ParticipantPeer:
                 log.info("participant %s connection %s", participant_id, state)
             if state in ("failed", "closed"):
                 self.closed.set()
+
+    def cap_uplink(self, bps: int | None) -> None:
+        """The most their cameras may send us (None: no cap), told to their senders by REMB."""
+        self._uplink_cap = bps
+        for uplink in self._uplinks:
+            uplink.set(bps)
 
     def _why_failed(self) -> str:
         if self.pc.iceConnectionState == "failed":
@@ -207,6 +218,8 @@ class ParticipantPeer:
         sender._send_keyframe = send_keyframe  # type: ignore[method-assign]
 
     async def close(self) -> None:
+        for uplink in self._uplinks:
+            uplink.close()
         for task in list(self._consumers):
             task.cancel()
         for track in (self.video_out, self.audio_out):

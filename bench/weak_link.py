@@ -1,0 +1,179 @@
+"""One party on a weak link, the others on clean ones: what each receives, and what the record keeps.
+
+A real server (a subprocess, listening on the host end of a veth pair); a control party on the host (aiortc,
+a detailed moving picture so that the composite needs its whole bit rate); a weak party (tests/remote_party.py,
+the same kind of camera) inside a network namespace whose link is shaped by `tc tbf` in both directions
+(tests/netns.py; the kernel here has tbf, not netem). One hearing, in phases: first unshaped (the baseline of
+this run), then the weak party's link at each rate in turn. Per phase it prints, for the weak party: composite
+frames a second, longest freeze, share of its audio decoded, keyframes received, its layer (from the roster);
+for the control party: frames a second and keyframes; for the record: keyframes and sharpness (mean luma
+gradient of hearing.mp4 over the phase) as a ratio to the unshaped phase.
+
+    sudo .venv/bin/python bench/weak_link.py [--rates 3000,1000,600,300] [--phase-seconds 30] [--size 640x360]
+
+Needs root (network namespaces). Targets (issue 17): at 600 kbit/s ≥ 10 fps and ≥ 98 % of audio decoded; at
+300 kbit/s ≥ 98 % audio and a picture at least every 2 s; the control party's picture, its keyframes and
+the record's sharpness within 5 % of the unshaped phase whatever the weak link does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import BenchServer, media_env, table  # noqa: E402
+
+from recorder.transcript import utc_epoch  # noqa: E402
+from tests.helpers import ApiClient, DetailTrack  # noqa: E402
+from tests.netns import ShapedLink, available  # noqa: E402
+from tests.remote_party import MeasuredParticipant, RemoteParty  # noqa: E402
+
+UNSHAPED = 100_000  # kbit/s (100 Mbit/s): the baseline phase
+
+
+async def admit(api: ApiClient, judge: str, hid: str, pid: str) -> None:
+    await api.ok("POST", f"/api/hearings/{hid}/participants/{pid}/admit", token=judge)
+
+
+def phase_delta(events: list[dict], start: float, end: float) -> dict:
+    """The weak party's counters over [start, end] (its status lines carry cumulative counts)."""
+    inside = [e for e in events if e["event"] == "status" and start <= e["at"] <= end]
+    if len(inside) < 2:
+        return {}
+    first, last = inside[0], inside[-1]
+    seconds = last["at"] - first["at"]
+    return {"seconds": seconds,
+            "fps": (last["video_frames"] - first["video_frames"]) / seconds,
+            "keyframes": last["keyframes"] - first["keyframes"],
+            "audio": (last["audio_frames"] - first["audio_frames"]) / (seconds * 50) * 100,
+            "freeze": max(e["recent_freeze"] for e in inside)}
+
+
+def record_phases(mp4: Path, windows: list[tuple[float, float]]) -> list[tuple[int, float]]:
+    """(keyframes, mean luma gradient) of the record within each window of the hearing clock."""
+    out: list[tuple[list[int], list[float]]] = [([0], []) for _ in windows]
+    decoded = 0
+    with av.open(str(mp4)) as container:
+        stream = container.streams.video[0]
+        for packet in container.demux(stream):
+            if packet.pts is None:
+                continue
+            at = float(packet.pts * stream.time_base)
+            index = next((i for i, (a, b) in enumerate(windows) if a <= at < b), None)
+            frames = packet.decode()
+            if index is None:
+                continue
+            out[index][0][0] += int(packet.is_keyframe)
+            for frame in frames:
+                decoded += 1
+                if decoded % 5 == 0:
+                    luma = frame.to_ndarray(format="gray").astype(np.int16)
+                    out[index][1].append(float(np.abs(np.diff(luma, axis=1)).mean()
+                                               + np.abs(np.diff(luma, axis=0)).mean()))
+    return [(keys[0], float(np.mean(grads)) if grads else 0.0) for keys, grads in out]
+
+
+async def run(args: argparse.Namespace) -> int:
+    rates = [int(r) for r in args.rates.split(",")]
+    width, height = (int(v) for v in args.size.split("x"))
+    with tempfile.TemporaryDirectory(prefix="weak-link-") as scratch, ShapedLink(UNSHAPED) as link:
+        env = media_env(width=width, height=height, bitrate=args.bitrate)
+        env["COURTROOM_MEDIA_WORKERS"] = "0"
+        server = BenchServer(Path(scratch) / "data", env=env, host=link.host_ip).start()
+        api = ApiClient(server.url)
+        control = weak = None
+        try:
+            judge = await api.login("judge")
+            hearing = await api.new_hearing(judge, "CV-2026-0600")
+            hid = hearing["id"]
+            invite = await api.ok("POST", f"/api/hearings/{hid}/invites", {"name": "Ana Control",
+                                                                            "role": "plaintiff"}, judge)
+            control = MeasuredParticipant(server.url, invite["token"], tone=500.0, video_track=DetailTrack())
+            await control.connect()
+            await control.start_media()
+            await admit(api, judge, hid, control.of_type("welcome")[0]["participant"]["id"])
+            invite = await api.ok("POST", f"/api/hearings/{hid}/invites", {"name": "Wes Weak", "role": "witness"},
+                                  judge)
+            weak = RemoteParty(link, server.url, invite["token"], seconds=args.phase_seconds * (len(rates) + 2))
+            await weak.start()
+            for _ in range(200):
+                if weak.last("welcome"):
+                    break
+                await asyncio.sleep(0.1)
+            weak_id = weak.last("welcome")["participant_id"]
+            await admit(api, judge, hid, weak_id)
+            await asyncio.sleep(5.0)  # both receiving
+
+            phases = []
+            for rate in [UNSHAPED] + rates:
+                link.shape(rate)
+                await asyncio.sleep(min(5.0, args.phase_seconds / 4))  # settle: layers move, estimates adapt
+                start, frames0, keys0 = time.time(), control.video_frames, control.keyframes
+                await asyncio.sleep(args.phase_seconds)
+                end = time.time()
+                rosters = control.of_type("roster")
+                layer = next((p.get("link", "?") for p in rosters[-1]["participants"] if p["id"] == weak_id), "?") \
+                    if rosters else "?"
+                phases.append({"rate": rate, "start": start, "end": end, "layer": layer,
+                               "control_fps": (control.video_frames - frames0) / (end - start),
+                               "control_keys": control.keyframes - keys0})
+        finally:
+            if weak is not None:
+                await weak.stop()
+            if control is not None:
+                await control.close()
+        await api.ok("POST", f"/api/hearings/{hid}/close", token=judge)
+        folder = Path(scratch) / "data" / "recordings" / hid
+        for _ in range(300):
+            if (folder / "manifest.json").exists():
+                break
+            await asyncio.sleep(0.2)
+        transcript = json.loads((folder / "transcript.json").read_text())
+        opened = next(e for e in transcript["entries"] if e.get("event") == "opened")
+        zero = (utc_epoch(opened["at"]) or 0.0) - opened["offset"]  # the hearing clock's 0, in UTC
+        record = record_phases(folder / "hearing.mp4", [(p["start"] - zero, p["end"] - zero) for p in phases])
+        await api.close()
+        server.stop()
+
+    base_keys, base_sharp = record[0]
+    base_control = phases[0]["control_fps"], phases[0]["control_keys"]
+    rows = []
+    for phase, (keys, sharp) in zip(phases, record):
+        delta = phase_delta(weak.events, phase["start"], phase["end"])
+        rows.append(["unshaped" if phase["rate"] == UNSHAPED else f"{phase['rate']} kbit/s",
+                     delta.get("fps", 0.0), delta.get("freeze", 0.0), delta.get("audio", 0.0),
+                     delta.get("keyframes", 0), phase["layer"],
+                     phase["control_fps"], phase["control_fps"] / base_control[0] if base_control[0] else 0,
+                     phase["control_keys"], keys, sharp / base_sharp if base_sharp else 0.0])
+    table(["weak party's link", "fps", "longest freeze s", "audio decoded %", "keyframes", "layer",
+           "control fps", "control fps ratio", "control keyframes", "record keyframes", "record sharpness ratio"],
+          rows, title=f"One weak party, {args.phase_seconds:g} s a phase, composite {args.size} at "
+                      f"{args.bitrate // 1000} kbit/s (ratios: to the unshaped phase of this run)")
+    print(f"unshaped record: {base_keys} keyframes, sharpness {base_sharp:.2f} (mean |luma gradient|)")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rates", default="3000,1000,600,300")
+    parser.add_argument("--phase-seconds", type=float, default=30.0)
+    parser.add_argument("--size", default="640x360")
+    parser.add_argument("--bitrate", type=int, default=600_000)
+    args = parser.parse_args()
+    why = available()
+    if why:
+        raise SystemExit(f"bench/weak_link.py: {why}")
+    return asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

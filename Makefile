@@ -50,6 +50,13 @@ bench-c-way:
 	scripts/install.sh test bench
 	.venv/bin/python bench/c_way.py $(ARGS)
 
+# one party behind tc tbf in a network namespace of its own (root)
+.PHONY: bench-weak-link
+bench-weak-link:
+	scripts/setup-test-env.sh
+	scripts/install.sh test bench
+	.venv/bin/python bench/weak_link.py $(ARGS)
+
 # A placement simulation (standard library only): the venv's Python is all it needs.
 bench-capacity:
 	scripts/install.sh

@@ -58,9 +58,17 @@ def phase_delta(events: list[dict], start: float, end: float) -> dict:
             "freeze": max(e["recent_freeze"] for e in inside)}
 
 
-def record_phases(mp4: Path, windows: list[tuple[float, float]]) -> list[tuple[int, float]]:
-    """(keyframes, mean luma gradient) of the record within each window of the hearing clock."""
-    out: list[tuple[list[int], list[float]]] = [([0], []) for _ in windows]
+def sharpness(luma: np.ndarray) -> float:
+    luma = luma.astype(np.int16)
+    return float(np.abs(np.diff(luma, axis=1)).mean() + np.abs(np.diff(luma, axis=0)).mean())
+
+
+def record_phases(mp4: Path, windows: list[tuple[float, float]]) -> list[tuple[int, float, float]]:
+    """(keyframes, mean luma gradient of the whole picture, of the control party's tile) of the record within
+    each window of the hearing clock. The control party was admitted first: its tile is the left half. The
+    whole picture includes the weak party's tile, whose content changes with its own link (a held picture,
+    a placeholder), so the control's tile is the fair measure of what the weak link does to the others."""
+    out: list[tuple[list[int], list[float], list[float]]] = [([0], [], []) for _ in windows]
     decoded = 0
     with av.open(str(mp4)) as container:
         stream = container.streams.video[0]
@@ -76,10 +84,12 @@ def record_phases(mp4: Path, windows: list[tuple[float, float]]) -> list[tuple[i
             for frame in frames:
                 decoded += 1
                 if decoded % 5 == 0:
-                    luma = frame.to_ndarray(format="gray").astype(np.int16)
-                    out[index][1].append(float(np.abs(np.diff(luma, axis=1)).mean()
-                                               + np.abs(np.diff(luma, axis=0)).mean()))
-    return [(keys[0], float(np.mean(grads)) if grads else 0.0) for keys, grads in out]
+                    luma = frame.to_ndarray(format="gray")
+                    h, w = luma.shape
+                    out[index][1].append(sharpness(luma))
+                    out[index][2].append(sharpness(luma[h // 8:h * 7 // 8, : w // 2]))
+    return [(keys[0], float(np.mean(whole)) if whole else 0.0, float(np.mean(tile)) if tile else 0.0)
+            for keys, whole, tile in out]
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -144,21 +154,24 @@ async def run(args: argparse.Namespace) -> int:
         await api.close()
         server.stop()
 
-    base_keys, base_sharp = record[0]
+    base_keys, base_sharp, base_tile = record[0]
     base_control = phases[0]["control_fps"], phases[0]["control_keys"]
     rows = []
-    for phase, (keys, sharp) in zip(phases, record):
+    for phase, (keys, sharp, tile) in zip(phases, record):
         delta = phase_delta(weak.events, phase["start"], phase["end"])
         rows.append(["unshaped" if phase["rate"] == UNSHAPED else f"{phase['rate']} kbit/s",
                      delta.get("fps", 0.0), delta.get("freeze", 0.0), delta.get("audio", 0.0),
                      delta.get("keyframes", 0), phase["layer"],
                      phase["control_fps"], phase["control_fps"] / base_control[0] if base_control[0] else 0,
-                     phase["control_keys"], keys, sharp / base_sharp if base_sharp else 0.0])
+                     phase["control_keys"], keys, tile / base_tile if base_tile else 0.0,
+                     sharp / base_sharp if base_sharp else 0.0])
     table(["weak party's link", "fps", "longest freeze s", "audio decoded %", "keyframes", "layer",
-           "control fps", "control fps ratio", "control keyframes", "record keyframes", "record sharpness ratio"],
+           "control fps", "control fps ratio", "control keyframes", "record keyframes",
+           "record: control tile sharpness ratio", "record: whole picture sharpness ratio"],
           rows, title=f"One weak party, {args.phase_seconds:g} s a phase, composite {args.size} at "
                       f"{args.bitrate // 1000} kbit/s (ratios: to the unshaped phase of this run)")
-    print(f"unshaped record: {base_keys} keyframes, sharpness {base_sharp:.2f} (mean |luma gradient|)")
+    print(f"unshaped record: {base_keys} keyframes, sharpness {base_sharp:.2f} whole, {base_tile:.2f} the control's "
+          "tile (mean |luma gradient|)")
     return 0
 
 

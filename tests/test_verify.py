@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from recorder.keys import load_or_create_signing_key, public_raw
-from recorder.manifest import Manifest, chain, genesis
+from recorder.manifest import Gap, Manifest, ManifestFile, SegmentEntry, chain, genesis
 from recorder.verify import verify_folder
 
 from .record_fixture import make_recording
@@ -164,7 +164,7 @@ def test_every_kind_of_tampering_fails_verification_and_is_named(records, tmp_pa
 def test_a_manifest_that_is_not_json_is_named_unreadable(tmp_path):
     (tmp_path / "manifest.json").write_text("{ this is not json")
     checks = verify_folder(tmp_path)
-    assert len(checks) == 1 and not checks[0].ok
+    assert len(checks) == 1 and (checks[0].ok, checks[0].what) == (False, "manifest.json")  # False: JSON's "ok"
     assert checks[0].line().startswith("FAIL manifest.json: unreadable (")
     (tmp_path / "manifest.json").unlink()
     assert verify_folder(tmp_path)[0].line().startswith("FAIL manifest.json: unreadable (")
@@ -177,3 +177,146 @@ def test_a_check_reads_as_one_line():
     assert Check(True, "hearing.mp4").line() == "OK   hearing.mp4"
     assert Check(False, "signature", "not made by the trusted court key").line() == \
         "FAIL signature: not made by the trusted court key"
+
+
+# A record built by hand in a folder: three segments, two gaps, two final files, signed with a fixed key. Its
+# chain is worked out here with hashlib; every check `verify` makes of it is written out in full, as
+# (ok, what, detail): what `hearing-server verify` prints and what the archive's Verify returns as JSON.
+
+HAND_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+HAND_KEY_ID = "56475aa75463474c"  # sha256 of its raw public key, first 16 hex digits
+HAND_SEGMENTS = [("segment-000001.mp4", 0.0, 4.0, b"segment one"), ("segment-000002.mp4", 4.0, 8.25, b"segment two"),
+                 ("segment-000003.mp4", 9.0, 12.5, b"segment three")]
+HAND_FILES = [("hearing.mp4", b"the final recording"), ("transcript.vtt", b"WEBVTT\n\n")]
+
+SEG1 = "segment 000001 (segment-000001.mp4, 0.00–4.00 s)"
+SEG2 = "segment 000002 (segment-000002.mp4, 4.00–8.25 s)"
+SEG3 = "segment 000003 (segment-000003.mp4, 9.00–12.50 s)"
+INTACT: list[tuple[object, object, object]] = [
+    (True, "manifest.json", "hearing h_hand, case 2-77/2026, 3 segments, status final"),
+    (True, "signature", f"Ed25519, made by key {HAND_KEY_ID}"),
+    (True, SEG1, "sha256 65be5db219c1f48a…, chain intact"),
+    (True, SEG2, "sha256 4c3982e602475912…, chain intact"),
+    (True, SEG3, "sha256 cacdf0004f7793f2…, chain intact"),
+    (True, "gap 8.25–9.00 s", "recorded in the manifest: network lost"),
+    (True, "gap 12.50–end s", "recorded in the manifest: server stopped"),
+    (True, "hearing.mp4", "sha256 3bdb284bed6541c1…"),
+    (True, "transcript.vtt", "sha256 8eb5aec53542eaed…"),
+]
+
+
+def hand_built(folder: Path, *, layout: str = "segments", signed: bool = True) -> Manifest:
+    folder.mkdir(parents=True, exist_ok=True)
+    where = folder / "segments" if layout == "segments" else folder
+    where.mkdir(exist_ok=True)
+    manifest = Manifest(hearing_id="h_hand", case_number="2-77/2026", title="Müller ./. Søren", court="Суд",
+                        judge_name="Айгерім Бекова", status="final",
+                        gaps=[Gap(8.25, 9.0, "network lost"), Gap(12.5, None, "server stopped")])
+    previous = hashlib.sha256(b"courtroom-recording:h_hand").hexdigest()
+    for index, (name, start, end, data) in enumerate(HAND_SEGMENTS, start=1):
+        (where / name).write_bytes(data)
+        digest = hashlib.sha256(data)
+        previous = hashlib.sha256(bytes.fromhex(previous) + digest.digest()).hexdigest()
+        manifest.segments.append(SegmentEntry(index, name, start, end, len(data), digest.hexdigest(), previous))
+    for name, data in HAND_FILES:
+        (folder / name).write_bytes(data)
+        manifest.files.append(ManifestFile(name, len(data), hashlib.sha256(data).hexdigest()))
+    write(folder, manifest, HAND_KEY if signed else None)
+    return manifest
+
+
+def checked(folder: Path, trusted: bytes | None = None) -> list[tuple[object, object, object]]:
+    return [(c.ok, c.what, c.detail) for c in verify_folder(folder, trusted)]
+
+
+def test_an_intact_hand_built_record_is_checked_item_by_item(tmp_path: Path) -> None:
+    hand_built(tmp_path)
+    assert checked(tmp_path) == INTACT
+    trusted = [*INTACT]
+    trusted[1] = (True, "signature", "Ed25519, made by the trusted court key")
+    assert checked(tmp_path, public_raw(HAND_KEY)) == trusted
+    assert [c.line() for c in verify_folder(tmp_path)][1:3] == [
+        f"OK   signature: Ed25519, made by key {HAND_KEY_ID}",
+        "OK   segment 000001 (segment-000001.mp4, 0.00–4.00 s): sha256 65be5db219c1f48a…, chain intact"]
+
+
+def test_segments_beside_the_manifest_are_found_but_those_in_segments_come_first(tmp_path: Path) -> None:
+    flat = tmp_path / "flat"
+    hand_built(flat, layout="flat")  # a copy whose segments were put beside the manifest
+    assert checked(flat) == INTACT
+    both = tmp_path / "both"
+    hand_built(both)
+    (both / "segment-000001.mp4").write_bytes(b"segment one")  # a good copy beside, an altered one in segments/
+    (both / "segments" / "segment-000001.mp4").write_bytes(b"segment 0ne")
+    assert checked(both)[2] == (False, SEG1, "content differs from the manifest: sha256 2dde4444fb2bce7e… "
+                                             "(11 bytes), manifest says 65be5db219c1f48a… (11 bytes)")
+
+
+def test_an_unsigned_manifest_is_named(tmp_path: Path) -> None:
+    hand_built(tmp_path, signed=False)
+    expected = [*INTACT]
+    expected[1] = (False, "signature", "the manifest is not signed")
+    assert checked(tmp_path) == expected
+    assert checked(tmp_path, public_raw(HAND_KEY)) == expected
+
+
+def test_a_signature_that_does_not_match_or_is_not_the_courts_is_named(tmp_path: Path) -> None:
+    manifest = hand_built(tmp_path)
+    raw = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    raw["title"] = "Müller ./. Søren (altered)"
+    (tmp_path / "manifest.json").write_text(json.dumps(raw), encoding="utf-8")
+    altered = [*INTACT]
+    altered[1] = (False, "signature", "does not match the manifest (altered after signing?)")
+    assert checked(tmp_path) == altered
+    assert checked(tmp_path, public_raw(HAND_KEY)) == altered
+    del raw["signature"]["value"]  # a signature without its value
+    (tmp_path / "manifest.json").write_text(json.dumps(raw), encoding="utf-8")
+    assert checked(tmp_path, public_raw(HAND_KEY)) == altered
+    write(tmp_path, manifest, FORGER)
+    forged = [*INTACT]
+    forged[1] = (False, "signature", "not made by the trusted court key")
+    assert checked(tmp_path, public_raw(HAND_KEY)) == forged
+
+
+def test_altered_and_missing_files_are_named_and_the_rest_still_checked(tmp_path: Path) -> None:
+    hand_built(tmp_path)
+    (tmp_path / "segments" / "segment-000001.mp4").write_bytes(b"segment 0ne")  # the same size, other bytes
+    (tmp_path / "segments" / "segment-000002.mp4").unlink()
+    (tmp_path / "hearing.mp4").unlink()
+    (tmp_path / "transcript.vtt").write_bytes(b"WEBVTT\n\r")  # the same size, other bytes
+    expected = [*INTACT]
+    expected[2] = (False, SEG1, "content differs from the manifest: sha256 2dde4444fb2bce7e… (11 bytes), "
+                                "manifest says 65be5db219c1f48a… (11 bytes)")
+    expected[3] = (False, SEG2, "file missing")
+    expected[7] = (False, "hearing.mp4", "file missing")
+    expected[8] = (False, "transcript.vtt", "content differs from the manifest (sha256 a3dc73c518f363f5…)")
+    assert checked(tmp_path) == expected  # segment 3 and transcript.vtt are checked after what is missing
+
+
+def test_a_manifest_that_lists_a_wrong_size_or_chain_value_is_named(tmp_path: Path) -> None:
+    manifest = hand_built(tmp_path)
+    manifest.segments[0].size = 12  # its sha256 right, its size wrong
+    manifest.segments[2].chain = "00" * 32
+    manifest.files[0].size = 20
+    write(tmp_path, manifest, HAND_KEY)  # signed as it is: only the files can tell
+    expected = [*INTACT]
+    expected[2] = (False, SEG1, "content differs from the manifest: sha256 65be5db219c1f48a… (11 bytes), "
+                                "manifest says 65be5db219c1f48a… (12 bytes)")
+    expected[4] = (False, SEG3, "hash chain broken (a segment before it was removed, added or reordered)")
+    expected[7] = (False, "hearing.mp4", "content differs from the manifest (sha256 3bdb284bed6541c1…)")
+    assert checked(tmp_path) == expected
+
+
+def test_the_manifest_is_read_as_utf8_whatever_the_locale(tmp_path: Path) -> None:
+    import locale
+    import sys
+
+    if sys.flags.utf8_mode:
+        pytest.skip("Python's UTF-8 mode reads every file as UTF-8")
+    hand_built(tmp_path)  # its title and judge's name are not ASCII
+    before = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")  # files opened without an encoding are read as ASCII now
+    try:
+        assert checked(tmp_path) == INTACT
+    finally:
+        locale.setlocale(locale.LC_CTYPE, before)

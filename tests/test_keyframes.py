@@ -73,3 +73,22 @@ def test_a_pending_request_is_dropped_once_a_periodic_keyframe_came():
     keyframes = run(requests, 61, {5: [True]})
     assert keyframes == [0, 30, 60], keyframes
     assert requests.counts.forced == 1  # only the very first frame
+
+
+def test_the_recording_resuming_gets_its_keyframe_on_the_next_frame():
+    requests = KeyframeRequests(min_gap=15)
+    keyframes = run(requests, 40, {})
+    assert keyframes == [0, 30]
+    requests = KeyframeRequests(min_gap=15)
+    keyframes = []
+    since = 0
+    for index in range(40):
+        if index == 33:
+            requests.ask(first_picture=True, now=True)  # 3 frames after a keyframe: no waiting for the gap
+        forced = requests.due()
+        keyframe = forced or since + 1 >= GOP or index == 0
+        requests.encoded(keyframe)
+        since = 0 if keyframe else since + 1
+        if keyframe:
+            keyframes.append(index)
+    assert keyframes == [0, 30, 33], keyframes

@@ -8,9 +8,11 @@ one with every loss (PLI/FIR); answered each time, one weak phone set the qualit
 
 So a request makes an IDR only when it is for a receiver that has no picture yet (just attached, or its
 sink still waiting for its first keyframe), and then no sooner than `min_gap` frames after the previous
-keyframe of any kind, periodic ones included — several joiners at once share one. A receiver that has
-started and lost packets waits for the next periodic keyframe (at most `media.keyframe_interval_seconds`);
-its requests are counted, not obeyed. NACK retransmission covers a clean link's occasional loss.
+keyframe of any kind, periodic ones included — several joiners at once share one. The recording starting or
+resuming is the exception: it gets its keyframe on the next frame, since what comes before it is not recorded.
+A receiver that has started and lost packets waits for the next periodic keyframe (at most
+`media.keyframe_interval_seconds`); its requests are counted, not obeyed. NACK retransmission covers a
+clean link's occasional loss.
 """
 
 from __future__ import annotations
@@ -32,9 +34,14 @@ class KeyframeRequests:
         self._pending = True  # the first frame is a keyframe
         self._since_keyframe = self.min_gap  # frames encoded since the last keyframe
         self._forcing = False
+        self._urgent = False
 
-    def ask(self, first_picture: bool) -> None:
-        """A receiver asks for a keyframe; `first_picture`: it has none yet (new, or still waiting)."""
+    def ask(self, first_picture: bool, now: bool = False) -> None:
+        """A receiver asks for a keyframe; `first_picture`: it has none yet (new, or still waiting). `now`:
+        the recording (re)starts, and every frame until a keyframe would be lost from the record, so the gap
+        does not apply (it happens once per start or resume)."""
+        if now:
+            self._urgent = True
         if first_picture:
             self._pending = True
         else:
@@ -42,9 +49,9 @@ class KeyframeRequests:
 
     def due(self) -> bool:
         """Before each frame: force this one to be a keyframe?"""
-        self._forcing = self._pending and self._since_keyframe + 1 >= self.min_gap
+        self._forcing = self._urgent or (self._pending and self._since_keyframe + 1 >= self.min_gap)
         if self._forcing:
-            self._pending = False
+            self._pending = self._urgent = False
         return self._forcing
 
     def encoded(self, keyframe: bool) -> None:

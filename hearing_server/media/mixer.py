@@ -166,8 +166,9 @@ class HearingMixer:
         self._keyframes.ask(first_picture=sink is not None and sink.needs_first_keyframe)
 
     def request_first_keyframe(self) -> None:
-        """For a consumer that starts now and needs a keyframe to start on (the recording's first segment)."""
-        self._keyframes.ask(first_picture=True)
+        """For the recording, which starts or resumes now and needs a keyframe to start its segment on: on the
+        next frame, or the frames before it would be missing from the record."""
+        self._keyframes.ask(first_picture=True, now=True)
 
     @property
     def keyframe_counts(self) -> KeyframeCounts:

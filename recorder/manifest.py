@@ -138,7 +138,7 @@ class Manifest:
         try:
             public = base64.b64decode(self.signature["public_key"])
             value = base64.b64decode(self.signature["value"])
-        except (KeyError, ValueError):
+        except (KeyError, ValueError, TypeError):
             return False
         if trusted_public_key is not None and public != trusted_public_key:
             return False

@@ -320,3 +320,52 @@ def test_the_manifest_is_read_as_utf8_whatever_the_locale(tmp_path: Path) -> Non
         assert checked(tmp_path) == INTACT
     finally:
         locale.setlocale(locale.LC_CTYPE, before)
+
+
+# A record can come from anyone: a tampered manifest must fail as such, never crash verify or reach outside.
+
+@pytest.mark.parametrize("edit, wrong", [
+    (lambda raw: raw["segments"][0].update(sha256="not hex"), "segment entry 1 is not of the manifest's form"),
+    (lambda raw: raw["segments"][1].update(index="2"), "segment entry '2' is not of the manifest's form"),
+    (lambda raw: raw["segments"][0].update(start="0"), "segment entry 1 is not of the manifest's form"),
+    (lambda raw: raw["gaps"][1].update(end="end"), "a gap entry is not of the manifest's form"),
+    (lambda raw: raw["files"][0].update(size=None), "a file entry is not of the manifest's form"),
+    (lambda raw: raw.update(signature=["Ed25519"]), "the signature is not of the manifest's form"),
+    (lambda raw: raw["signature"].update(public_key=7), "the signature is not of the manifest's form"),
+], ids=["sha256 not hex", "index a string", "start a string", "gap end a string", "size null",
+        "signature a list", "public key a number"])
+def test_a_malformed_manifest_fails_as_such_instead_of_crashing(tmp_path: Path, edit, wrong) -> None:
+    hand_built(tmp_path)
+    raw = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    edit(raw)
+    (tmp_path / "manifest.json").write_text(json.dumps(raw), encoding="utf-8")
+    assert checked(tmp_path) == [(False, "manifest.json", f"malformed ({wrong})")]
+
+
+def test_a_forger_cannot_borrow_the_courts_key_id(tmp_path: Path) -> None:
+    manifest = hand_built(tmp_path)
+    write(tmp_path, manifest, FORGER)  # re-signed with another key...
+    raw = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    raw["signature"]["key_id"] = HAND_KEY_ID  # ...which names the court's published key id
+    (tmp_path / "manifest.json").write_text(json.dumps(raw), encoding="utf-8")
+    forger_id = hashlib.sha256(public_raw(FORGER)).hexdigest()[:16]
+    assert checked(tmp_path)[1] == (False, "signature", f"the manifest names key {HAND_KEY_ID}, but it was "
+                                                        f"signed by key {forger_id}")
+
+
+def test_names_that_reach_outside_the_record_are_refused(tmp_path: Path) -> None:
+    record = tmp_path / "record"
+    manifest = hand_built(record)
+    secret = tmp_path / "secret.txt"
+    secret.write_bytes(b"not part of the record")
+    (record / "segments" / "segment-000003.mp4").unlink()
+    (record / "segments" / "segment-000003.mp4").symlink_to(secret)  # a link out of the folder
+    manifest.segments[0].file = "../secret.txt"
+    manifest.files[0].name = "/dev/zero"  # would make verify read for ever
+    write(record, manifest, HAND_KEY)
+    results = checked(record)
+    plain = "not a plain file name: the manifest may only name files in the record's own folder"
+    assert results[2] == (False, "segment 000001 ('../secret.txt', 0.00–4.00 s)", plain)
+    assert results[4] == (False, SEG3, "not a plain file inside the record's folder")
+    assert results[7] == (False, "'/dev/zero'", plain)
+    assert all("not part" not in str(detail) for _, _, detail in results)

@@ -279,8 +279,9 @@ def test_mixer_renders_decoded_frames_without_converting_them_twice():
     mixer._encoder = CompositeEncoder(640, 360, settings.fps, 600_000, 2.0)
     seats = [Seat("cam0", "p0", "Ana Silva", "plaintiff"), Seat("cam1", "p1", "Ben Okafor", "defendant")]
     frame = camera(0)
-    packets, out = mixer._render([(seats[0], frame), (seats[1], None)], CAPTION, 0, True)
+    packets, out, low = mixer._render([(seats[0], frame), (seats[1], None)], CAPTION, 0, True)
     assert packets and packets[0].is_keyframe and (out.width, out.height) == (640, 360)
+    assert low is None  # nobody on the lower layer: it is not encoded
     planes = mixer._pictures["cam0"][1]
     mixer._render([(seats[0], frame), (seats[1], None)], CAPTION, 6000, False)
     assert mixer._pictures["cam0"][1] is planes  # the same frame again: its planes are reused
@@ -290,6 +291,28 @@ def test_mixer_renders_decoded_frames_without_converting_them_twice():
     assert np.array_equal(out.to_ndarray(), expected)
     mixer._render([(seats[0], None)], CAPTION, 12000, False)
     assert mixer._pictures == {}
+    mixer._encoder.close()
+
+
+def test_the_lower_layer_is_the_same_picture_at_half_size_made_only_while_needed():
+    settings = MediaSettings()
+    settings.width, settings.height = 640, 360
+    mixer = HearingMixer(settings, "CV-1")
+    mixer._encoder = CompositeEncoder(640, 360, settings.fps, 600_000, 2.0)
+    seats = [Seat("cam0", "p0", "Ana Silva", "plaintiff")]
+    decoder = av.CodecContext.create("h264", "r")
+    pictures = []
+    for index in range(3):
+        _, out, low = mixer._render([(seats[0], camera(index))], CAPTION, index * 6000, index == 0, low=True)
+        assert low is not None and (index > 0 or low[0].is_keyframe)  # its own encoder starts on a keyframe
+        for packet in low:
+            pictures += decoder.decode(packet)
+    assert pictures and (pictures[-1].width, pictures[-1].height) == (320, 180)
+    # the same picture: the main frame scaled down, within coding noise
+    main_small = out.reformat(width=320, height=180).to_ndarray()[:180]
+    assert np.abs(pictures[-1].to_ndarray()[:180].astype(int) - main_small.astype(int)).mean() < 8
+    assert mixer._render([(seats[0], camera(3))], CAPTION, 18000, False)[2] is None
+    assert mixer._low_encoder is None  # nobody needs it any more: closed
     mixer._encoder.close()
 
 

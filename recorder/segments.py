@@ -22,6 +22,8 @@ from .files import touch_private
 VIDEO_TIME_BASE = Fraction(1, 90000)
 AUDIO_RATE = 48000
 AUDIO_TIME_BASE = Fraction(1, AUDIO_RATE)
+# Segments kept open for their late sound (see SegmentWriter._waiting): with 4 s segments, up to 12 s of lag.
+MAX_WAITING = 3
 MUX_OPTIONS = {
     # empty_moov: the header is written up front; frag_*: fragments on keyframes and at least every second.
     # frag_discont + no timestamp shifting: every segment keeps the hearing clock's own timestamps (the
@@ -93,9 +95,12 @@ class SegmentWriter:
         self._aac = self._new_aac_encoder()
         self._resampler = av.AudioResampler(format="fltp", layout="mono", rate=AUDIO_RATE)
         self._current: _OpenSegment | None = None
-        # The previous segment stays open until the sound up to its last instant has been encoded: the
-        # AAC encoder runs ~1024 samples behind, and no segment may hold sound from before its picture.
-        self._previous: _OpenSegment | None = None
+        # Segments whose pictures are complete stay open, oldest first, until the sound up to their last
+        # instant has come: the AAC encoder runs ~1024 samples behind, the mixer's sound may lag its picture,
+        # and no segment may hold sound from outside its span. At most MAX_WAITING of them: past that the
+        # sound never caught up (the mixer stalled) and the oldest is closed as it is.
+        self._waiting: list[_OpenSegment] = []
+        self._sound_since_begin = False  # any sound since the last segment began (is the sound flowing?)
         self._last_video_pts = -1
         self._next_sample: int | None = None
         self._early_audio: list[av.Packet] = []
@@ -156,16 +161,18 @@ class SegmentWriter:
         if packet.pts is None:
             return
         at = packet.pts * 90000 // AUDIO_RATE
-        previous, current = self._previous, self._current
-        if previous is not None and previous.boundary is not None:
-            if at < previous.boundary:
-                self._mux_audio(previous, packet)
+        self._sound_since_begin = True
+        while self._waiting and at >= (self._waiting[0].boundary or 0):
+            self._finish(self._waiting.pop(0))  # its sound is complete
+        for segment in self._waiting:
+            if at < (segment.boundary or 0):
+                # Its own span's sound; or, for the oldest, sound from before its picture (held for it).
+                self._mux_audio(segment, packet)
                 return
-            self._finish(previous)  # its sound is complete
-            self._previous = None
+        current = self._current
         if current is not None and at >= current.start:
             self._mux_audio(current, packet)
-        elif current is None or self._previous is None:
+        elif current is None or not self._waiting:
             # Sound from before the next (or first) picture: hold it briefly, it may belong to a
             # segment that begins on the keyframe about to arrive.
             self._early_audio.append(packet)
@@ -179,14 +186,21 @@ class SegmentWriter:
     # -- segments -----------------------------------------------------------------------------------
 
     def _begin_segment(self, keyframe: av.Packet) -> None:
-        if self._previous is not None:
-            self._finish(self._previous)  # the sound never caught up (the mixer stalled): close it anyway
+        # Lagging sound is waited for; sound that stopped is not (the mixer stalled): then, as when too many
+        # wait, the waiting segments are closed as they are, so what is recorded reaches the store.
+        while self._waiting and (len(self._waiting) >= MAX_WAITING or not self._sound_since_begin):
+            self._finish(self._waiting.pop(0))
+        self._sound_since_begin = False
         path = self.folder / segment_name(self.index)
         container = av.open(str(touch_private(path)), "w", format="mp4", options=dict(MUX_OPTIONS))
         video = container.add_stream("h264", rate=self.fps)
         video.width, video.height = self.width, self.height
         video.pix_fmt = "yuv420p"
         video.time_base = VIDEO_TIME_BASE
+        # PyAV would open an H.264 *encoder* (libx264) for this stream at the first write, and the header
+        # would carry that encoder's parameter sets (High profile, no colours) instead of the stream's: opened
+        # now, then given the keyframe's own SPS/PPS, the header describes the packets written.
+        video.codec_context.open()
         video.codec_context.extradata = split_parameter_sets(bytes(keyframe)) or None
         audio = container.add_stream("aac", rate=AUDIO_RATE)
         audio.layout = "mono"
@@ -195,7 +209,7 @@ class SegmentWriter:
         start = int(keyframe.pts or 0)
         if self._current is not None:
             self._current.boundary = start
-        self._previous = self._current
+            self._waiting.append(self._current)
         self._current = _OpenSegment(self.index, path, container, video, audio, start)
         self.index += 1
         early, self._early_audio = self._early_audio, []
@@ -217,10 +231,10 @@ class SegmentWriter:
         """Flush the audio encoder and close what is open, oldest first."""
         for packet in self._aac.encode(None):
             self._route_audio(packet)
-        for segment in (self._previous, self._current):
+        for segment in [*self._waiting, self._current]:
             if segment is not None:
                 self._finish(segment)
-        self._previous = self._current = None
+        self._waiting, self._current = [], None
 
     def pause(self) -> None:
         """Close everything now; recording resumes with a new segment on the next keyframe."""

@@ -42,7 +42,7 @@ MODULES = {
 
 # The tests that exercise each module and take seconds, not minutes (pytest arguments, as in
 # [tool.mutmut] pytest_add_cli_args_test_selection, which is the union of these).
-_VERIFY = ["tests/test_verify.py"]
+_VERIFY = ["tests/test_verify.py", "tests/test_manifest.py"]
 _SEGMENTS = ["tests/test_verify.py", "tests/test_segments.py"]
 _MIXER = ["tests/test_audio_mixer.py", "tests/test_audio_clock.py", "tests/test_mix_minus.py", "tests/test_av_sync.py",
           "--deselect", "tests/test_av_sync.py::test_a_jitter_burst_leaves_sound_on_picture"]

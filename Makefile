@@ -16,7 +16,7 @@ test:
 	scripts/setup-test-env.sh
 	.venv/bin/ruff check .
 	.venv/bin/mypy hearing_server signaling recorder hardware
-	.venv/bin/python -m pytest -q -rfE tests
+	.venv/bin/python -m pytest -q -rfE --durations=15 tests
 
 install:
 	scripts/install.sh

@@ -1,8 +1,9 @@
 """One party on a weak link, the others on clean ones: what each receives, and what the record keeps.
 
 A real server (a subprocess, listening on the host end of a veth pair); a control party on the host (aiortc,
-a detailed moving picture so that the composite needs its whole bit rate); a weak party (tests/remote_party.py,
-the same kind of camera) inside a network namespace whose link is shaped by `tc tbf` in both directions
+a detailed moving picture so that the composite needs its whole bit rate); a weak party — Debian's Chromium on
+the join page (bench/browser_party.py, the default) or aiortc (tests/remote_party.py, `--party aiortc`) —
+inside a network namespace whose link is shaped by `tc tbf` in both directions
 (tests/netns.py; the kernel here has tbf, not netem). One hearing, in phases: first unshaped (the baseline of
 this run), then the weak party's link at each rate in turn. Per phase it prints, for the weak party: composite
 frames a second, longest freeze, share of its audio decoded, keyframes received, its layer (from the roster);
@@ -10,6 +11,7 @@ for the control party: frames a second and keyframes; for the record: keyframes 
 gradient of hearing.mp4 over the phase) as a ratio to the unshaped phase.
 
     sudo .venv/bin/python bench/weak_link.py [--rates 3000,1000,600,300] [--phase-seconds 30] [--size 640x360]
+        [--party browser|aiortc]
 
 Needs root (network namespaces). Targets (issue 17): at 600 kbit/s ≥ 10 fps and ≥ 98 % of audio decoded; at
 300 kbit/s ≥ 98 % audio and a picture at least every 2 s; the control party's picture, its keyframes and
@@ -113,13 +115,23 @@ async def run(args: argparse.Namespace) -> int:
             await admit(api, judge, hid, control.of_type("welcome")[0]["participant"]["id"])
             invite = await api.ok("POST", f"/api/hearings/{hid}/invites", {"name": "Wes Weak", "role": "witness"},
                                   judge)
-            weak = RemoteParty(link, server.url, invite["token"], seconds=args.phase_seconds * (len(rates) + 2))
+            seconds = (args.phase_seconds + 5) * (len(rates) + 2)
+            weak = RemoteParty(link, server.url, invite["token"], seconds=seconds)
+            if args.party == "browser":
+                weak.command = link.command(sys.executable, str(Path(__file__).with_name("browser_party.py")),
+                                            "--join-url", invite["join_url"], "--seconds", str(seconds))
             await weak.start()
-            for _ in range(200):
+            weak_id = ""
+            for _ in range(600):
                 if weak.last("welcome"):
-                    break
+                    weak_id = weak.last("welcome")["participant_id"]
+                    lobby = (await api.ok("GET", f"/api/hearings/{hid}/lobby", token=judge))["entrants"]
+                    weak_id = weak_id or next((e["id"] for e in lobby if e["name"] == "Wes Weak"), "")
+                    if weak_id:
+                        break
                 await asyncio.sleep(0.1)
-            weak_id = weak.last("welcome")["participant_id"]
+            if not weak_id:
+                raise SystemExit(f"the weak party did not reach the lobby: {await weak.stop()}")
             await admit(api, judge, hid, weak_id)
             await asyncio.sleep(5.0)  # both receiving
 
@@ -134,6 +146,7 @@ async def run(args: argparse.Namespace) -> int:
                 layer = next((p.get("link", "?") for p in rosters[-1]["participants"] if p["id"] == weak_id), "?") \
                     if rosters else "?"
                 phases.append({"rate": rate, "start": start, "end": end, "layer": layer,
+                               "says": weak.last("status").get("note", ""),
                                "control_fps": (control.video_frames - frames0) / (end - start),
                                "control_keys": control.keyframes - keys0})
         finally:
@@ -164,10 +177,11 @@ async def run(args: argparse.Namespace) -> int:
                      delta.get("keyframes", 0), phase["layer"],
                      phase["control_fps"], phase["control_fps"] / base_control[0] if base_control[0] else 0,
                      phase["control_keys"], keys, tile / base_tile if base_tile else 0.0,
-                     sharp / base_sharp if base_sharp else 0.0])
+                     sharp / base_sharp if base_sharp else 0.0, phase["says"] or "-"])
+    print(f"weak party: {args.party}")
     table(["weak party's link", "fps", "longest freeze s", "audio decoded %", "keyframes", "layer",
            "control fps", "control fps ratio", "control keyframes", "record keyframes",
-           "record: control tile sharpness ratio", "record: whole picture sharpness ratio"],
+           "record: control tile sharpness ratio", "record: whole picture sharpness ratio", "the phone says"],
           rows, title=f"One weak party, {args.phase_seconds:g} s a phase, composite {args.size} at "
                       f"{args.bitrate // 1000} kbit/s (ratios: to the unshaped phase of this run)")
     print(f"unshaped record: {base_keys} keyframes, sharpness {base_sharp:.2f} whole, {base_tile:.2f} the control's "
@@ -181,6 +195,8 @@ def main() -> int:
     parser.add_argument("--phase-seconds", type=float, default=30.0)
     parser.add_argument("--size", default="640x360")
     parser.add_argument("--bitrate", type=int, default=600_000)
+    parser.add_argument("--party", choices=("aiortc", "browser"), default="browser",
+                        help="the weak party: Chromium (the join page, as a phone) or aiortc (tests/remote_party.py)")
     args = parser.parse_args()
     why = available()
     if why:

@@ -1,0 +1,89 @@
+"""A party in Debian's Chromium (Playwright, fake camera and microphone, a phone viewport) that opens its join
+link, joins, and reports what its hearing connection receives, in the same JSON lines as
+tests/remote_party.py — run inside a ShapedLink's namespace by bench/weak_link.py --party browser.
+
+    python bench/browser_party.py --join-url URL --seconds 120
+
+Counters come from the page's own peer connection (window.__hearing.pc.getStats()): frames decoded, keyframes
+decoded, the longest gap between decoded frames (sampled every 0.5 s, and Chrome's freeze counters), and the
+audio samples received without concealment (counted as 20 ms frames).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+
+from playwright.async_api import async_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--no-sandbox", "--disable-gpu",
+        "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update"]
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+STATS = """async () => {
+  const pc = window.__hearing && window.__hearing.pc;
+  if (!pc) return null;
+  const stats = await pc.getStats();
+  const out = {connection: pc.connectionState, video_frames: 0, keyframes: 0, audio_samples: 0, concealed: 0,
+               freeze_seconds: 0};
+  stats.forEach((s) => {
+    if (s.type !== 'inbound-rtp') return;
+    if (s.kind === 'video') {
+      out.video_frames += s.framesDecoded || 0;
+      out.keyframes += s.keyFramesDecoded || 0;
+      out.freeze_seconds += s.totalFreezesDuration || 0;
+    } else if (s.kind === 'audio') {
+      out.audio_samples += s.totalSamplesReceived || 0;
+      out.concealed += s.concealedSamples || 0;
+    }
+  });
+  return out;
+}"""
+
+
+def say(**message: object) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+async def main(join_url: str, seconds: float) -> None:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = await browser.new_context(permissions=["camera", "microphone"], **PHONE)
+        page = await context.new_page()
+        await page.goto(join_url)
+        await page.get_by_role("button", name="Join hearing").tap()
+        await page.wait_for_function("window.__hearing && window.__hearing.pc", timeout=30000)
+        say(event="welcome", participant_id="")  # the bench finds them in the lobby by name
+        deadline = time.monotonic() + seconds
+        last_frames, last_change = 0, time.monotonic()
+        recent_freeze = 0.0
+        while time.monotonic() < deadline:
+            stats = await page.evaluate(STATS) or {}
+            now = time.monotonic()
+            frames = stats.get("video_frames", 0)
+            if frames != last_frames:
+                last_frames, last_change = frames, now
+            recent_freeze = max(recent_freeze, now - last_change)
+            heard = stats.get("audio_samples", 0) - stats.get("concealed", 0)
+            say(event="status", at=time.time(), connection=stats.get("connection", "none"), video_frames=frames,
+                keyframes=stats.get("keyframes", 0), audio_frames=heard / 960, recent_freeze=round(recent_freeze, 2),
+                admitted=await page.evaluate("window.__hearing.state") == "hearing",
+                note=await page.locator("#link-note").text_content() if await page.locator("#link-note").count()
+                else "")
+            recent_freeze = now - last_change
+            await asyncio.sleep(0.5)
+        await browser.close()
+    say(event="done")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--join-url", required=True)
+    parser.add_argument("--seconds", type=float, default=120.0)
+    args = parser.parse_args()
+    asyncio.run(main(args.join_url, args.seconds))

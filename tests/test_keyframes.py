@@ -8,7 +8,8 @@ from hearing_server.media.keyframes import KeyframeRequests
 GOP = 30  # the encoder's own cadence in these tests: every 30th frame
 
 
-def run(requests: KeyframeRequests, frames: int, asks: dict[int, list[bool]], start: int = 0) -> list[int]:
+def run(requests: KeyframeRequests, frames: int, asks: dict[int, list[bool]], start: int = 0,
+        urgent: frozenset[int] | set[int] = frozenset()) -> list[int]:
     """Drive `frames` frames through the gate like the mixer does; an encoder with a fixed GOP. Returns the
     frames made keyframes."""
     keyframes = []
@@ -16,6 +17,8 @@ def run(requests: KeyframeRequests, frames: int, asks: dict[int, list[bool]], st
     for index in range(start, start + frames):
         for first_picture in asks.get(index, []):
             requests.ask(first_picture)
+        if index in urgent:
+            requests.ask(first_picture=True, now=True)  # the recording starts or resumes
         forced = requests.due()
         keyframe = forced or since + 1 >= GOP or index == 0
         requests.encoded(keyframe)
@@ -80,15 +83,5 @@ def test_the_recording_resuming_gets_its_keyframe_on_the_next_frame():
     keyframes = run(requests, 40, {})
     assert keyframes == [0, 30]
     requests = KeyframeRequests(min_gap=15)
-    keyframes = []
-    since = 0
-    for index in range(40):
-        if index == 33:
-            requests.ask(first_picture=True, now=True)  # 3 frames after a keyframe: no waiting for the gap
-        forced = requests.due()
-        keyframe = forced or since + 1 >= GOP or index == 0
-        requests.encoded(keyframe)
-        since = 0 if keyframe else since + 1
-        if keyframe:
-            keyframes.append(index)
+    keyframes = run(requests, 40, {}, urgent={33})  # 3 frames after a keyframe: no waiting for the gap
     assert keyframes == [0, 30, 33], keyframes

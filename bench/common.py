@@ -326,8 +326,10 @@ class BenchServer:
         profile: Path | None = None,
         native: bool = False,
         host: str = "127.0.0.1",
+        log_level: str = "WARNING",
     ) -> None:
         self.data_dir = data_dir
+        self.log_level = log_level
         self.host = host  # bench/weak_link.py: the host end of a shaped link
         self.port = free_port()
         self.env = {**os.environ, "COURTROOM_MEDIA_ICE_ADDRESSES": host, **(env or {})}
@@ -354,7 +356,7 @@ class BenchServer:
             "--port",
             str(self.port),
             "--log-level",
-            "WARNING",
+            self.log_level,
         ]
         if self.profile is not None:
             spy = py_spy()

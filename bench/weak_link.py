@@ -100,7 +100,7 @@ async def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="weak-link-") as scratch, ShapedLink(UNSHAPED) as link:
         env = media_env(width=width, height=height, bitrate=args.bitrate)
         env["COURTROOM_MEDIA_WORKERS"] = "0"
-        server = BenchServer(Path(scratch) / "data", env=env, host=link.host_ip).start()
+        server = BenchServer(Path(scratch) / "data", env=env, host=link.host_ip, log_level="INFO").start()
         api = ApiClient(server.url)
         control = weak = None
         try:
@@ -166,6 +166,12 @@ async def run(args: argparse.Namespace) -> int:
         record = record_phases(folder / "hearing.mp4", [(p["start"] - zero, p["end"] - zero) for p in phases])
         await api.close()
         server.stop()
+        # Why the weak party moved between layers, as the server logged it (the log goes with the scratch folder)
+        kept = Path(__file__).parent / ".cache" / "weak_link-server.log"
+        kept.parent.mkdir(exist_ok=True)
+        kept.write_bytes(server.log.read_bytes())
+        moves = [line.strip() for line in server.log.read_text(errors="replace").splitlines()
+                 if "layer (" in line]
 
     base_keys, base_sharp, base_tile = record[0]
     base_control = phases[0]["control_fps"], phases[0]["control_keys"]
@@ -184,6 +190,7 @@ async def run(args: argparse.Namespace) -> int:
            "record: control tile sharpness ratio", "record: whole picture sharpness ratio", "the phone says"],
           rows, title=f"One weak party, {args.phase_seconds:g} s a phase, composite {args.size} at "
                       f"{args.bitrate // 1000} kbit/s (ratios: to the unshaped phase of this run)")
+    print("layer moves (server log):", *moves or ["none"], sep="\n  ")
     print(f"unshaped record: {base_keys} keyframes, sharpness {base_sharp:.2f} whole, {base_tile:.2f} the control's "
           "tile (mean |luma gradient|)")
     return 0

@@ -4,6 +4,8 @@ decoded camera frame to the encoder without a colour conversion and without bein
 
 from __future__ import annotations
 
+import asyncio
+
 import av
 import cv2
 import numpy as np
@@ -27,7 +29,9 @@ from hearing_server.media.compositor import (
     to_i420,
 )
 from hearing_server.media.encoder import CompositeEncoder
+from hearing_server.media.layers import STILL
 from hearing_server.media.mixer import HearingMixer, Seat
+from hearing_server.media.tracks import CompositeVideoTrack
 
 # -- the BGR compositor as it was (reference only; the same palette) -------------------------------------
 
@@ -314,6 +318,35 @@ def test_the_lower_layer_is_the_same_picture_at_half_size_made_only_while_needed
     assert mixer._render([(seats[0], camera(3))], CAPTION, 18000, False)[2] is None
     assert mixer._low_encoder is None  # nobody needs it any more: closed
     mixer._encoder.close()
+
+
+def test_a_receiver_on_the_still_layer_gets_a_new_picture_every_second():
+    """The still layer is the low layer's keyframes: while someone is on it they come once a second, not at
+    the 2 s cadence (a picture at least every 2 s on a 300 kbit/s link, issue 17)."""
+
+    async def main() -> list[float]:
+        settings = MediaSettings()
+        settings.width, settings.height, settings.keyframe_interval_seconds = 320, 180, 2.0
+        mixer = HearingMixer(settings, "CV-1")
+        track = CompositeVideoTrack("p1")
+        track._waiting_for_keyframe, track.layer = False, STILL
+        mixer.attach("p1", track, None)
+        mixer.start()
+        seen: list[float] = []
+        loop = asyncio.get_running_loop()
+        try:
+            started = loop.time()
+            while loop.time() - started < 4.5:
+                packet = await asyncio.wait_for(track.recv(), 3.0)
+                assert packet.is_keyframe  # the still layer carries nothing else
+                seen.append(loop.time() - started)
+        finally:
+            await mixer.stop()
+        return seen
+
+    seen = asyncio.run(main())
+    gaps = [later - earlier for earlier, later in zip(seen, seen[1:])]
+    assert len(seen) >= 4 and max(gaps) < 1.5, seen
 
 
 @pytest.mark.parametrize("size", [(640, 360), (650, 366)], ids=["640x360", "padded rows"])

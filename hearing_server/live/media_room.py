@@ -145,7 +145,11 @@ class MediaRoom:
     def _link_changed(self, pid: str, peer: ParticipantPeer, layer: str) -> None:
         """The participant's own link moved them to another layer of the composite (see media.layers)."""
         if self.peers.get(pid) is peer:
-            log.info("hearing %s: participant %s now receives the %s layer", self.hearing_id, pid, layer)
+            why = peer.video_out.chooser.why if peer.video_out and peer.video_out.chooser else ""
+            sent = peer.retransmits
+            log.info("hearing %s: participant %s now receives the %s layer (%s; packets sent again so far %d, "
+                     "not sent %d)", self.hearing_id, pid, layer, why, sent.sent if sent else 0,
+                     sent.refused if sent else 0)
             cap = UPLINK_CAPS.get(layer)
             peer.cap_uplink(cap)  # a link too weak for the picture is too weak for their camera as well
             self.listener.link_changed(self.hearing_id, pid, layer, cap or 0)

@@ -4,8 +4,8 @@ Three layers of the same composite:
 
 - `main`: the hearing's encode, the one the court records (media.video_bitrate, full size);
 - `low`: the same picture at half size, at media.low_layer_bitrate, made only while a receiver is on it;
-- `still`: the low layer's keyframes only — a new picture every media.keyframe_interval_seconds — for a link
-  that can carry the voice and little else ("audio first").
+- `still`: the low layer's keyframes only — while a receiver is on it, the low layer makes one a second — for
+  a link that can carry the voice and little else ("audio first").
 
 A receiver's link is judged from what its RTCP says to our sender — the fraction lost in its receiver
 reports, the NACKs it sends, and REMB (a browser's estimate of what it receives) — against what its layer
@@ -45,22 +45,22 @@ class LayerRates:
     """What each layer actually sends (bits and packets a second), measured by the mixer: a plain picture
     needs a fraction of video_bitrate, and a link is judged against what it is really given."""
 
-    def __init__(self, window: float = 2.0) -> None:
-        self.window = window
+    def __init__(self, window: float = 2.0, still_window: float = 4.0) -> None:
+        self.windows = {MAIN: window, LOW: window, STILL: max(window, still_window)}
         self._sent: dict[str, deque[tuple[float, int]]] = {MAIN: deque(), LOW: deque(), STILL: deque()}
 
     def sent(self, layer: str, now: float, sizes: list[int]) -> None:
         samples = self._sent[layer]
         samples.extend((now, size) for size in sizes)
-        while samples and now - samples[0][0] > self.window:
+        while samples and now - samples[0][0] > self.windows[layer]:
             samples.popleft()
 
     def bps(self, layer: str) -> float:
-        return sum(size for _, size in self._sent[layer]) * 8 / self.window
+        return sum(size for _, size in self._sent[layer]) * 8 / self.windows[layer]
 
     def packets_per_second(self, layer: str) -> float:
         # RTP packets: a video packet of at most ~1200 bytes of payload
-        return sum(max(1, -(-size // 1200)) for _, size in self._sent[layer]) / self.window
+        return sum(max(1, -(-size // 1200)) for _, size in self._sent[layer]) / self.windows[layer]
 
 
 @dataclass
@@ -90,6 +90,7 @@ class LayerChooser:
         self._up_after = UP_AFTER
         self._tried_up_at: float | None = None  # when we last went up: a failure soon after backs off
         self._heard: float | None = None  # the receiver's last RTCP (None: not yet; it is not judged silent)
+        self.why = ""  # what made the last move, for the log
 
     def remb(self, bps: int) -> None:
         self.report.remb_bps = bps
@@ -104,18 +105,22 @@ class LayerChooser:
         self._heard = self._clock()
         self.report.nacks.append((self._heard, packets))
 
-    def _struggling(self, now: float) -> bool:
+    def _struggling(self, now: float) -> str:
+        """Why this receiver's link cannot carry its layer ("" when it can), for the move and the log."""
         if self.layer == STILL:
-            return False  # nothing below it: the voice goes on, a picture now and then
+            return ""  # nothing below it: the voice goes on, a picture now and then
         if self._heard is not None and now - self._heard >= SILENT_AFTER:
-            return True
+            return f"no report for {now - self._heard:.1f} s"
         if self.report.fraction_lost >= LOSS_DOWN:
-            return True
+            return f"{self.report.fraction_lost:.0%} lost"
         sent = self.rates.packets_per_second(self.layer)
-        if sent and self.report.nack_rate(now) >= NACK_DOWN * sent:
-            return True
+        nacked = self.report.nack_rate(now)
+        if sent and nacked >= NACK_DOWN * sent:
+            return f"{nacked:.0f} of {sent:.0f} packets a second asked again"
         remb, rate = self.report.remb_bps, self.rates.bps(self.layer)
-        return remb is not None and rate > 0 and remb < REMB_DOWN * rate
+        if remb is not None and rate > 0 and remb < REMB_DOWN * rate:
+            return f"estimate {remb // 1000} kbit/s for {rate / 1000:.0f} kbit/s sent"
+        return ""
 
     def _clean(self, now: float) -> bool:
         heard = self._heard is None or now - self._heard < SILENT_AFTER
@@ -125,7 +130,8 @@ class LayerChooser:
         """The layer this receiver should be on now (call it a few times a second)."""
         now = self._clock()
         index = ORDER.index(self.layer)
-        if self._struggling(now):
+        trouble = self._struggling(now)
+        if trouble:
             self._good_since = None
             self._bad_since = self._bad_since if self._bad_since is not None else now
             if now - self._bad_since >= DOWN_AFTER:
@@ -133,6 +139,7 @@ class LayerChooser:
                     self._up_after = min(UP_AFTER_MAX, self._up_after * 2)  # the try up failed: wait longer
                 self._tried_up_at = None
                 self.layer = ORDER[index - 1]
+                self.why = trouble
                 self._bad_since = None
                 self.report.fraction_lost = 0.0  # that report was about the layer we left
                 self.report.nacks.clear()
@@ -144,6 +151,7 @@ class LayerChooser:
             self._good_since = self._good_since if self._good_since is not None else now
             if now - self._good_since >= self._up_after:
                 self.layer = ORDER[index + 1]
+                self.why = f"clean for {now - self._good_since:.0f} s"
                 self._good_since = None
                 self._tried_up_at = now
         else:

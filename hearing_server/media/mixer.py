@@ -25,7 +25,7 @@ from .audio_mixer import BLOCK, RATE, AudioMixer, AudioSource, MixedBlock
 from .compositor import Caption, Planes, Tile, VideoCompositor, to_i420
 from .encoder import CompositeEncoder
 from .keyframes import KeyframeCounts, KeyframeRequests
-from .layers import LOW, MAIN, LayerRates
+from .layers import LOW, MAIN, STILL, LayerRates
 from .mix_minus import OpusStream, SharedMixPlan
 from .tracks import CompositeVideoTrack, IncomingVideo, MixMinusAudioTrack
 
@@ -69,7 +69,9 @@ class HearingMixer:
         self._low_encoder: CompositeEncoder | None = None
         self._low_keyframes = KeyframeRequests(min_gap=settings.fps)
         self.low_frames_encoded = 0
-        self.layer_rates = LayerRates()  # what each layer really sends: receivers' links are judged by it
+        # What each layer really sends: receivers' links are judged by it. The still layer sends one keyframe
+        # an interval, so it is measured over two.
+        self.layer_rates = LayerRates(still_window=2 * settings.keyframe_interval_seconds)
         self._tasks: list[asyncio.Task] = []
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._audio_executor: concurrent.futures.ThreadPoolExecutor | None = None
@@ -192,7 +194,9 @@ class HearingMixer:
             keyframe = self._keyframes.due()
             sinks = list(self._video_sinks.values())
             low = self.settings.low_layer_bitrate > 0 and any(sink.wants_low for sink in sinks)
-            if low and any(sink.needs_low_keyframe for sink in sinks):
+            # A receiver on the still layer sees only the low layer's keyframes: while one is, they come
+            # once a second (the low layer's min_gap) rather than at the cadence.
+            if low and any(sink.needs_low_keyframe or sink.layer == STILL for sink in sinks):
                 self._low_keyframes.ask(first_picture=True)
             low_keyframe = low and self._low_keyframes.due()
             low_packets: list[av.Packet] | None = None
@@ -212,6 +216,7 @@ class HearingMixer:
                 self.low_frames_encoded += 1
                 self._low_keyframes.encoded(any(packet.is_keyframe for packet in low_packets))
                 self.layer_rates.sent(LOW, now, [packet.size for packet in low_packets])
+                self.layer_rates.sent(STILL, now, [packet.size for packet in low_packets if packet.is_keyframe])
             if frame is not None:
                 self.frames_encoded += 1
                 for sink in sinks:

@@ -14,6 +14,7 @@ from .dtls import HandshakeWatch, new_peer_connection, watch_handshake
 from .ice import MAX_OFFER_CANDIDATES, apply_nat_mapping, count_candidates, rtc_configuration
 from .layers import LayerChooser, LayerRates
 from .receiving import PictureGuard, guard_pictures, use_simple_queue
+from .retransmit import RetransmitBudget, RetransmitGate, budget_bps
 from .tracks import CompositeVideoTrack, MixMinusAudioTrack
 from .uplink import UplinkCap
 
@@ -68,6 +69,7 @@ class ParticipantPeer:
         self._on_media_state = on_media_state
         self._layer_rates = layer_rates  # the hearing's: what each layer of the composite sends
         self._uplinks: list[UplinkCap] = []  # one per camera they send
+        self.retransmits: RetransmitBudget | None = None
         self._uplink_cap: int | None = None
         self.video_out: CompositeVideoTrack | None = None
         self.audio_out: MixMinusAudioTrack | None = None
@@ -154,8 +156,13 @@ class ParticipantPeer:
                 video.setCodecPreferences(_h264_baseline_first())
                 self._route_keyframe_requests(video.sender)
                 if self.settings.low_layer_bitrate and self._layer_rates is not None:
-                    self.video_out.chooser = LayerChooser(self._layer_rates)
-                    self._watch_link(video.sender, self.video_out.chooser)
+                    chooser = self.video_out.chooser = LayerChooser(self._layer_rates)
+                    rates = self._layer_rates
+                    gate = RetransmitGate(video.sender,
+                                          lambda: budget_bps(rates.bps(chooser.layer), chooser.report.remb_bps))
+                    self.video_out.on_moving = gate.layer_moving
+                    self.retransmits = gate.decide
+                    self._watch_link(video.sender, chooser, gate)
             else:
                 self.audio_out = MixMinusAudioTrack(self.participant_id, self.settings.voice_bitrate)
                 audio = self.pc.addTransceiver(self.audio_out, direction="sendrecv")
@@ -185,8 +192,9 @@ class ParticipantPeer:
             raise OfferError(f"no common codec or transport ({exc.__class__.__name__}: {exc})") from None
         return apply_nat_mapping(self.pc.localDescription.sdp, self.settings.ice_nat_mapping)
 
-    def _watch_link(self, sender: RTCRtpSender, chooser: LayerChooser) -> None:
-        """What the receiver's RTCP says about its link (REMB, receiver reports, NACKs) feeds its layer."""
+    def _watch_link(self, sender: RTCRtpSender, chooser: LayerChooser, gate: RetransmitGate) -> None:
+        """What the receiver's RTCP says about its link (REMB, receiver reports, NACKs of its own layer's
+        packets) feeds its layer."""
         original = sender._handle_rtcp_packet
 
         async def handle(packet: Any) -> None:
@@ -196,7 +204,7 @@ class ParticipantPeer:
                         if report.ssrc == sender._ssrc:
                             chooser.receiver_report(report.fraction_lost)
                 elif isinstance(packet, rtp.RtcpRtpfbPacket) and packet.fmt == rtp.RTCP_RTPFB_NACK:
-                    chooser.nack(len(packet.lost))
+                    chooser.nack(gate.current(packet.lost))
                 elif isinstance(packet, rtp.RtcpPsfbPacket) and packet.fmt == rtp.RTCP_PSFB_APP:
                     bitrate, ssrcs = rtp.unpack_remb_fci(packet.fci)
                     if sender._ssrc in ssrcs:

@@ -41,6 +41,10 @@ class CompositeVideoTrack(MediaStreamTrack):
         self.layer = MAIN
         self._next_layer: str | None = None  # chosen, waiting for that layer's keyframe
         self.on_layer: Callable[[str], None] | None = None
+        # Called as the first packet of a new layer goes to the sender (what was sent before is stale: see
+        # hearing_server.media.retransmit).
+        self.on_moving: Callable[[], None] | None = None
+        self._first_of_layer: av.Packet | None = None
 
     @property
     def wants_low(self) -> bool:
@@ -67,11 +71,13 @@ class CompositeVideoTrack(MediaStreamTrack):
         if self.chooser is not None and not self._waiting_for_keyframe:
             chosen = self.chooser.choose()
             self._next_layer = chosen if chosen != self.layer else None
+        moved = False
         if self._next_layer is not None:
             # Moves happen at a keyframe of the layer moved to: the receiver's decoder starts afresh there.
             arriving = packets if self._next_layer == MAIN else low or []
             if any(packet.is_keyframe for packet in arriving):
                 self.layer, self._next_layer = self._next_layer, None
+                moved = True
                 if self.on_layer is not None:
                     self.on_layer(self.layer)
         if self.layer == MAIN:
@@ -86,6 +92,8 @@ class CompositeVideoTrack(MediaStreamTrack):
                 if not packet.is_keyframe:
                     continue
                 self._waiting_for_keyframe = False
+            if moved:
+                self._first_of_layer, moved = packet, False
             _put_latest(self._queue, packet)
 
     def stop(self) -> None:
@@ -98,6 +106,10 @@ class CompositeVideoTrack(MediaStreamTrack):
         item = await self._queue.get()
         if item is None:
             raise MediaStreamError
+        if item is self._first_of_layer:
+            self._first_of_layer = None
+            if self.on_moving is not None:
+                self.on_moving()
         return item
 
 

@@ -16,6 +16,8 @@ import asyncio
 import json
 import sys
 import time
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from playwright.async_api import async_playwright
 
@@ -50,9 +52,13 @@ def say(**message: object) -> None:
     sys.stdout.flush()
 
 
-async def main(join_url: str, seconds: float) -> None:
+async def main(join_url: str, seconds: float, screenshots: Path | None = None) -> None:
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        # The server is reached at the shaped link's address over plain HTTP, which is not a secure context:
+        # without this the page gets no camera or microphone and the weak link carries no uplink at all.
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(join_url))
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=[*ARGS, f"--unsafely-treat-insecure-origin-as-secure={origin}"])
         # bypass_csp: Playwright polls wait_for_function with eval, which the page's CSP (rightly) forbids
         context = await browser.new_context(permissions=["camera", "microphone"], bypass_csp=True, **PHONE)
         page = await context.new_page()
@@ -63,6 +69,7 @@ async def main(join_url: str, seconds: float) -> None:
         deadline = time.monotonic() + seconds
         last_frames, last_change = 0, time.monotonic()
         recent_freeze = 0.0
+        note, note_since, shot = "", time.monotonic(), set()
         while time.monotonic() < deadline:
             stats = await page.evaluate(STATS) or {}
             now = time.monotonic()
@@ -71,11 +78,17 @@ async def main(join_url: str, seconds: float) -> None:
                 last_frames, last_change = frames, now
             recent_freeze = max(recent_freeze, now - last_change)
             heard = stats.get("audio_samples", 0) - stats.get("concealed", 0)
+            shown = (await page.locator("#link-note").text_content() or "") \
+                if await page.locator("#link-note").count() else ""
+            if shown != note:
+                note, note_since = shown, now
+            if screenshots is not None and note not in shot and now - note_since >= 4.0:
+                # What the phone shows once a message has stood for a while (its picture has arrived)
+                shot.add(note)
+                await page.screenshot(path=str(screenshots / f"phone-{len(shot)}.png"))
             say(event="status", at=time.time(), connection=stats.get("connection", "none"), video_frames=frames,
                 keyframes=stats.get("keyframes", 0), audio_frames=heard / 960, recent_freeze=round(recent_freeze, 2),
-                admitted=await page.evaluate("window.__hearing.state") == "hearing",
-                note=await page.locator("#link-note").text_content() if await page.locator("#link-note").count()
-                else "")
+                admitted=await page.evaluate("window.__hearing.state") == "hearing", note=shown)
             recent_freeze = now - last_change
             await asyncio.sleep(0.5)
         await browser.close()
@@ -86,5 +99,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--join-url", required=True)
     parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument("--screenshots", type=Path, default=None,
+                        help="a folder: the phone's screen is saved once for each weak-connection message")
     args = parser.parse_args()
-    asyncio.run(main(args.join_url, args.seconds))
+    asyncio.run(main(args.join_url, args.seconds, args.screenshots))

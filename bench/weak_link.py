@@ -40,6 +40,7 @@ from tests.netns import ShapedLink, available  # noqa: E402
 from tests.remote_party import MeasuredParticipant, RemoteParty  # noqa: E402
 
 UNSHAPED = 100_000  # kbit/s (100 Mbit/s): the baseline phase
+SHOTS = Path(__file__).parent / ".cache" / "weak_link"  # the phone's screen, once per weak-connection message
 
 
 async def admit(api: ApiClient, judge: str, hid: str, pid: str) -> None:
@@ -119,7 +120,9 @@ async def run(args: argparse.Namespace) -> int:
             weak = RemoteParty(link, server.url, invite["token"], seconds=seconds)
             if args.party == "browser":
                 weak.command = link.command(sys.executable, str(Path(__file__).with_name("browser_party.py")),
-                                            "--join-url", invite["join_url"], "--seconds", str(seconds))
+                                            "--join-url", invite["join_url"], "--seconds", str(seconds),
+                                            "--screenshots", str(SHOTS))
+                SHOTS.mkdir(parents=True, exist_ok=True)
             await weak.start()
             weak_id = ""
             for _ in range(600):

@@ -7,11 +7,11 @@ Three layers of the same composite:
 - `still`: the low layer's keyframes only — while a receiver is on it, the low layer makes one a second — for
   a link that can carry the voice and little else ("audio first").
 
-A receiver's link is judged from what its RTCP says to our sender — the fraction lost in its receiver
-reports, the NACKs it sends, and REMB (a browser's estimate of what it receives) — against what its layer
-really sends (LayerRates). It goes down one layer after 2 s of a struggling link, and tries the layer
-above after 10 s of a clean one; a try that fails within twice that wait doubles the wait (up to 80 s), so
-a link at the edge does not flap. Moves take effect at a keyframe of the new layer (see
+A receiver's link is judged from what its RTCP says to our sender — the fraction lost in its receiver reports,
+the NACKs it sends, and REMB (a browser's estimate of what it receives) — against what its layer really sends
+(LayerRates). It goes down one layer after 2 s of a struggling link, and tries the layer above after 10 s of a
+clean one; a try that struggles goes back after 1 s, and a try that fails within twice that wait doubles the
+wait (up to 80 s), so a link at the edge does not flap. Moves take effect at a keyframe of the new layer (see
 CompositeVideoTrack).
 """
 
@@ -28,6 +28,9 @@ ORDER = (STILL, LOW, MAIN)
 LOSS_DOWN = 0.10  # a tenth of the packets lost: the layer is too much for this link
 LOSS_UP = 0.02
 DOWN_AFTER = 2.0  # seconds of a bad link before going down (one bad report is not a link)
+# A try up that struggles is given up sooner: the link was already known to be weak, and every second of
+# the try is a second of frozen picture for the receiver.
+DOWN_AFTER_TRY = 1.0
 UP_AFTER = 10.0  # seconds of a good link before trying the layer above; doubled after each failed try
 UP_AFTER_MAX = 80.0
 NACK_DOWN = 0.10  # NACKed packets as a share of the packets the layer sends
@@ -134,7 +137,8 @@ class LayerChooser:
         if trouble:
             self._good_since = None
             self._bad_since = self._bad_since if self._bad_since is not None else now
-            if now - self._bad_since >= DOWN_AFTER:
+            trying = self._tried_up_at is not None and now - self._tried_up_at < 2 * self._up_after
+            if now - self._bad_since >= (DOWN_AFTER_TRY if trying else DOWN_AFTER):
                 if self._tried_up_at is not None and now - self._tried_up_at < 2 * self._up_after:
                     self._up_after = min(UP_AFTER_MAX, self._up_after * 2)  # the try up failed: wait longer
                 self._tried_up_at = None

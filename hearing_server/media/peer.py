@@ -12,6 +12,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from ..config import MediaSettings
 from .dtls import HandshakeWatch, new_peer_connection, watch_handshake
 from .ice import MAX_OFFER_CANDIDATES, apply_nat_mapping, count_candidates, rtc_configuration
+from .jitter import give_up_on_lost_packets
 from .layers import LayerChooser, LayerRates
 from .receiving import PictureGuard, guard_pictures, use_simple_queue
 from .retransmit import RetransmitBudget, RetransmitGate, budget_bps
@@ -91,6 +92,7 @@ class ParticipantPeer:
             if transceiver is not None:
                 use_simple_queue(transceiver.receiver)  # before it starts: see hearing_server.media.receiving
                 if track.kind == "video":
+                    give_up_on_lost_packets(transceiver.receiver)  # see hearing_server.media.jitter
                     guard = guard_pictures(track, transceiver.receiver)
                     self._uplinks.append(UplinkCap(transceiver.receiver))
                     self._uplinks[-1].set(self._uplink_cap)

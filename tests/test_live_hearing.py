@@ -112,7 +112,8 @@ async def test_court_mute_silences_a_participant_for_everyone(api, server):
         await wait_audio(a, 1.0)
         last = a.audio[-48000:]
         rms = float(np.sqrt(np.mean(last.astype(np.float64) ** 2)))
-        assert rms < 200 and tone_strength(last, b.tone) < 0.05, rms
+        # Near digital silence a tone's share of it is the codec's rounding, not Ben: judged only above that
+        assert rms < 200 and (rms < 5 or tone_strength(last, b.tone) < 0.05), rms
     finally:
         await asyncio.gather(a.close(), b.close())
 

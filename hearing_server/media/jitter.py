@@ -30,8 +30,11 @@ class GivingUpJitterBuffer(JitterBuffer):
         self._clock = clock
         self._gap_since: float | None = None
         self.gave_up = 0  # gaps given up on, for tests and the log
+        self._newest: int | None = None  # the latest sequence number held: the span a gap can be in
 
     def add(self, packet: RtpPacket) -> tuple[bool, Optional[JitterFrame]]:
+        if self._newest is None or 0 < ((packet.sequence_number - self._newest) & 0xFFFF) < 0x8000:
+            self._newest = packet.sequence_number
         pli, frame = super().add(packet)
         if frame is not None or not self._waiting_for_a_missing_packet():
             self._gap_since = None
@@ -67,10 +70,13 @@ class GivingUpJitterBuffer(JitterBuffer):
 
     def _waiting_for_a_missing_packet(self) -> bool:
         """A slot is empty between the oldest packet held and a newer one: that frame cannot complete."""
-        if self._origin is None:
+        if self._origin is None or self._newest is None:
             return False
+        span = (self._newest - self._origin) & 0xFFFF  # a few packets: this runs for most packets received
+        if span >= self._capacity:
+            return False  # the newest was dropped with an old frame: aiortc's own rules apply
         seen_gap = False
-        for count in range(self._capacity):
+        for count in range(span + 1):
             packet = self._packets[(self._origin + count) % self._capacity]
             if packet is None:
                 seen_gap = True

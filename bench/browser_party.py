@@ -31,8 +31,11 @@ STATS = """async () => {
   if (!pc) return null;
   const stats = await pc.getStats();
   const out = {connection: pc.connectionState, video_frames: 0, keyframes: 0, audio_samples: 0, concealed: 0,
-               freeze_seconds: 0};
+               freeze_seconds: 0, audio_buffer_delay: 0, audio_buffer_emitted: 0, rtt: null};
   stats.forEach((s) => {
+    if (s.type === 'candidate-pair' && s.nominated && s.currentRoundTripTime !== undefined) {
+      out.rtt = s.currentRoundTripTime;
+    }
     if (s.type !== 'inbound-rtp') return;
     if (s.kind === 'video') {
       out.video_frames += s.framesDecoded || 0;
@@ -41,6 +44,8 @@ STATS = """async () => {
     } else if (s.kind === 'audio') {
       out.audio_samples += s.totalSamplesReceived || 0;
       out.concealed += s.concealedSamples || 0;
+      out.audio_buffer_delay += s.jitterBufferDelay || 0;  // seconds, summed over every sample emitted
+      out.audio_buffer_emitted += s.jitterBufferEmittedCount || 0;
     }
   });
   return out;
@@ -88,7 +93,9 @@ async def main(join_url: str, seconds: float, screenshots: Path | None = None) -
                 await page.screenshot(path=str(screenshots / f"phone-{len(shot)}.png"))
             say(event="status", at=time.time(), connection=stats.get("connection", "none"), video_frames=frames,
                 keyframes=stats.get("keyframes", 0), audio_frames=heard / 960, recent_freeze=round(recent_freeze, 2),
-                admitted=await page.evaluate("window.__hearing.state") == "hearing", note=shown)
+                admitted=await page.evaluate("window.__hearing.state") == "hearing", note=shown,
+                audio_buffer_delay=stats.get("audio_buffer_delay", 0), rtt=stats.get("rtt"),
+                audio_buffer_emitted=stats.get("audio_buffer_emitted", 0))
             recent_freeze = now - last_change
             await asyncio.sleep(0.5)
         await browser.close()

@@ -6,7 +6,9 @@ the join page (bench/browser_party.py, the default) or aiortc (tests/remote_part
 inside a network namespace whose link is shaped by `tc tbf` in both directions
 (tests/netns.py; the kernel here has tbf, not netem). One hearing, in phases: first unshaped (the baseline of
 this run), then the weak party's link at each rate in turn. Per phase it prints, for the weak party: composite
-frames a second, longest freeze, share of its audio decoded, keyframes received, its layer (from the roster);
+frames a second, longest freeze, share of its audio decoded, keyframes received, its layer (from the roster),
+its sound's latency (Chromium's getStats: half the round trip plus its jitter buffer's delay) and what the link
+added to it;
 for the control party: frames a second and keyframes; for the record: keyframes and sharpness (mean luma
 gradient of hearing.mp4 over the phase) as a ratio to the unshaped phase.
 
@@ -58,7 +60,20 @@ def phase_delta(events: list[dict], start: float, end: float) -> dict:
             "fps": (last["video_frames"] - first["video_frames"]) / seconds,
             "keyframes": last["keyframes"] - first["keyframes"],
             "audio": (last["audio_frames"] - first["audio_frames"]) / (seconds * 50) * 100,
-            "freeze": max(e["recent_freeze"] for e in inside)}
+            "freeze": max(e["recent_freeze"] for e in inside),
+            "latency": audio_latency(first, last, inside)}
+
+
+def audio_latency(first: dict, last: dict, inside: list[dict]) -> float | None:
+    """The sound's delay from our sender to the weak party's ear, in ms, from its browser's getStats: half
+    the round trip (the link is shaped alike both ways) plus the time its jitter buffer held each sample.
+    None for a party that does not report them (aiortc)."""
+    emitted = last.get("audio_buffer_emitted", 0) - first.get("audio_buffer_emitted", 0)
+    rtts = [e["rtt"] for e in inside if e.get("rtt") is not None]
+    if emitted <= 0 or not rtts:
+        return None
+    held = (last["audio_buffer_delay"] - first["audio_buffer_delay"]) / emitted
+    return (sum(rtts) / len(rtts) / 2 + held) * 1000
 
 
 def sharpness(luma: np.ndarray) -> float:
@@ -179,16 +194,21 @@ async def run(args: argparse.Namespace) -> int:
     base_keys, base_sharp, base_tile = record[0]
     base_control = phases[0]["control_fps"], phases[0]["control_keys"]
     rows = []
+    base_latency = phase_delta(weak.events, phases[0]["start"], phases[0]["end"]).get("latency")
     for phase, (keys, sharp, tile) in zip(phases, record):
         delta = phase_delta(weak.events, phase["start"], phase["end"])
+        latency = delta.get("latency")
         rows.append(["unshaped" if phase["rate"] == UNSHAPED else f"{phase['rate']} kbit/s",
                      delta.get("fps", 0.0), delta.get("freeze", 0.0), delta.get("audio", 0.0),
                      delta.get("keyframes", 0), phase["layer"],
+                     "-" if latency is None else f"{latency:.0f}",
+                     "-" if latency is None or base_latency is None else f"{latency - base_latency:+.0f}",
                      phase["control_fps"], phase["control_fps"] / base_control[0] if base_control[0] else 0,
                      phase["control_keys"], keys, tile / base_tile if base_tile else 0.0,
                      sharp / base_sharp if base_sharp else 0.0, phase["says"] or "-"])
     print(f"weak party: {args.party}")
     table(["weak party's link", "fps", "longest freeze s", "audio decoded %", "keyframes", "layer",
+           "audio latency ms", "added ms",
            "control fps", "control fps ratio", "control keyframes", "record keyframes",
            "record: control tile sharpness ratio", "record: whole picture sharpness ratio", "the phone says"],
           rows, title=f"One weak party, {args.phase_seconds:g} s a phase, composite {args.size} at "

@@ -24,6 +24,13 @@ ISSUER = "courtroom"
 ALGORITHM = "HS256"
 
 
+def _token_id() -> str:
+    """A token's id: 96 random bits, URL-safe, never starting with "-" (a clerk passes it on the command
+    line, `device-tokens revoke <id>`, where a leading dash reads as an option)."""
+    token_id = secrets.token_urlsafe(12)
+    return token_id if not token_id.startswith("-") else "A" + token_id[1:]
+
+
 class TokenKind(str, enum.Enum):
     STAFF = "staff"
     INVITE = "invite"
@@ -103,7 +110,7 @@ class TokenService:
               device: bool = False) -> tuple[str, Claims]:
         issued = time.time()
         claims = Claims(kind=kind, subject=subject, role=role, hearing=hearing,
-                        jti=secrets.token_urlsafe(12), expires_at=int(issued + ttl_seconds), name=name,
+                        jti=_token_id(), expires_at=int(issued + ttl_seconds), name=name,
                         purpose=purpose, parent=parent, courtroom=courtroom, device=device)
         payload = {
             "iss": ISSUER,

@@ -146,3 +146,10 @@ def test_a_relay_mark_is_good_for_60_seconds(monkeypatch):
     assert service.relayed_address(mark) == "203.0.113.7"
     now += 1
     assert service.relayed_address(mark) is None
+
+
+def test_a_token_id_never_starts_with_a_dash():
+    """A clerk types it on the command line (`device-tokens revoke <id>`); CI met one that began with "-"."""
+    from hearing_server.tokens import _token_id
+
+    assert not any(_token_id().startswith("-") for _ in range(5000))

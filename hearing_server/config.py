@@ -20,6 +20,8 @@ from recorder.retention import RetentionPolicy
 from recorder.settings import ArchiveSettings, RecordingSettings, StorageSettings
 from signaling.settings import SignalingSettings
 
+from .i18n import LANGUAGES, court_zone
+
 # The record's and the signaling protocol's own settings live with them (they import nothing of the server);
 # they are sections of the server's settings like the others.
 __all__ = ["ArchiveSettings", "RecordingSettings", "StorageSettings", "SignalingSettings"]
@@ -114,8 +116,27 @@ class NodeSettings:
 
 
 @dataclass
+class CourtSettings:
+    """The court itself: the language its picture speaks and its pages fall back to, and its clock."""
+
+    # "kk" (Kazakh), "ru" (Russian) or "en" (English). The composite (everyone's picture and the record)
+    # says its words in it; a page shows the language its browser asks for (Accept-Language) if it is one
+    # of these three, this one otherwise, and each person can switch on every page.
+    language: str = "kk"
+    # An IANA time zone (the system's tz database) or a fixed offset such as "+05:00". Pages and the picture
+    # show the court's local time; the record keeps UTC. Kazakhstan has been UTC+5 throughout since 2024.
+    time_zone: str = "Asia/Almaty"
+    # A party the court admitted who opens their join link again (closed the tab, the phone crashed, pressed
+    # Leave by mistake): "seat" — back to their seat if within media.reconnect_grace_seconds of leaving, else
+    # to the waiting room; "lobby" — always to the waiting room, where the court sees "returning" and
+    # readmits with one click.
+    rejoin_by_link: str = "seat"
+
+
+@dataclass
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
+    court: CourtSettings = field(default_factory=CourtSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
     state: StateSettings = field(default_factory=StateSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
@@ -271,6 +292,14 @@ def settings_from_dict(data: Mapping[str, Any]) -> Settings:
 
 
 def validate(settings: Settings) -> None:
+    if settings.court.rejoin_by_link not in ("seat", "lobby"):
+        raise ConfigError('court.rejoin_by_link must be "seat" or "lobby"')
+    if settings.court.language not in LANGUAGES:
+        raise ConfigError(f"court.language must be one of {', '.join(LANGUAGES)}")
+    try:
+        court_zone(settings.court.time_zone)
+    except ValueError as exc:
+        raise ConfigError(f"court.time_zone: {exc}") from None
     if settings.server.event_loop not in ("uvloop", "asyncio"):
         raise ConfigError('server.event_loop must be "uvloop" or "asyncio"')
     if bool(settings.server.tls_cert_file) != bool(settings.server.tls_key_file):

@@ -290,8 +290,13 @@ class Court:
                                           {"name": name, "role": role.value}))
         return Invitation(participant, token)
 
-    async def enter_lobby(self, claims: Claims, stated_name: str, seat_taken: bool) -> Participant:
-        """A person opened their join link: put them in the waiting room (never straight into the hearing)."""
+    async def enter_lobby(self, claims: Claims, stated_name: str) -> tuple[Participant, str]:
+        """A person opened their join link: the first time, into the waiting room (never straight into the
+        hearing). Someone the court admitted before comes back with the same link — a closed tab, a phone
+        that crashed, Leave pressed by mistake — see `_return_by_link`. One person, one seat: a second device
+        with the same link takes the seat over (the room closes the first one's connection).
+
+        Returns the person and, when they go straight back to their seat, their new session token."""
         hearing = await self.hearing(claims.hearing)
         person = await self.participant(claims.hearing, claims.subject)
         if person.invite_jti != claims.jti:
@@ -300,13 +305,11 @@ class Court:
             raise conflict("hearing_closed", "the hearing is closed")
         if person.state in (ParticipantState.REJECTED, ParticipantState.REMOVED):
             raise forbidden("the court has not admitted you to this hearing", f"participant_{person.state.value}")
-        if person.in_hearing or person.state is ParticipantState.LEFT and person.admitted_at:
-            raise ApiError(401, "invite_used", "this invitation has already been used; use your session")
-        if seat_taken:
-            raise conflict("seat_taken", "this invitation is already in use on another device")
+        person.stated_name = clean_text(stated_name, "name") or person.stated_name
+        if person.admitted_at is not None:
+            return await self._return_by_link(hearing, person)
         if hearing.locked and person.state is not ParticipantState.WAITING:
             raise forbidden("the hearing is locked; nobody new may enter", "hearing_locked")
-        person.stated_name = clean_text(stated_name, "name") or person.stated_name
         first_time = person.state is not ParticipantState.WAITING
         person.state = ParticipantState.WAITING
         person.lobby_at = person.lobby_at if not first_time and person.lobby_at else time.time()
@@ -314,7 +317,51 @@ class Court:
         await self.store.lobby_enter(hearing.id, person.id, person.lobby_at)
         await self.bus.publish(CourtEvent(ev.LOBBY_ENTERED, hearing.id, person.id,
                                           data={"name": person.name, "stated_name": person.stated_name}))
-        return person
+        return person, ""
+
+    async def _return_by_link(self, hearing: Hearing, person: Participant) -> tuple[Participant, str]:
+        """An admitted person's link opened again. Within the grace period (media.reconnect_grace_seconds,
+        counted from the drop or from Leave) and when the court allows it (court.rejoin_by_link = "seat"),
+        straight back to their seat with a new session (the old one is revoked, so a lost phone cannot come
+        back); otherwise into the waiting room as returning, and the court readmits them with one click."""
+        if person.state is ParticipantState.WAITING:
+            await self.store.save_participant(person)
+            return person, ""
+        now = time.time()
+        since = {ParticipantState.DISCONNECTED: person.disconnected_at,
+                 ParticipantState.LEFT: person.left_at}.get(person.state, now)
+        away = now - (since if since is not None else 0.0)
+        grace = self.settings.media.reconnect_grace_seconds
+        if self.settings.court.rejoin_by_link == "seat" and away <= grace and \
+                person.left_reason != LOST_CONNECTION:
+            token, session = self.tokens.issue(TokenKind.SESSION, person.id, Role(person.role), hearing.id,
+                                               self.settings.auth.session_ttl_hours * 3600, name=person.name)
+            if person.session_jti:
+                await self.revoke(person.session_jti, session.expires_at)
+            person.session_jti = session.jti
+            person.state = ParticipantState.ADMITTED
+            person.disconnected_at = None
+            person.left_reason = ""
+            await self.store.save_participant(person)
+            await self.bus.publish(CourtEvent(ev.RECONNECTED, hearing.id, person.id, person.id, {"by_link": True}))
+            return person, token
+        if hearing.locked:
+            raise forbidden("the hearing is locked; nobody new may enter", "hearing_locked")
+        why = "left" if person.state is ParticipantState.LEFT and person.left_reason != LOST_CONNECTION else \
+            "away_too_long" if away > grace or person.left_reason == LOST_CONNECTION else "court_checks_again"
+        if person.session_jti:  # readmission gives a new one
+            await self.revoke(person.session_jti, now + self.settings.auth.session_ttl_hours * 3600)
+            person.session_jti = ""
+        person.state = ParticipantState.WAITING
+        person.lobby_at = now
+        person.left_reason = ""
+        person.returning = why
+        await self.store.save_participant(person)
+        await self.store.lobby_enter(hearing.id, person.id, person.lobby_at)
+        await self.bus.publish(CourtEvent(ev.LOBBY_ENTERED, hearing.id, person.id, data={
+            "name": person.name, "stated_name": person.stated_name, "returning": True, "why": why,
+            "admitted_at": person.admitted_at}))
+        return person, ""
 
     async def lobby(self, claims: Claims, hearing_id: str) -> list[Participant]:
         hearing = await self.hearing(hearing_id)
@@ -346,6 +393,7 @@ class Court:
         person.session_jti = session.jti
         person.state = ParticipantState.ADMITTED
         person.admitted_at = time.time()
+        person.returning = ""
         await self.store.save_participant(person)
         await self.store.lobby_leave(hearing.id, person.id)
         await self.bus.publish(CourtEvent(ev.ADMITTED, hearing.id, person.id, claims.subject,
@@ -454,10 +502,11 @@ class Court:
             person.state = ParticipantState.WAITING
             person.lobby_at = time.time()
             person.left_reason = ""
+            person.returning = "away_too_long"
             await self.store.save_participant(person)
             await self.store.lobby_enter(hearing.id, person.id, person.lobby_at)
-            await self.bus.publish(CourtEvent(ev.LOBBY_ENTERED, hearing.id, person.id,
-                                              data={"name": person.name, "returning": True}))
+            await self.bus.publish(CourtEvent(ev.LOBBY_ENTERED, hearing.id, person.id, data={
+                "name": person.name, "returning": True, "why": "away_too_long", "admitted_at": person.admitted_at}))
             return person
         if person.state not in (ParticipantState.ADMITTED, ParticipantState.DISCONNECTED,
                                 ParticipantState.WAITING):

@@ -84,6 +84,9 @@ class Participant:
     disconnected_at: float | None = None
     left_at: float | None = None
     left_reason: str = ""
+    # Back in the waiting room after being admitted once: why ("away_too_long", "left", "court_checks_again");
+    # the court sees "returning — admitted at …" and readmits with one click. Empty otherwise.
+    returning: str = ""
 
     @property
     def in_hearing(self) -> bool:

@@ -1,4 +1,4 @@
-"""Text from outside, checked once at the edge, and text drawn into the picture, made safe to draw.
+"""Text from outside, checked once at the edge.
 
 Every name, case number, note, label and reason a client sends (HTTP API or signaling) goes through
 `clean_text`: it is valid Unicode (no lone UTF-16 surrogates, which JSON's \\ud800 escapes can smuggle in
@@ -6,13 +6,12 @@ and which neither UTF-8 files nor OpenCV can take), has no control characters, i
 same name typed on two phones is the same string in the record) and is length-limited. Whatever passes is
 safe for the journal, the transcript, the database, a file name and a picture.
 
-`drawable` turns any text into what the composite's Hershey font can draw, and never fails: OpenCV 5's
-putText crashes the whole process on a lone surrogate, and draws '?' for every letter outside ASCII.
+Text drawn into the picture goes through hearing_server.media.lettering.drawable, which needs the
+picture's font to know what can be drawn.
 """
 
 from __future__ import annotations
 
-import functools
 import unicodedata
 from typing import Any
 
@@ -87,44 +86,3 @@ def check_raw(value: str, field: str, limit: int) -> str:
     if len(value) > limit:
         raise TextError(field, f"is longer than {limit} characters")
     return value
-
-
-# Kazakh and Russian Cyrillic in Latin letters (Kazakh's 2021 Latin alphabet where it differs from Russian
-# transliteration), so that a name on a tile reads as a name, not as a row of question marks.
-_CYRILLIC = {
-    "а": "a", "ә": "a", "б": "b", "в": "v", "г": "g", "ғ": "g", "д": "d", "е": "e", "ё": "yo", "ж": "zh",
-    "з": "z", "и": "i", "й": "i", "к": "k", "қ": "q", "л": "l", "м": "m", "н": "n", "ң": "n", "о": "o",
-    "ө": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ұ": "u", "ү": "u", "ф": "f", "х": "kh",
-    "һ": "h", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "і": "i", "ь": "", "э": "e",
-    "ю": "yu", "я": "ya",
-}
-
-
-@functools.lru_cache(maxsize=2048)
-def drawable(text: object) -> str:
-    """Printable ASCII that OpenCV's Hershey font draws as it is; never raises, whatever it is given."""
-    try:
-        source = text if isinstance(text, str) else str(text)
-        out = []
-        for char in unicodedata.normalize("NFC", source):
-            code = ord(char)
-            if 32 <= code < 127:
-                out.append(char)
-                continue
-            if char.isspace():
-                out.append(" ")
-                continue
-            latin = _CYRILLIC.get(char.lower())
-            if latin is not None:
-                out.append(latin.capitalize() if char.isupper() else latin)
-                continue
-            # Accented Latin letters lose their accents (é → e); anything else shows as '?'.
-            base = "".join(c for c in unicodedata.normalize("NFKD", char)
-                           if 32 <= ord(c) < 127) if not 0xD800 <= code <= 0xDFFF else ""
-            if base:
-                out.append(base)
-            elif unicodedata.category(char)[0] in "LNPS":
-                out.append("?")
-        return " ".join("".join(out).split())
-    except Exception:  # a picture must never fail for a name
-        return "?"

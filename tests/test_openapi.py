@@ -188,6 +188,9 @@ async def test_answers_match_the_document(archive_api, archive_server):
 
     status, data = await call("GET", "/api/health")
     assert status == 200
+    status, data = await call("GET", "/api/court")
+    assert status == 200 and data["language"] == "kk"
+    assert [language["code"] for language in data["languages"]] == ["kk", "ru", "en"]
     status, data = await call("POST", "/api/login", {"username": "judge", "password": "wrong password"})
     assert status == 401
     status, data = await call("POST", "/api/login", {"username": "judge"})

@@ -91,26 +91,70 @@ async def test_a_token_for_another_hearing_does_not_open_this_one(api, server, s
     await _refused(api.base, wrong, "not_found")
 
 
-async def test_an_invitation_is_single_seat_and_spent_on_admission(api, server):
+async def test_one_person_one_seat_a_second_device_with_the_link_takes_it_over(api, server):
     judge, hid, invite = await _hearing_with_invite(api)
     first = Participant(api.base, invite["token"])
     second = Participant(api.base, invite["token"])
     try:
         assert (await first.connect())["state"] == "lobby"
-        assert (await second.connect())["code"] == "seat_taken"
-        await _check_refusal_close(second, "seat_taken")  # open: the other device may leave in a moment
-        pid = first.of_type("welcome")[0]["participant"]["id"]
-        await api.ok("POST", f"/api/hearings/{hid}/participants/{pid}/admit", token=judge)
-        await first.expect("admitted")
-        await first.close()
-        third = Participant(api.base, invite["token"])
-        reply = await third.connect()
-        assert reply["code"] == "invite_used"
-        await _check_refusal_close(third, "invite_used")
-        await third.close()
+        assert (await second.connect())["state"] == "lobby"
+        assert (await first.expect("error"))["code"] == "replaced"
+        await _closed_with(first, 4409, "the first device replaced")
+        lobby = (await api.ok("GET", f"/api/hearings/{hid}/lobby", token=judge))["entrants"]
+        assert [e["online"] for e in lobby] == [True]
     finally:
         await first.close()
         await second.close()
+
+
+async def test_an_admitted_person_comes_back_with_the_same_link(api, server, settings):
+    """A closed tab, a crashed phone or Leave pressed by mistake: the same link brings the person back — to
+    their seat within the grace period (court.rejoin_by_link = "seat"), with a new session that revokes the
+    old one; else to the waiting room as returning, and the court readmits them with one click."""
+    judge, hid, invite = await _hearing_with_invite(api)
+    people: list[Participant] = []
+
+    async def open_link() -> tuple[Participant, dict]:
+        person = Participant(api.base, invite["token"], name="Ana Silva")
+        people.append(person)
+        return person, await person.connect()
+
+    try:
+        phone, welcome = await open_link()
+        pid = welcome["participant"]["id"]
+        await api.ok("POST", f"/api/hearings/{hid}/participants/{pid}/admit", token=judge)
+        first_session = (await phone.expect("admitted"))["session_token"]
+        await phone.close()  # the tab closed: no leave, the socket just goes
+        phone, welcome = await open_link()
+        assert welcome["state"] == "admitted" and welcome["session_token"] not in ("", first_session)
+        await _refused(api.base, first_session, "token_revoked")  # a lost phone cannot come back
+        roster = {p["id"]: p["state"] for p in (await api.ok("GET", f"/api/hearings/{hid}/participants",
+                                                                token=judge))["participants"]}
+        assert roster[pid] == "admitted"
+
+        await phone.send({"type": "leave"})  # Leave pressed by mistake
+        await until(lambda: phone.closed_code is not None, 10.0, what="the server to close after leave")
+        phone, welcome = await open_link()
+        assert welcome["state"] == "admitted"
+
+        settings.court.rejoin_by_link = "lobby"  # this court checks everyone coming back
+        await phone.close()
+        phone, welcome = await open_link()
+        assert (welcome["state"], welcome["returning"]) == ("lobby", "court_checks_again")
+        entrant = (await api.ok("GET", f"/api/hearings/{hid}/lobby", token=judge))["entrants"][0]
+        assert entrant["returning"] == "court_checks_again" and entrant["admitted_at"] > 0
+        await api.ok("POST", f"/api/hearings/{hid}/participants/{pid}/admit", token=judge)
+        assert (await phone.expect("admitted"))["session_token"]
+
+        settings.court.rejoin_by_link = "seat"
+        settings.media.reconnect_grace_seconds = 0.3  # a long drop: longer than the grace period
+        await phone.close()
+        await asyncio.sleep(0.6)
+        phone, welcome = await open_link()
+        assert (welcome["state"], welcome["returning"]) == ("lobby", "away_too_long")
+    finally:
+        for person in people:
+            await person.close()
 
 
 async def test_removal_revokes_both_tokens(api, server):

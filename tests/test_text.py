@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
 from hearing_server.media.compositor import Caption, Tile, VideoCompositor
+from hearing_server.media.lettering import drawable, fit, has_glyph
 from recorder.download_name import content_disposition, download_name
-from signaling.text import TextError, check_raw, clean_text, drawable
+from signaling.text import TextError, check_raw, clean_text
 
 HOSTILE = ["CV-\ud800", "\udfff", "a\x00b", "tab\tand\nline", "\u202eevil", "\u2066x\u2069", "\ufffe", "\U0010ffff",
            "e\u0301", "\u200fright-to-left mark", "Жанар Қасымова", "👩🏽‍⚖️", "x" * 10_000, "", " ", "\x7f", "\x85"]
@@ -40,14 +42,71 @@ def test_accepted_text_is_folded_normalised_and_limited():
         check_raw("token\ud800", "token", 100)
 
 
-def test_anything_becomes_drawable_ascii():
+def test_anything_becomes_drawable_and_kazakh_and_russian_stay_as_they_are():
     for value in HOSTILE + [None, 42, b"bytes"]:
         drawn = drawable(value)
-        assert all(32 <= ord(c) < 127 for c in drawn), (value, drawn)
-    # Kazakh and Russian names read as names on a tile, not as question marks.
-    assert drawable("Жанар Қасымова") == "Zhanar Qasymova"
-    assert drawable("Әлия Өмірбекова, Щукин") == "Aliya Omirbekova, Shchukin"
-    assert drawable("José Müller") == "Jose Muller"
+        assert all(has_glyph(c) for c in drawn), (value, drawn)
+        assert not any(0xD800 <= ord(c) <= 0xDFFF or ord(c) < 32 for c in drawn), (value, drawn)
+    # The font draws every Kazakh and Russian letter as itself (OpenCV 4's Hershey font drew '?').
+    kazakh = "АӘБВГҒДЕЁЖЗИЙКҚЛМНҢОӨПРСТУҰҮФХҺЦЧШЩЪЫІЬЭЮЯ"
+    for letter in kazakh + kazakh.lower() + "№":
+        assert has_glyph(letter), letter
+    assert drawable("Жанар Қасымова") == "Жанар Қасымова"
+    assert drawable("Әлия Өмірбекова, Щукин") == "Әлия Өмірбекова, Щукин"
+    assert drawable("José Müller") == "José Müller"
+    assert drawable("Ελένη") == "?????"  # what the font lacks is one '?' a letter, never a crash
+
+
+def test_a_label_too_long_for_its_tile_is_cut_with_an_ellipsis():
+    name = "Айгерім Серікқызы Бекова-Нұрланова"
+    cut = fit(name, 200, 1.0)
+    assert cut.endswith("…") and name.startswith(cut[:-1]) and len(cut) < len(name)
+    assert cv2.getTextSize(cut, cv2.FONT_HERSHEY_SIMPLEX, 1.0, 1)[0][0] <= 200
+    assert fit(name, 2000, 1.0) == name
+
+
+def test_a_kazakh_name_a_russian_role_and_a_cyrillic_case_number_are_drawn_as_written():
+    """The composite, encoded to H.264 and decoded as a receiver would, carries the very label a Cyrillic
+    font renders: compared with the expected rendering of the text, and far from the '?' row OpenCV 4 drew."""
+    from fractions import Fraction
+
+    import av
+
+    width, height = 1280, 720
+    compositor = VideoCompositor(width, height)
+    name, role, case = "Айгерім Бекова", "свидетель", "Дело №2-123/2026"
+    frame = compositor.compose([Tile("a", name, role, None, placeholder="")],
+                               Caption(case, "2026-12-06 10:02:03 UTC+5", False))
+    encoder = av.CodecContext.create("libx264", "w")
+    encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
+    encoder.time_base = Fraction(1, 15)
+    encoder.options = {"preset": "veryfast", "qp": "18"}
+    picture = av.VideoFrame.from_ndarray(frame, format="yuv420p")
+    packets = list(encoder.encode(picture)) + list(encoder.encode(None))
+    decoder = av.CodecContext.create("h264", "r")
+    decoded = [f for p in packets for f in decoder.decode(p)] + list(decoder.decode(None))
+    luma = decoded[0].to_ndarray(format="gray").astype(np.int16)
+
+    def expected(text: str, size: float) -> np.ndarray:
+        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, size, 1)
+        canvas = np.zeros((th + base + 8, tw + 8), np.uint8)
+        cv2.putText(canvas, text, (4, th + 4), cv2.FONT_HERSHEY_SIMPLEX, size, 255, 1, cv2.LINE_AA)
+        return canvas
+
+    def best_match(template: np.ndarray, region: np.ndarray) -> float:
+        region8 = np.clip(region, 0, 255).astype(np.uint8)
+        return float(cv2.matchTemplate(region8, template, cv2.TM_CCOEFF_NORMED).max())
+
+    label_size = max(0.55, min(1.4, 0.09 * (height - compositor.bar) / 27))
+    label = expected(f"{name}  ({role})", label_size)
+    question_marks = expected("?" * len(name) + f"  ({'?' * len(role)})", label_size)
+    bottom = luma[height - 120:height]
+    drawn, replaced = best_match(label, bottom), best_match(question_marks, bottom)
+    assert drawn > 0.9 and replaced < 0.6, (drawn, replaced)
+    caption = expected(f"Case {case}", 0.85)
+    bar = luma[:compositor.bar]
+    drawn, replaced = best_match(caption, bar), best_match(expected(f"Case {'?' * 4} ?2-123/2026", 0.85), bar)
+    assert drawn > 0.9 and replaced < drawn - 0.15, (drawn, replaced)
 
 
 def test_the_compositor_draws_any_name_without_failing():

@@ -2,6 +2,7 @@
 // hand it to a party with an expiring link, and read who accessed it.
 // The player with its transcript (RecordingPlayer) is exported for the party's page, shared.js.
 
+import { languageSwitcher, startLanguage } from "./i18n.js";
 import { $, h, show, apiCall, ApiError, roleLabel } from "./common.js";
 
 // -- the player and its transcript (also used by shared.js) ---------------------------------------------
@@ -1336,7 +1337,9 @@ async function loadAudit(older = false) {
 
 // -- wiring -------------------------------------------------------------------------------------------
 
-function init() {
+async function init() {
+  await startLanguage();
+  $("#language-slot").append(languageSwitcher());
   state.player = new RecordingPlayer({
     video: $("#recording-video"),
     list: $("#transcript"),

@@ -1,6 +1,8 @@
 // Shared helpers for the judge console and the join page: HTTP API, signaling, WebRTC, small DOM tools.
 // Plain ES module, no build step, nothing fetched from off-host.
 
+import { dateTime, t } from "./i18n.js";
+
 export const $ = (selector, root = document) => root.querySelector(selector);
 
 /** Build an element: h("button", {class: "btn", onclick}, "Text", child...). Text is never parsed as HTML. */
@@ -46,7 +48,7 @@ export async function apiCall(method, path, { body, token } = {}) {
       method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store",
     });
   } catch {
-    throw new ApiError(0, "network_error", "The server cannot be reached. Check the network connection.");
+    throw new ApiError(0, "network_error", t("error.network_error"));
   }
   let data = null;
   try {
@@ -430,36 +432,32 @@ export class Backoff {
   }
 }
 
-export const ROLE_LABELS = {
-  judge: "Judge", clerk: "Clerk", courtroom: "Courtroom", admin: "Administrator", plaintiff: "Plaintiff",
-  defendant: "Defendant", lawyer: "Lawyer", prosecutor: "Prosecutor", witness: "Witness",
-  interpreter: "Interpreter", observer: "Observer",
-};
-
+/** A role as the page's language names it ("Witness", "Куә", "Свидетель"). */
 export function roleLabel(role) {
-  return ROLE_LABELS[role] || (role ? role.charAt(0).toUpperCase() + role.slice(1) : "");
+  if (!role) return "";
+  const said = t(`role.${role}`);
+  return said === `role.${role}` ? role.charAt(0).toUpperCase() + role.slice(1) : said;
 }
 
-export const STATUS_LABELS = { scheduled: "Scheduled", open: "In session", recess: "In recess", closed: "Closed" };
+/** A hearing's status ("In session", "Отырыс жүріп жатыр", …). */
+export function statusLabel(status) {
+  const said = t(`status.${status}`);
+  return said === `status.${status}` ? String(status || "") : said;
+}
 
 /** "just now", "3 min", "1 h 05 min" since an epoch time in seconds. */
 export function since(epochSeconds) {
   if (!epochSeconds) return "";
   const seconds = Math.max(0, Math.floor(Date.now() / 1000 - epochSeconds));
-  if (seconds < 45) return "just now";
+  if (seconds < 45) return t("time.just_now");
   const minutes = Math.round(seconds / 60);
-  if (minutes < 60) return `${minutes} min`;
-  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;
+  if (minutes < 60) return t("time.minutes", { count: minutes });
+  return t("time.hours_minutes", { hours: Math.floor(minutes / 60), minutes: String(minutes % 60).padStart(2, "0") });
 }
 
-export function clockTime(epochSeconds) {
-  if (!epochSeconds) return "";
-  return new Date(epochSeconds * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-}
+export { clockTime } from "./i18n.js";
 
+/** A scheduled start (ISO 8601) as the court's local date and time. */
 export function formatSchedule(iso) {
-  if (!iso) return "";
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return iso;
-  return date.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+  return dateTime(iso);
 }

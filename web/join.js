@@ -3,8 +3,9 @@
 import {
   $, show, decodeJwtPayload, SignalingChannel, CLOSE, createHearingPeer, offerWithCandidates, watchPeer,
   closePeer, getLocalMedia, stopStream, playWithSound, unmuteAndPlay, inboundVideoStats, Backoff, roleLabel,
-  STATUS_LABELS, RETRY_LATER,
+  statusLabel, RETRY_LATER,
 } from "./common.js";
+import { startLanguage, languageSwitcher, onLanguageChange, say, t } from "./i18n.js";
 
 const invite = readInviteToken();
 const claims = decodeJwtPayload(invite);
@@ -71,37 +72,35 @@ function attachSelfView() {
   show($("#lobby-placeholder"), !cameraVisible);
   show($("#hearing-self"), cameraVisible);
   show($("#self-thumb-off"), !cameraVisible);
-  $("#self-thumb-off").textContent = stream ? "Camera off" : "No camera";
+  say($("#self-thumb-off"), stream ? "join.camera_is_off" : "join.no_camera");
 }
 
 let bannerTimer = null;
+let bannerKeys = [];
 
-function banner(text, kind = "info", holdMs = 0) {
+/** The banner at the top: one or more catalog keys, said in a row (re-said when the language changes). */
+function banner(keys, kind = "info", holdMs = 0) {
   const node = $("#banner");
   clearTimeout(bannerTimer);
-  if (!text) {
+  bannerKeys = (Array.isArray(keys) ? keys : [keys]).filter(Boolean);
+  if (!bannerKeys.length) {
     show(node, false);
     return;
   }
-  node.textContent = text;
+  renderBanner();
   node.className = `join-banner join-banner-${kind}`;
   show(node, true);
   if (holdMs) bannerTimer = setTimeout(() => show(node, false), holdMs);
 }
 
+function renderBanner() {
+  $("#banner").textContent = bannerKeys.map((key) => t(key)).join(" ");
+}
+
+// The last screen: its title and text are join.final.<kind>.title / .text in the catalogs.
 const FINAL = {
-  left: ["You have left the hearing", "Thank you. You can close this page now.", "ok"],
-  closed: ["The hearing has ended", "The court has closed the hearing. You can close this page now.", "ok"],
-  rejected: ["The court did not admit you", "If you think this is a mistake, please contact the court.", "stop"],
-  removed: ["You were removed from the hearing", "The court has ended your participation.", "stop"],
-  replaced: ["You joined from another device", "This hearing is open in another window or on another device, so this page was disconnected.", "info"],
-  locked: ["The hearing is locked", "The court is not letting anyone new in at the moment. Please try again later or contact the court.", "info"],
-  used: ["This link has already been used", "Your invitation was already used to enter the hearing. If you were disconnected, please contact the court for a new link.", "stop"],
-  expired: ["This link has expired", "Please ask the court for a new invitation.", "stop"],
-  invalid: ["This link cannot be used", "The invitation link is incomplete or no longer valid. Please check that you opened the whole link, or ask the court for a new one.", "stop"],
-  seat: ["This link is open on another device",
-    "Your invitation is being used on another phone, computer or browser window right now. Close it there, then try again here.", "info"],
-  gone: ["You are no longer in this hearing", "Please contact the court if you need to join again.", "stop"],
+  left: "ok", closed: "ok", rejected: "stop", removed: "stop", replaced: "info", locked: "info", used: "stop",
+  expired: "stop", invalid: "stop", seat: "info", gone: "stop",
 };
 
 function finish(kind, detail = "", retry = false) {
@@ -119,12 +118,16 @@ function finish(kind, detail = "", retry = false) {
     sessionStorage.removeItem(sessionKey);
     app.sessionToken = "";
   }
-  const [title, text, mark] = FINAL[kind] || FINAL.invalid;
-  $("#final-title").textContent = title;
-  $("#final-text").textContent = detail ? `${text} ${detail}` : text;
-  $("#final-mark").className = `final-mark final-${mark}`;
+  const known = kind in FINAL ? kind : "invalid";
+  say($("#final-title"), `join.final.${known}.title`);
+  const text = $("#final-text");
+  say(text, `join.final.${known}.text`);
+  const reason = document.createElement("span");
+  if (detail) say(reason, "join.reason_given", { reason: detail });
+  text.append(detail ? " " : "", reason);
+  $("#final-mark").className = `final-mark final-${FINAL[known]}`;
   const retryButton = $("#final-retry");
-  retryButton.textContent = kind === "replaced" ? "Use this device instead" : "Try again";
+  say(retryButton, kind === "replaced" ? "join.use_this_device" : "join.try_again");
   show(retryButton, retry);
   banner("");
   setScreen("final");
@@ -132,39 +135,25 @@ function finish(kind, detail = "", retry = false) {
 
 // -- camera and microphone ----------------------------------------------------------------------------
 
-const MEDIA_NOTICES = {
-  denied: ["Camera and microphone are blocked",
-    "Your browser did not allow this page to use the camera and microphone. You can still join: you will see and hear the hearing, but the court will not see or hear you. To fix it, allow the camera and microphone for this site in your browser settings (the lock or camera icon next to the address), then tap “Try the camera again”."],
-  none: ["No camera or microphone found",
-    "This device has no camera or microphone that the page can use. You can still join to watch and listen, but the court will not see or hear you."],
-  "no-camera": ["No camera found",
-    "You can join with sound only: the court will hear you but not see you."],
-  "no-microphone": ["No microphone found",
-    "You can join with your camera only: the court will see you but not hear you."],
-  busy: ["The camera is in use",
-    "Another app is using the camera or microphone. Close it and tap “Try the camera again”, or join without it: you will see and hear the hearing, but the court may not see or hear you."],
-  insecure: ["Camera not available on this connection",
-    "The camera and microphone only work over a secure (https) link. You can still join to watch and listen."],
-  error: ["The camera could not be started",
-    "You can still join: you will see and hear the hearing, but the court may not see or hear you."],
-};
+// What the camera check found: join.media.<problem>.title / .text in the catalogs.
+const MEDIA_NOTICES = ["denied", "none", "no-camera", "no-microphone", "busy", "insecure", "error"];
 
 async function startLocalMedia() {
-  $("#setup-placeholder").textContent = "Starting your camera…";
+  say($("#setup-placeholder"), "join.camera_starting");
   const { stream, problem } = await getLocalMedia();
   stopStream(app.local);
   app.local = stream;
   app.mediaProblem = problem;
-  const notice = MEDIA_NOTICES[problem];
+  const notice = MEDIA_NOTICES.includes(problem) ? problem : "";
   show($("#media-notice"), !!notice);
   if (notice) {
-    $("#media-notice-title").textContent = notice[0];
-    $("#media-notice-text").textContent = notice[1];
+    say($("#media-notice-title"), `join.media.${notice}.title`);
+    say($("#media-notice-text"), `join.media.${notice}.text`);
     $("#media-notice").className = `notice ${problem === "no-camera" || problem === "no-microphone" ? "notice-info" : "notice-warn"}`;
   }
-  $("#setup-placeholder").textContent = stream && stream.getVideoTracks().length ? "" : "No camera picture";
+  say($("#setup-placeholder"), stream && stream.getVideoTracks().length ? "" : "join.no_camera_picture");
   const lobbyNote = $("#lobby-media-note");
-  lobbyNote.textContent = notice ? `${notice[0]}. The court cannot check your identity on camera, and may ask you some questions instead.` : "";
+  say(lobbyNote, notice ? `join.media.${notice}.lobby` : "");
   show(lobbyNote, !!notice && (problem === "denied" || problem === "none" || problem === "no-camera" || problem === "insecure" || problem === "busy" || problem === "error"));
   app.micMuted = false;
   app.cameraOff = false;
@@ -179,12 +168,12 @@ function updateControls() {
   mute.disabled = !audio;
   mute.setAttribute("aria-pressed", String(app.micMuted));
   mute.classList.toggle("ctl-off", app.micMuted || !audio);
-  $("#mute-label").textContent = !audio ? "No microphone" : app.micMuted ? "Unmute" : "Mute";
+  say($("#mute-label"), !audio ? "join.no_microphone" : app.micMuted ? "join.unmute" : "join.mute");
   const camera = $("#camera-button");
   camera.disabled = !video;
   camera.setAttribute("aria-pressed", String(app.cameraOff));
   camera.classList.toggle("ctl-off", app.cameraOff || !video);
-  $("#camera-label").textContent = !video ? "No camera" : app.cameraOff ? "Camera on" : "Camera off";
+  say($("#camera-label"), !video ? "join.no_camera" : app.cameraOff ? "join.camera_turn_on" : "join.camera_turn_off");
 }
 
 function toggleMute() {
@@ -213,7 +202,7 @@ async function join(event) {
     return;
   }
   $("#join-button").disabled = true;
-  $("#join-button").textContent = "Joining…";
+  say($("#join-button"), "join.joining");
   app.statedName = name;
   await connect();
 }
@@ -228,7 +217,7 @@ async function connect() {
   try {
     await channel.open();
   } catch (error) {
-    if (app.channel === channel && error.code === "timeout") reconnect("The server does not answer.");
+    if (app.channel === channel && error.code === "timeout") reconnect("join.why.no_answer");
     return; // a refused connection is reported by the close event
   }
   const usingSession = !!app.sessionToken;
@@ -251,6 +240,11 @@ async function connect() {
   app.hearing = welcome.hearing;
   app.me = welcome.participant;
   app.mutedByCourt = !!(welcome.participant && welcome.participant.muted_by_court);
+  if (welcome.session_token && sessionKey) {
+    // Back in their seat by their link (a closed tab, a crashed phone): the way back after the next drop.
+    app.sessionToken = welcome.session_token;
+    sessionStorage.setItem(sessionKey, welcome.session_token);
+  }
   renderHearingInfo();
   if (welcome.state === "admitted") {
     enterHearing();
@@ -261,7 +255,9 @@ async function connect() {
     const wasAdmitted = app.admitted;
     app.admitted = false;
     setScreen("lobby");
-    banner(wasAdmitted ? "You were away for a while: the court has to admit you again." : "", "info");
+    // Back in the waiting room after being admitted: say why, so it is not a mystery.
+    const why = welcome.returning || (wasAdmitted ? "away_too_long" : "");
+    banner(why ? `join.returning.${why}` : "", "info");
   }
   // The offer goes out at once, in the lobby too: the court sees the camera before admitting.
   await startPeer(channel);
@@ -281,13 +277,12 @@ function helloRefused(error, usingSession) {
     }
   }
   if (code === "timeout" || code === "rate_limited" || code === "internal_error" || code === "seat_taken") {
-    reconnect(code === "seat_taken" ? "This invitation is still connected on another device. Retrying…"
-      : "The server is busy.");
+    reconnect(code === "seat_taken" ? "join.why.seat_taken" : "join.why.busy");
     return;
   }
   if (RETRY_LATER.includes(code)) {
     // The hearing is between servers, or the court's state or media is away for a moment: come back.
-    reconnect("The court's server is busy for a moment.");
+    reconnect("join.why.busy_moment");
     return;
   }
   if (usingSession && ["invalid_token", "token_revoked", "token_expired", "wrong_token_kind"].includes(code)) {
@@ -304,7 +299,7 @@ function helloRefused(error, usingSession) {
     token_revoked: "invalid", invalid_token: "invalid", wrong_token_kind: "invalid", not_found: "invalid",
   };
   const kind = kinds[code] || "invalid";
-  finish(kind, kinds[code] ? "" : error.message || "", kind === "locked");
+  finish(kind, "", kind === "locked");
 }
 
 async function startPeer(channel) {
@@ -327,7 +322,7 @@ async function startPeer(channel) {
   app.unwatch = watchPeer(pc, (trouble) => {
     if (app.pc !== pc) return;
     if (trouble === "failed" && app.channel && app.channel.isOpen) retryMedia();
-    else restart("The connection was interrupted.");
+    else restart("join.why.interrupted");
   });
   try {
     const sdp = await offerWithCandidates(pc);
@@ -337,7 +332,7 @@ async function startPeer(channel) {
     await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
   } catch (error) {
     if (app.pc !== pc || app.finished || error.code === "disconnected") return;
-    restart("The connection could not be set up.");
+    restart("join.why.setup_failed");
   }
 }
 
@@ -347,7 +342,7 @@ function retryMedia() {
   const channel = app.channel;
   app.mediaFailed = true;
   teardownPeer();
-  banner("The connection to the hearing failed. Retrying…", "warn");
+  banner("join.media_failed", "warn");
   clearTimeout(app.mediaTimer);
   app.mediaTimer = setTimeout(() => {
     if (app.channel === channel && channel && channel.isOpen && !app.finished) startPeer(channel);
@@ -368,8 +363,7 @@ function teardownPeer() {
 function updateStageWait() {
   const connected = app.pc && app.pc.connectionState === "connected";
   show($("#stage-wait"), !connected);
-  $("#stage-wait").textContent = app.mediaFailed ? "The connection to the hearing failed. Retrying…"
-    : app.pc ? "Connecting to the hearing…" : "Reconnecting…";
+  say($("#stage-wait"), app.mediaFailed ? "join.media_failed" : app.pc ? "join.stage.connecting" : "join.reconnecting");
   if (connected) app.mediaFailed = false;
 }
 
@@ -393,12 +387,9 @@ async function limitCamera(bitsPerSecond) {
 function linkNote() {
   const note = $("#link-note");
   if (!note) return;
-  const texts = {
-    weak: "Weak connection — reduced picture.",
-    poor: "Very weak connection — audio only; the picture is refreshed every few seconds.",
-  };
-  note.textContent = texts[app.link] || "";
-  show(note, !!texts[app.link]);
+  const known = app.link === "weak" || app.link === "poor";
+  say(note, known ? `join.link.${app.link}` : "");
+  show(note, known);
 }
 
 function enterHearing() {
@@ -420,15 +411,17 @@ function renderHearingInfo() {
   $("#fact-case").textContent = hearing.case_number || "";
   $("#fact-court").textContent = [hearing.court, hearing.courtroom, hearing.judge_name].filter(Boolean).join(" · ");
   const me = app.me || {};
-  $("#fact-you").textContent = me.name ? `You: ${me.name}${me.role ? ` · ${roleLabel(me.role)}` : ""}` : "";
+  if (me.name) say($("#fact-you"), me.role ? "join.you_as" : "join.you", { name: me.name, role: roleLabel(me.role) });
+  else say($("#fact-you"), "");
   $("#lobby-hearing").textContent = [hearing.case_number, hearing.title].filter(Boolean).join(" · ");
-  $("#hearing-title").textContent = hearing.title || hearing.case_number || "Hearing";
+  if (hearing.title || hearing.case_number) $("#hearing-title").textContent = hearing.title || hearing.case_number;
+  else say($("#hearing-title"), "join.hearing");
   const status = $("#hearing-status");
-  status.textContent = STATUS_LABELS[hearing.status] || hearing.status;
+  status.textContent = statusLabel(hearing.status);
   status.className = `badge badge-${hearing.status}`;
   const note = $("#hearing-note");
   if (hearing.status === "recess") {
-    note.textContent = "The hearing is in recess. Please stay connected; it will resume shortly.";
+    say(note, "join.recess_note");
     show(note, true);
   } else {
     courtMuteNote();
@@ -438,7 +431,7 @@ function renderHearingInfo() {
 function courtMuteNote() {
   const note = $("#hearing-note");
   if (app.hearing && app.hearing.status === "recess") return;
-  note.textContent = app.mutedByCourt ? "The court muted your microphone." : "";
+  say(note, app.mutedByCourt ? "join.court_muted_note" : "");
   show(note, app.mutedByCourt);
 }
 
@@ -455,15 +448,15 @@ function onMessage(channel, message) {
       enterHearing();
       break;
     case "rejected":
-      finish("rejected", message.reason ? `Reason given: ${message.reason}` : "");
+      finish("rejected", message.reason || "");
       break;
     case "removed":
-      finish("removed", message.reason ? `Reason given: ${message.reason}` : "");
+      finish("removed", message.reason || "");
       break;
     case "muted":
       app.mutedByCourt = !!message.muted;
       courtMuteNote();
-      banner(message.muted ? "The court muted your microphone" : "The court turned your microphone back on",
+      banner(message.muted ? "join.court_muted" : "join.court_unmuted",
         message.muted ? "warn" : "info", 6000);
       break;
     case "hearing":
@@ -510,25 +503,26 @@ function onMessage(channel, message) {
 }
 
 function renderPeople(people) {
+  app.lastPeople = people;
   const list = $("#people-list");
   list.replaceChildren();
   for (const person of people) {
     const item = document.createElement("li");
     const name = document.createElement("span");
     name.className = "person-name";
-    name.textContent = person.name + (app.me && person.id === app.me.id ? " (you)" : "");
+    name.textContent = app.me && person.id === app.me.id ? t("join.person_you", { name: person.name }) : person.name;
     const role = document.createElement("span");
     role.className = "role-tag";
     role.textContent = roleLabel(person.role);
     item.append(name, role);
     const flags = [];
-    if (person.muted) flags.push(person.muted_by_court ? "muted by the court" : "microphone off");
-    if (person.camera_off) flags.push("camera off");
-    if (person.state === "disconnected" || person.online === false) flags.push("reconnecting");
-    else if (person.media === "failed") flags.push("no connection");
-    else if (person.media === "connecting") flags.push("connecting");
-    else if (person.link === "weak") flags.push("weak connection");
-    else if (person.link === "poor") flags.push("very weak connection");
+    if (person.muted) flags.push(t(person.muted_by_court ? "person.muted_by_court" : "person.microphone_off"));
+    if (person.camera_off) flags.push(t("person.camera_off"));
+    if (person.state === "disconnected" || person.online === false) flags.push(t("person.reconnecting"));
+    else if (person.media === "failed") flags.push(t("person.no_connection"));
+    else if (person.media === "connecting") flags.push(t("person.connecting"));
+    else if (person.link === "weak") flags.push(t("person.weak_connection"));
+    else if (person.link === "poor") flags.push(t("person.very_weak_connection"));
     if (flags.length) {
       const note = document.createElement("span");
       note.className = "person-flags";
@@ -544,14 +538,14 @@ function onClose(channel, { code, reason, local }) {
   if (channel !== app.channel || local || app.finished || channel.helloRefused) return;
   app.channel = null;
   if (code === CLOSE.HEARING_CLOSED && /shutting down/i.test(reason || "") && app.hearing?.status !== "closed") {
-    reconnect("The court's server is restarting.");
+    reconnect("join.why.restarting");
   } else if (app.leaving || code === CLOSE.NORMAL) finish("left");
   else if (code === CLOSE.FORBIDDEN) finish(app.admitted ? "gone" : "rejected");
   else if (code === CLOSE.REMOVED) finish("removed");
   else if (code === CLOSE.HEARING_CLOSED) finish("closed");
   else if (code === CLOSE.REPLACED) finish("replaced", "", true);
   else if (code === CLOSE.UNAUTHORIZED) finish("invalid");
-  else reconnect("The connection was lost.");
+  else reconnect("join.why.lost");
 }
 
 /** Drop the current connection (peer or signaling trouble) and come back through the usual door. */
@@ -567,8 +561,7 @@ function reconnect(reason, delay = null) {
   teardownPeer();
   const wait = delay === null ? app.backoff.next() : delay;
   app.attempts += 1;
-  const hint = app.attempts > 4 ? " Check that the phone is online (Wi-Fi or mobile data)." : "";
-  banner(`Reconnecting… ${reason || ""}${hint}`.trim(), "warn");
+  banner(["join.reconnecting", reason, app.attempts > 4 ? "join.why.check_online" : ""], "warn");
   clearTimeout(app.retryTimer);
   app.retryTimer = setTimeout(connect, wait);
 }
@@ -586,7 +579,14 @@ function leave() {
 
 // -- start --------------------------------------------------------------------------------------------
 
-function init() {
+async function init() {
+  await startLanguage();
+  $("#language-slot").append(languageSwitcher());
+  onLanguageChange(() => {
+    renderBanner();
+    renderHearingInfo();
+    if (app.lastPeople) renderPeople(app.lastPeople);
+  });
   $("#join-form").addEventListener("submit", join);
   $("#media-retry").addEventListener("click", startLocalMedia);
   $("#mute-button").addEventListener("click", toggleMute);
@@ -604,7 +604,7 @@ function init() {
     app.backoff.reset();
     if (!app.local) await startLocalMedia();
     setScreen(app.admitted ? "hearing" : "lobby");
-    banner("Connecting…", "info");
+    banner("join.connecting", "info");
     connect();
   });
   window.addEventListener("online", () => {
@@ -619,14 +619,13 @@ function init() {
     return;
   }
   $("#name").value = claims.name || "";
-  $("#invite-line").replaceChildren("You are invited as ",
-    Object.assign(document.createElement("strong"), { textContent: roleLabel(claims.role) || "a participant" }), ".");
+  say($("#invite-line"), "join.invited_as", { role: roleLabel(claims.role) || t("join.a_participant") });
   setScreen("setup");
   startLocalMedia().then(() => {
     if (app.sessionToken) {
       // A reload during the hearing: go straight back in with the session.
       setScreen("hearing");
-      banner("Reconnecting…", "warn");
+      banner("join.reconnecting", "warn");
       app.admitted = true;
       connect();
     }

@@ -1,10 +1,11 @@
 // Judge console: sign in, hearings, hearing controls, invitations, the live hearing, lobby and roster, log notes,
 // the recording indicator with pause and resume, and the courtroom camera chooser.
 
+import { languageSwitcher, startLanguage, t } from "./i18n.js";
 import {
   $, h, show, apiCall, ApiError, SignalingChannel, SignalError, CLOSE, createHearingPeer, offerWithCandidates,
   iceGatheringComplete, watchPeer, closePeer, getLocalMedia, stopStream, playWithSound, unmuteAndPlay,
-  inboundVideoStats, Backoff, roleLabel, STATUS_LABELS, since, clockTime, formatSchedule, RETRY_LATER,
+  inboundVideoStats, Backoff, roleLabel, statusLabel, since, clockTime, formatSchedule, RETRY_LATER,
 } from "./common.js";
 
 const TOKEN_KEY = "court.staff.token";
@@ -148,7 +149,7 @@ function renderHearingList() {
       },
       h("span", { class: "hearing-item-top" },
         h("span", { class: "case-number" }, hearing.case_number),
-        h("span", { class: `badge badge-${hearing.status}` }, STATUS_LABELS[hearing.status] || hearing.status)),
+        h("span", { class: `badge badge-${hearing.status}` }, statusLabel(hearing.status))),
       h("span", { class: "hearing-item-title" }, hearing.title),
       h("span", { class: "hearing-item-meta" }, [formatSchedule(hearing.scheduled_start), hearing.courtroom]
         .filter(Boolean).join(" · ")))));
@@ -222,7 +223,7 @@ function renderHearing() {
   $("#h-meta").textContent = [hearing.court, hearing.courtroom, formatSchedule(hearing.scheduled_start)]
     .filter(Boolean).join(" · ");
   const status = $("#h-status");
-  status.textContent = STATUS_LABELS[hearing.status] || hearing.status;
+  status.textContent = statusLabel(hearing.status);
   status.className = `badge badge-${hearing.status}`;
   show($("#h-locked"), !!hearing.locked);
 
@@ -1063,7 +1064,13 @@ function renderLobby(entrants, session) {
       list.append(card); // keep the server's order (longest waiting first) without re-creating the video
     }
     card.querySelector(".entrant-name").replaceChildren(
-      h("strong", {}, entrant.name), " ", h("span", { class: "role-tag" }, roleLabel(entrant.role)));
+      h("strong", {}, entrant.name), " ", h("span", { class: "role-tag" }, roleLabel(entrant.role)),
+      // Admitted once already (a closed tab, a long drop, Leave by mistake): readmitted with one click.
+      entrant.returning ? h("span", { class: "returning-tag", title: t(`lobby.returning_why.${entrant.returning}`) },
+        entrant.admitted_at ? t("lobby.returning_admitted_at", { time: clockTime(entrant.admitted_at) })
+          : t("lobby.returning")) : "");
+    card.querySelector(".entrant-actions .btn-success").textContent =
+      entrant.returning ? t("lobby.readmit") : t("lobby.admit");
     const stated = (entrant.stated_name || "").trim();
     const differs = stated && stated.toLowerCase() !== (entrant.name || "").trim().toLowerCase();
     card.querySelector(".entrant-stated").replaceChildren(
@@ -1178,7 +1185,9 @@ async function moderate(person, action, button) {
 
 // -- wiring -------------------------------------------------------------------------------------------
 
-function init() {
+async function init() {
+  await startLanguage();
+  $("#language-slot").append(languageSwitcher());
   $("#login-form").addEventListener("submit", signIn);
   $("#logout").addEventListener("click", () => signOut());
   $("#status-close").addEventListener("click", () => show($("#status"), false));

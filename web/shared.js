@@ -1,6 +1,7 @@
 // A party's view of a recording the court shared: what it is, the video beside its transcript, a download.
 // The link (/shared#token=…) carries a share token; it works until it expires or the court revokes it.
 
+import { languageSwitcher, startLanguage } from "./i18n.js";
 import { $, h, show, apiCall, ApiError, roleLabel } from "./common.js";
 import { RecordingPlayer, formatDuration, localDateTime, utcDateTime } from "./archive.js";
 
@@ -107,6 +108,8 @@ async function download(purpose = "download") {
 }
 
 async function init() {
+  await startLanguage();
+  $("#language-slot").append(languageSwitcher());
   player = new RecordingPlayer({
     video: $("#recording-video"),
     list: $("#transcript"),

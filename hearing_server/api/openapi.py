@@ -394,6 +394,8 @@ def schemas() -> Json:
             "left_at": timestamp("Left, was removed, or the hearing closed"),
             "left_reason": string("Why they left: 'connection lost' (a session token brings them back to the "
                                   "lobby), or empty"),
+            "returning": string("Back in the waiting room after being admitted once, and why (see "
+                                "LobbyEntrant.returning); empty otherwise"),
         }, description="The court's view of a participant, contact details included (token ids left out)."),
         "ParticipantList": obj({"participants": array(ref("Participant"))}),
         "LobbyEntrant": obj({
@@ -404,6 +406,12 @@ def schemas() -> Json:
             "email": string("E-mail address from the invitation"),
             "online": boolean("Connected to signaling right now (false: their connection dropped; they may "
                               "come back with the same link)"),
+            "returning": string("Admitted once already and back in the waiting room, and why: `away_too_long` "
+                                "(longer than the grace period), `left` (pressed Leave, then opened the link "
+                                "again after the grace period), `court_checks_again` (court.rejoin_by_link = "
+                                "\"lobby\"); empty for someone new", enum=["", "away_too_long", "left",
+                                                                       "court_checks_again"]),
+            "admitted_at": timestamp("When the court admitted a returning person before (null otherwise)"),
         }, description="A person waiting in the lobby: PublicParticipant and what the identity check needs."),
         "LobbyList": obj({"entrants": array(ref("LobbyEntrant"), "First arrival first")}),
         "InvitationRequest": obj({
@@ -450,6 +458,15 @@ def schemas() -> Json:
             "display_name": string("Name shown in hearings (from the token)", "Judge Amira Haddad"),
             "role": ref("StaffRole"),
             "permissions": array(ref("Permission"), "What this role may do, sorted"),
+        }),
+        "Court": obj({
+            "language": string("The court's language (court.language): the picture's words, and the pages' "
+                               "language when the browser asks for none of these", enum=["kk", "ru", "en"]),
+            "languages": array(obj({"code": string("Language code", "kk"),
+                                    "name": string("Its name in itself", "Қазақша")}),
+                               "The languages the pages offer, in the switcher's order"),
+            "time_zone": string("The court's time zone for local times: an IANA name, Etc/GMT±N for a "
+                                "whole-hour offset, or ±HH:MM", "Asia/Almaty"),
         }),
         "Health": obj({
             "status": enum(["ok", "degraded"], "degraded when the state store does not answer"),
@@ -1119,6 +1136,17 @@ def paths() -> Json:
             {"200": ok("Healthy", ref("Health"), {"status": "ok", "store": True}),
              "503": ok("The state store does not answer", ref("Health"),
                        {"status": "degraded", "store": False})},
+            public=True)},
+        "/api/court": {"get": operation(
+            "court", "system", "The court's language and clock",
+            "What every page needs before it shows a word: the court's own language (`court.language`, also "
+            "the language of the composite picture), the languages the pages offer, and the court's time zone "
+            "for showing local times (`court.time_zone`, as a browser's Intl.DateTimeFormat takes it). Needs no "
+            "token.",
+            {"200": ok("The court", ref("Court"), {
+                "language": "kk", "time_zone": "Asia/Almaty",
+                "languages": [{"code": "kk", "name": "Қазақша"}, {"code": "ru", "name": "Русский"},
+                              {"code": "en", "name": "English"}]})},
             public=True)},
         "/api/openapi.json": {"get": operation(
             "openapi", "system", "This document", "The OpenAPI 3.1 description of the HTTP API.",

@@ -14,6 +14,7 @@ from signaling.text import text_problem
 from ..appkeys import COURT, ROOMS, SETTINGS, STORE, THROTTLE, USERS
 from ..court import clean_text
 from ..errors import ApiError
+from ..i18n import LANGUAGES, intl_time_zone, text
 from ..models import Hearing, Participant, to_dict
 from ..roles import PERMISSIONS, Permission, Role
 from .openapi import openapi_document
@@ -36,6 +37,17 @@ async def health(request: web.Request) -> web.Response:
     store_ok = await request.app[STORE].ping()
     return web.json_response({"status": "ok" if store_ok else "degraded", "store": store_ok},
                              status=200 if store_ok else 503)
+
+
+@routes.get("/api/court")
+async def court_info(request: web.Request) -> web.Response:
+    """What every page needs before it shows a word: the court's language and clock (no token needed)."""
+    court = request.app[SETTINGS].court
+    return web.json_response({
+        "language": court.language,
+        "languages": [{"code": code, "name": text(code, "language.name")} for code in LANGUAGES],
+        "time_zone": intl_time_zone(court.time_zone),
+    }, headers={"Cache-Control": "no-cache"})
 
 
 @routes.get("/api/openapi.json")
@@ -223,7 +235,8 @@ async def lobby(request: web.Request) -> web.Response:
 
 def _entrant(person: Participant, online: bool) -> dict[str, Any]:
     return dict(person.public(), stated_name=person.stated_name, waiting_since=person.lobby_at,
-                phone=person.phone, email=person.email, online=online)
+                phone=person.phone, email=person.email, online=online, returning=person.returning,
+                admitted_at=person.admitted_at if person.returning else None)
 
 
 @routes.get("/api/hearings/{hearing_id}/participants")

@@ -109,14 +109,13 @@ class CourtGateway:
             if not isinstance(where, HearingRoom):
                 return Elsewhere(where.node_id, where.url)
         # The court decides first; a room is only made for someone it let in.
+        session_token = ""
         if claims.kind is TokenKind.STAFF:
             if not hearing_id:
                 raise msg.ProtocolError("missing_field", "hello: staff must name the hearing_id")
             person = await court.join_staff(claims, hearing_id)
         elif claims.kind is TokenKind.INVITE:
-            live = rooms.rooms.get(claims.hearing)
-            taken = live is not None and claims.subject in live.connections
-            person = await court.enter_lobby(claims, name, seat_taken=taken)
+            person, session_token = await court.enter_lobby(claims, name)
         else:
             person = await court.resume_session(claims)
         where = await rooms.locate(await court.hearing(person.hearing_id), may_relay=False)
@@ -130,4 +129,8 @@ class CourtGateway:
             "permissions": sorted(p.value for p in PERMISSIONS.get(claims.role, frozenset()))
             if claims.kind is TokenKind.STAFF else [],
         }
+        if session_token:  # back in their seat by their link: the way back in after the next drop
+            welcome["session_token"] = session_token
+        if person.state is ParticipantState.WAITING and person.returning:
+            welcome["returning"] = person.returning
         return Joined(welcome, JoinedHearing(court, where), claims, person)

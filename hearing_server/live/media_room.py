@@ -25,7 +25,9 @@ from .. import events as ev
 from ..config import Settings
 from ..errors import ApiError
 from ..events import CourtEvent
+from ..i18n import court_clock, court_zone, role_name, text
 from ..media.audio_mixer import AudioSource
+from ..media.compositor import Wording
 from ..media.dtls import new_peer_connection
 from ..media.ice import apply_nat_mapping, rtc_configuration
 from ..media.mixer import HearingMixer, Seat
@@ -39,7 +41,6 @@ from ..roles import Role
 
 log = logging.getLogger(__name__)
 
-RECESS_BANNER = "RECESS - the hearing will resume shortly"
 
 
 class MediaListener(Protocol):
@@ -64,7 +65,11 @@ class MediaRoom:
         self.recorder = recorder
         self.listener = listener
         self.recording: HearingRecording | None = None
-        self.mixer = HearingMixer(settings.media, hearing.case_number)
+        # One picture for everyone and the record: it speaks the court's language and shows its clock.
+        self.language = settings.court.language
+        zone = court_zone(settings.court.time_zone)
+        self.mixer = HearingMixer(settings.media, hearing.case_number, self._wording(),
+                                  lambda: court_clock(zone))
         self.people: dict[str, Participant] = {}
         self.peers: dict[str, ParticipantPeer] = {}
         self.cameras: dict[str, list[IncomingVideo]] = {}
@@ -225,6 +230,17 @@ class MediaRoom:
             await peer.close()
         self._refresh_seats()
 
+    def _wording(self) -> Wording:
+        say = self._say
+        return Wording(case=say("picture.case"), recording=say("picture.recording"), muted=say("picture.muted"),
+                       poor=say("picture.poor_connection"), waiting=say("picture.waiting"))
+
+    def _say(self, key: str) -> str:
+        return text(self.language, key)
+
+    def _role(self, role: str) -> str:
+        return role_name(self.language, role)
+
     def _refresh_seats(self) -> None:
         seats = []
         # The courtroom's own cameras come first, then the remote parties in the order they were admitted.
@@ -237,24 +253,24 @@ class MediaRoom:
                 seats += self._courtroom_seats(person, cameras, muted)
                 continue
             peer = self.peers.get(person.id)
+            connected = peer is not None and peer.media_state == CONNECTED
             if person.state is ParticipantState.DISCONNECTED:
-                placeholder = "connection lost"
+                placeholder = "connection_lost"
             elif peer is not None and peer.media_state == FAILED:
-                placeholder = "no connection"
-            elif peer is None or peer.media_state != CONNECTED:
-                placeholder = "connecting..."
+                placeholder = "no_connection"
+            elif not connected:
+                placeholder = "connecting"
             elif person.camera_off:
-                placeholder = "camera off"
+                placeholder = "camera_off"
             else:
-                placeholder = "no picture"
-            if not cameras or person.camera_off or person.state is ParticipantState.DISCONNECTED or \
-                    placeholder in ("no connection", "connecting..."):
-                seats.append(Seat(f"{person.id}:v0", person.id, person.name, Role(person.role).label,
-                                  None, placeholder, muted))
+                placeholder = "no_picture"
+            shown = self._say(f"picture.{placeholder}")
+            role = self._role(person.role)
+            if not cameras or person.camera_off or person.state is ParticipantState.DISCONNECTED or not connected:
+                seats.append(Seat(f"{person.id}:v0", person.id, person.name, role, None, shown, muted))
                 continue
             for camera in cameras:
-                seats.append(Seat(camera.key, person.id, person.name, Role(person.role).label, camera,
-                                  placeholder, muted))
+                seats.append(Seat(camera.key, person.id, person.name, role, camera, shown, muted))
         self.mixer.seats = seats
         self._send_cameras()
         with_camera = sorted(pid for pid, cameras in self.cameras.items() if cameras)
@@ -269,8 +285,8 @@ class MediaRoom:
         for number, camera in enumerate(cameras, 1):
             if camera.key in self.hidden_cameras:
                 continue
-            seats.append(Seat(camera.key, person.id, camera.label or f"{person.name} camera {number}",
-                              Role.COURTROOM.label, camera, "camera offline", muted))
+            seats.append(Seat(camera.key, person.id, camera.label or f"{person.name} · {number}",
+                              self._role(Role.COURTROOM.value), camera, self._say("picture.camera_offline"), muted))
         return seats
 
     # -- which courtroom cameras are in the picture -------------------------------------------------
@@ -281,7 +297,7 @@ class MediaRoom:
             if person.role != Role.COURTROOM.value or not person.in_hearing:
                 continue
             for number, camera in enumerate(self.cameras.get(person.id, []), 1):
-                out.append({"key": camera.key, "label": camera.label or f"{person.name} camera {number}",
+                out.append({"key": camera.key, "label": camera.label or f"{person.name} · {number}",
                             "participant_id": person.id, "shown": camera.key not in self.hidden_cameras,
                             "online": camera.fresh() is not None})
         return out
@@ -379,7 +395,7 @@ class MediaRoom:
                 for person in self.people.values():
                     if self.recording is not None:
                         self.recording.participant(person.id, person.name, person.role)
-        self.mixer.banner = RECESS_BANNER if status is HearingStatus.RECESS else ""
+        self.mixer.banner = self._say("picture.recess") if status is HearingStatus.RECESS else ""
         self.mixer.audio.silenced = status is HearingStatus.RECESS
         self._apply_recording_state(actor)
 

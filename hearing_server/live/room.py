@@ -270,7 +270,8 @@ class HearingRoom:
         waiting = sorted((p for p in self.people.values() if p.state is ParticipantState.WAITING),
                          key=lambda p: p.lobby_at or 0.0)
         return [dict(p.public(), stated_name=p.stated_name, waiting_since=p.lobby_at,
-                     online=p.id in self.connections, camera=p.id in self.with_camera)
+                     online=p.id in self.connections, camera=p.id in self.with_camera,
+                     returning=p.returning, admitted_at=p.admitted_at if p.returning else None)
                 for p in waiting]
 
     def _broadcast_to_court(self, message: dict[str, Any]) -> None:

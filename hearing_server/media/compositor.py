@@ -1,4 +1,4 @@
-"""The hearing's picture: a grid of labelled tiles under a bar with the case number and the UTC clock.
+"""The hearing's picture: a grid of labelled tiles under a bar with the case number and the court's clock.
 
 Drawn straight in I420 (yuv420p: one contiguous (H*3/2, W) uint8 buffer, Y then U then V, the layout of
 cv2's COLOR_YUV2BGR_I420 and of PyAV's VideoFrame.from_ndarray(format="yuv420p")): the cameras arrive in
@@ -20,10 +20,9 @@ from typing import Callable, Union
 import cv2
 import numpy as np
 
-from signaling.text import drawable
+from .lettering import FONT, drawable, fit
 
-FONT = cv2.FONT_HERSHEY_SIMPLEX
-BAR = 36  # header bar height at 720p; scaled with the canvas
+BAR = 48  # header bar height at 720p; scaled with the canvas (its text still legible on a phone)
 # The palette, in BGR (as OpenCV spells colours); converted once to Y/U/V below.
 BACKGROUND = (32, 24, 20)
 TILE_EMPTY = (70, 60, 55)
@@ -109,9 +108,20 @@ class Tile:
 @dataclass(frozen=True)
 class Caption:
     case_number: str
-    clock: str  # UTC, already formatted
+    clock: str  # the court's local time with its offset, already formatted
     recording: bool
     banner: str = ""  # e.g. "RECESS": drawn across the whole picture
+
+
+@dataclass(frozen=True)
+class Wording:
+    """The words the picture says by itself, in the court's language (hearing_server.i18n gives them)."""
+
+    case: str = "Case {number}"
+    recording: str = "REC"
+    muted: str = "MUTED"
+    poor: str = "POOR CONNECTION"
+    waiting: str = "Waiting for participants"
 
 
 def grid(count: int, width: int, height: int, top: int) -> list[tuple[int, int, int, int]]:
@@ -142,6 +152,19 @@ def grid(count: int, width: int, height: int, top: int) -> list[tuple[int, int, 
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive), canvas pixels
 
 
+def label_layout(name: str, role: str, inner_width: int, cell_height: int, scale: float) -> tuple[str, float]:
+    """A tile's label ("name  (role)", the name cut to fit, the role always whole) and its font size.
+
+    Read on a phone 390 px wide the whole picture is shrunk to a third, so the label grows with its tile
+    (≈ 9 % of the tile's height: ≥ 10 CSS px on such a phone for up to four tiles), capped for a lone tile."""
+    size = max(0.55 * scale, min(1.4 * scale, 0.09 * cell_height / 27))
+    room = inner_width - int(16 * scale)
+    suffix = f"  ({role})" if role else ""
+    suffix_w = cv2.getTextSize(suffix, FONT, size, 1)[0][0]
+    shown = fit(name, room - suffix_w, size) if suffix_w < room else ""
+    return fit(shown + suffix if shown else role, room, size), size
+
+
 @dataclass(frozen=True)
 class _Mask:
     """An anti-aliased mark (255 = the colour), at an even canvas position, with its chroma-sized half."""
@@ -153,11 +176,12 @@ class _Mask:
 
 
 class VideoCompositor:
-    def __init__(self, width: int, height: int) -> None:
+    def __init__(self, width: int, height: int, wording: Wording | None = None) -> None:
         if width % 2 or height % 2:
             raise ValueError("an I420 picture needs an even width and height")
         self.width = width
         self.height = height
+        self.wording = wording or Wording()
         self.scale = height / 720
         self.bar = int(BAR * self.scale)
         self.pad = max(2, int(3 * self.scale))
@@ -197,8 +221,8 @@ class VideoCompositor:
         # Whatever a name holds, the picture is drawn: OpenCV's putText takes only what drawable() gives.
         tiles = [replace(t, name=drawable(t.name), role=drawable(t.role), placeholder=drawable(t.placeholder))
                  for t in tiles]
-        caption = replace(caption, case_number=drawable(caption.case_number), clock=drawable(caption.clock),
-                          banner=drawable(caption.banner))
+        caption = replace(caption, case_number=drawable(self.wording.case.replace("{number}", caption.case_number)),
+                          clock=drawable(caption.clock), banner=drawable(caption.banner))
         try:
             for plane, background in zip(planes, self._background_planes):
                 np.copyto(plane, background)
@@ -207,7 +231,7 @@ class VideoCompositor:
             self._draw_caption(caption)
             everything = (0, 0, self.width, self.height)
             if not tiles and not caption.banner:
-                self._centered(everything, "Waiting for participants", 1.0 * self.scale, WHITE)
+                self._centered(everything, drawable(self.wording.waiting), 1.0 * self.scale, WHITE)
             if caption.banner:
                 self._draw_banner(caption.banner)
         finally:
@@ -228,29 +252,35 @@ class VideoCompositor:
             initials = "".join(part[0] for part in tile.name.split()[:2]).upper() or "?"
             self._centered(inner, initials, 2.2 * s, WHITE, thickness=3, dy=-int(18 * s))
             self._centered(inner, tile.placeholder, 0.7 * s, GREY, dy=int(34 * s))
-        if tile.speaking:
-            self._outline((x, y, x + cw, y + ch), self._border, SPEAKING)
-        label = f"{tile.name}  ({tile.role})"
-        size = 0.55 * s
+        label, size = label_layout(tile.name, tile.role, w, ch, s)
         (tw, th), base = cv2.getTextSize(label, FONT, size, 1)
         lh = th + base + int(10 * s)
-        # As cv2.rectangle((0, h - lh), (min(w, tw + 16s), h)) filled, clipped to the inner rectangle.
-        self._fill((ix, iy + max(0, h - lh), ix + min(w, tw + int(16 * s) + 1), iy + h), BLACK)
-        # White on a black box: Y only, the chroma under it is already neutral.
-        cv2.putText(self._y[iy:iy + h, ix:ix + w], label, (int(8 * s), h - base - int(5 * s)), FONT, size,
-                    self._yuv(WHITE)[0], 1, cv2.LINE_AA)
+        box = (ix, iy + max(0, h - lh), ix + min(w, tw + int(16 * s) + 1), iy + h)
+        if tile.speaking:
+            # Who is speaking is plain at a glance: a thick green frame and the label itself in green.
+            self._outline((x, y, x + cw, y + ch), max(self._border, int(7 * s)), SPEAKING)
+            self._fill(box, SPEAKING)
+            self._text(inner, label, (ix + int(8 * s), iy + h - base - int(5 * s)), size, BLACK, 1)
+        else:
+            self._fill(box, BLACK)
+            # White on a black box: Y only, the chroma under it is already neutral.
+            cv2.putText(self._y[iy:iy + h, ix:ix + w], label, (int(8 * s), h - base - int(5 * s)), FONT, size,
+                        self._yuv(WHITE)[0], 1, cv2.LINE_AA)
+        marks = []
         if tile.poor and picture is not None:
-            mark = "POOR CONNECTION"
-            (mw, mh), mb = cv2.getTextSize(mark, FONT, size, 1)
-            box_h = min(h, mh + mb + int(10 * s) + 1)
-            self._fill((ix, iy, ix + min(w, mw + int(14 * s)), iy + box_h), AMBER)
-            self._text(inner, mark, (ix + int(7 * s), iy + mh + int(5 * s)), size, BLACK, 1)
+            marks.append((drawable(self.wording.poor), AMBER, BLACK, False))
         if tile.muted:
-            mark = "MUTED"
+            marks.append((drawable(self.wording.muted), RED, WHITE, True))
+        size = max(0.55 * s, 0.8 * size)
+        for mark, fill_color, ink, right in marks:
             (mw, mh), mb = cv2.getTextSize(mark, FONT, size, 1)
             box_h = min(h, mh + mb + int(10 * s) + 1)
-            self._fill((ix + max(0, w - mw - int(14 * s)), iy, ix + w, iy + box_h), RED)
-            self._text(inner, mark, (ix + w - mw - int(7 * s), iy + mh + int(5 * s)), size, WHITE, 1)
+            if right:
+                self._fill((ix + max(0, w - mw - int(14 * s)), iy, ix + w, iy + box_h), fill_color)
+                self._text(inner, mark, (ix + w - mw - int(7 * s), iy + mh + int(5 * s)), size, ink, 1)
+            else:
+                self._fill((ix, iy, ix + min(w, mw + int(14 * s)), iy + box_h), fill_color)
+                self._text(inner, mark, (ix + int(7 * s), iy + mh + int(5 * s)), size, ink, 1)
 
     def _draw_picture(self, inner: Rect, picture: Planes) -> None:
         """Letterboxed (never stretch a face) into the inner rectangle, each plane resized into its place."""
@@ -275,22 +305,21 @@ class VideoCompositor:
     def _draw_caption(self, caption: Caption) -> None:
         bar, s = self.bar, self.scale
         self._fill((0, 0, self.width, bar), BLACK)
-        size = 0.6 * s
-        baseline = bar - int(12 * s)
+        size = 0.85 * s
+        baseline = bar - int(15 * s)
         white = self._yuv(WHITE)[0]
-        cv2.putText(self._y, f"Case {caption.case_number}", (int(12 * s), baseline), FONT, size, white, 1,
-                    cv2.LINE_AA)
+        cv2.putText(self._y, caption.case_number, (int(12 * s), baseline), FONT, size, white, 1, cv2.LINE_AA)
         (cw, _), _ = cv2.getTextSize(caption.clock, FONT, size, 1)
         cv2.putText(self._y, caption.clock, (self.width - cw - int(12 * s), baseline), FONT, size, white, 1,
                     cv2.LINE_AA)
         if caption.recording:
             everything = (0, 0, self.width, self.height)
-            cx, radius = self.width // 2 - int(40 * s), int(7 * s)
+            cx, radius = self.width // 2 - int(50 * s), int(9 * s)
             reach = radius + 2
             circle = self._mask(("circle", radius), cx, bar // 2, (-reach, -reach, reach + 1, reach + 1),
                                 lambda m, ox, oy: cv2.circle(m, (ox, oy), radius, 255, -1, cv2.LINE_AA))
             self._paint(circle, RED, everything)
-            self._text(everything, "REC", (cx + int(14 * s), baseline), size, RED, 2)
+            self._text(everything, drawable(self.wording.recording), (cx + int(18 * s), baseline), size, RED, 2)
 
     def _draw_banner(self, text: str) -> None:
         mid = self.height // 2

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..config import MediaSettings
 from .audio_mixer import BLOCK, RATE, AudioMixer, AudioSource, MixedBlock
-from .compositor import Caption, Planes, Tile, VideoCompositor, to_i420
+from .compositor import Caption, Planes, Tile, VideoCompositor, Wording, to_i420
 from .encoder import CompositeEncoder
 from .keyframes import KeyframeCounts, KeyframeRequests
 from .layers import LOW, MAIN, STILL, LayerRates
@@ -52,10 +52,13 @@ AudioListener = Callable[[MixedBlock, int], None]
 
 
 class HearingMixer:
-    def __init__(self, settings: MediaSettings, case_number: str) -> None:
+    def __init__(self, settings: MediaSettings, case_number: str, wording: Wording | None = None,
+                 clock: Callable[[], str] | None = None) -> None:
         self.settings = settings
         self.case_number = case_number
-        self.compositor = VideoCompositor(settings.width, settings.height)
+        self.compositor = VideoCompositor(settings.width, settings.height, wording)
+        # The picture's clock, already formatted: the court's local time (hearing_server.i18n.court_clock).
+        self.clock = clock or (lambda: datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"))
         self.audio = AudioMixer()
         self.seats: list[Seat] = []
         self.recording = False
@@ -189,8 +192,7 @@ class HearingMixer:
                 await asyncio.sleep(delay)
             pts = int(round((due - self.started_at) * 90000))
             tiles = self._tiles()
-            caption = Caption(self.case_number, datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
-                              self.recording, self.banner)
+            caption = Caption(self.case_number, self.clock(), self.recording, self.banner)
             keyframe = self._keyframes.due()
             sinks = list(self._video_sinks.values())
             low = self.settings.low_layer_bitrate > 0 and any(sink.wants_low for sink in sinks)

@@ -1,0 +1,155 @@
+"""A phone set to Kazakh joins: every word on its screens is Kazakh, its own Kazakh name is drawn as written in
+the picture it receives, it comes back into its seat after closing its tab (same link), and Russian chosen on
+the page stays chosen. Driven in Debian's Chromium in a phone viewport; screenshots in test-artifacts/."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import cv2
+import numpy as np
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from hearing_server.i18n import catalog
+
+from .test_browser import FRAMES_DECODED, PHONE, base_url, browser, collect_console, poll, positive, screenshot
+
+pytestmark = pytest.mark.browser
+__all__ = ["browser"]  # the fixture, shared with test_browser
+
+NAME, ROLE, CASE = "Айгерім Бекова", "witness", "№2-123/2026"
+LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
+
+# The composite the phone receives, as its <video> shows it, in grey (the label is white on black).
+GRAB_PICTURE = """() => {
+  const video = document.querySelector('#remote');
+  if (!video || !video.videoWidth) return '';
+  const canvas = document.createElement('canvas');
+  canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+  canvas.getContext('2d').drawImage(video, 0, 0);
+  return canvas.toDataURL('image/png');
+}"""
+
+
+async def visible_words(page: Page) -> str:
+    """What a person reads on the page: every visible text but the language switcher's own names."""
+    return await page.evaluate("""() => {
+      const clone = document.body.cloneNode(true);
+      clone.querySelectorAll('select, [hidden], script, style').forEach((n) => n.remove());
+      document.body.append(clone);
+      clone.style.position = 'absolute'; clone.style.left = '-10000px';
+      const text = clone.innerText;
+      clone.remove();
+      return text + ' ' + document.title;
+    }""")
+
+
+def assert_all_kazakh(text: str, where: str, data: tuple[str, ...] = ("Judge Amira Haddad",)) -> None:
+    """No English word on the screen but the data it shows (the test court's judge has an English name)."""
+    for value in data:
+        text = text.replace(value, "")
+    english_words = [w for w in LATIN_WORD.findall(text)]
+    assert not english_words, f"{where}: English on a Kazakh screen: {english_words} in {text!r}"
+    assert re.search("[әғқңөұүһі]", text), f"{where}: no Kazakh letter in {text!r}"
+
+
+def label_found(picture: np.ndarray, label: str) -> float:
+    """How well the picture holds the label as OpenCV draws it (normalised correlation, best over the sizes
+    of a 360p or 720p composite, white on black or, for a speaker, dark on green)."""
+    best = 0.0
+    for size in np.arange(0.4, 1.45, 0.025):
+        (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, float(size), 1)
+        canvas = np.zeros((th + base + 8, tw + 8), np.uint8)
+        cv2.putText(canvas, label, (4, th + 4), cv2.FONT_HERSHEY_SIMPLEX, float(size), 255, 1, cv2.LINE_AA)
+        if canvas.shape[0] < picture.shape[0] and canvas.shape[1] < picture.shape[1]:
+            for template in (canvas, 255 - canvas):
+                best = max(best, float(cv2.matchTemplate(picture, template, cv2.TM_CCOEFF_NORMED).max()))
+    return best
+
+
+async def test_a_phone_in_kazakh_joins_rejoins_and_reads_its_name_in_the_picture(server, api, browser: Browser):
+    kk = catalog("kk")
+    base = base_url(server)
+    judge = await api.login("judge")
+    hearing = await api.ok("POST", "/api/hearings", {
+        "case_number": CASE, "title": "Бекова – Нұрланов", "court": "Астана қаласының №2 аудандық соты",
+        "courtroom": "Зал №3", "scheduled_start": "2026-12-07T09:00:00+05:00"}, judge)
+    hid = hearing["id"]
+    await api.ok("POST", f"/api/hearings/{hid}/open", None, judge)
+    invite = await api.invite(judge, hid, NAME, ROLE)
+    link = f"{base}/join#token={invite['token']}"
+    pid = invite["participant"]["id"]
+    log: list[str] = []
+    context = await browser.new_context(locale="kk-KZ", permissions=["camera", "microphone"], **PHONE)
+    try:
+        phone = await context.new_page()
+        collect_console(phone, log)
+        await phone.goto(link)
+        await expect(phone.locator("#setup-title")).to_have_text(kk["join.setup.title"])
+        assert await phone.evaluate("document.documentElement.lang") == "kk"
+        await expect(phone.locator("#invite-line")).to_contain_text(kk["role.witness"])
+        assert_all_kazakh(await visible_words(phone), "the join page")
+        await screenshot(phone, "kk-phone-join")
+
+        await phone.get_by_role("button", name=kk["join.join_button"]).tap()
+        await expect(phone.locator("#lobby-title")).to_have_text(kk["join.lobby.title"])
+        assert_all_kazakh(await visible_words(phone), "the waiting room")
+        await screenshot(phone, "kk-phone-waiting")
+
+        await api.ok("POST", f"/api/hearings/{hid}/participants/{pid}/admit", token=judge)
+        await expect(phone.get_by_role("button", name=kk["join.leave"], exact=True)).to_be_visible(timeout=10000)
+        await poll(phone, FRAMES_DECODED, positive, 20, "the composite on the phone")
+        await poll(phone, "document.querySelector('#remote').videoWidth", positive, 10, "the phone's video")
+        picture = None
+        drawn = 0.0
+        label = f"{NAME}  ({kk['role.witness']})"
+        for _ in range(20):  # the phone's own tile appears once its camera reaches the server
+            data = await phone.evaluate(GRAB_PICTURE)
+            if data:
+                png = np.frombuffer(base64.b64decode(data.split(",", 1)[1]), np.uint8)
+                picture = cv2.imdecode(png, cv2.IMREAD_GRAYSCALE)
+                drawn = label_found(picture, label)
+                if drawn > 0.8:
+                    break
+            await phone.wait_for_timeout(500)
+        assert picture is not None
+        cv2.imwrite(str(screenshot_path("kk-phone-composite")), picture)
+        replaced = label_found(picture, "?" * len(NAME) + f"  ({'?' * len(kk['role.witness'])})")
+        assert drawn > 0.8 and replaced < drawn - 0.2, (drawn, replaced)
+        assert_all_kazakh(await visible_words(phone), "the hearing")
+        await screenshot(phone, "kk-phone-hearing")
+
+        # The tab is closed; the same link opened again: back in the seat, no new link, no lobby.
+        await phone.close()
+        phone = await context.new_page()
+        collect_console(phone, log)
+        await phone.goto(link)
+        await phone.get_by_role("button", name=kk["join.join_button"]).tap()
+        await expect(phone.get_by_role("button", name=kk["join.leave"], exact=True)).to_be_visible(timeout=10000)
+        await poll(phone, FRAMES_DECODED, positive, 20, "the composite after rejoining")
+        participants = (await api.ok("GET", f"/api/hearings/{hid}/participants", token=judge))["participants"]
+        assert [p["state"] for p in participants if p["id"] == pid] == ["admitted"]
+        await screenshot(phone, "kk-phone-rejoined")
+
+        # Russian chosen on the page: at once, and still after a reload.
+        ru = catalog("ru")
+        await phone.locator("#language-select").select_option("ru")
+        await expect(phone.locator("#people-title")).to_have_text(ru["join.people_title"])
+        await expect(phone.get_by_role("button", name=ru["join.leave"], exact=True)).to_be_visible()
+        await phone.reload()  # the session brings it straight back into the hearing, in Russian
+        await expect(phone.get_by_role("button", name=ru["join.leave"], exact=True)).to_be_visible(timeout=10000)
+        await expect(phone.locator("#people-title")).to_have_text(ru["join.people_title"])
+        assert await phone.evaluate("document.documentElement.lang") == "ru"
+        await screenshot(phone, "ru-phone-after-reload")
+        assert not [line for line in log if line.startswith("pageerror")], log
+    finally:
+        await context.close()
+
+
+def screenshot_path(name: str):
+    from .test_browser import ARTIFACTS
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS / f"{name}.png"

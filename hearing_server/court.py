@@ -420,11 +420,18 @@ class Court:
         person = await self.participant(hearing.id, participant_id)
         if not person.in_hearing:
             raise conflict("not_in_hearing", "the participant is not in the hearing")
-        if person.muted_by_court != muted:
+        changed = person.muted_by_court != muted
+        lowered = not muted and person.hand_raised  # unmuted by the court: they have the floor they asked for
+        if changed or lowered:
             person.muted_by_court = muted
+            person.hand_raised = person.hand_raised and not lowered
             await self.store.save_participant(person)
+        if changed:
             await self.bus.publish(CourtEvent(ev.MUTED if muted else ev.UNMUTED, hearing.id, person.id,
                                               claims.subject, {"name": person.name}))
+        if lowered:
+            await self.bus.publish(CourtEvent(ev.HAND_LOWERED, hearing.id, person.id, claims.subject,
+                                              {"name": person.name}))
         return person
 
     async def remove(self, claims: Claims, hearing_id: str, participant_id: str, reason: str = "") -> Participant:
@@ -553,13 +560,30 @@ class Court:
         await self.bus.publish(CourtEvent(ev.LOBBY_LEFT if was_waiting else ev.LEFT, hearing_id, person.id))
 
     async def set_self_state(self, hearing_id: str, participant_id: str, *, muted: bool | None = None,
-                             camera_off: bool | None = None) -> Participant:
+                             camera_off: bool | None = None, hand: bool | None = None) -> Participant:
         person = await self.participant(hearing_id, participant_id)
         if muted is not None:
             person.self_muted = muted
         if camera_off is not None:
             person.camera_off = camera_off
+        raised = hand is not None and hand != person.hand_raised and person.in_hearing
+        if raised:
+            person.hand_raised = bool(hand)
         await self.store.save_participant(person)
+        if raised:
+            await self.bus.publish(CourtEvent(ev.HAND_RAISED if hand else ev.HAND_LOWERED, hearing_id, person.id,
+                                              person.id, {"name": person.name}))
+        return person
+
+    async def lower_hand(self, claims: Claims, hearing_id: str, participant_id: str) -> Participant:
+        """The court saw the raised hand (and gave the floor, or not): it goes down."""
+        hearing = await self._live_hearing(claims, hearing_id, Permission.MODERATE)
+        person = await self.participant(hearing.id, participant_id)
+        if person.hand_raised:
+            person.hand_raised = False
+            await self.store.save_participant(person)
+            await self.bus.publish(CourtEvent(ev.HAND_LOWERED, hearing.id, person.id, claims.subject,
+                                              {"name": person.name}))
         return person
 
 

@@ -36,6 +36,8 @@ DISCONNECTED = "disconnected"
 RECONNECTED = "reconnected"
 LEFT = "left"
 LOG_NOTE = "log_note"
+HAND_RAISED = "hand_raised"  # a party asks to speak
+HAND_LOWERED = "hand_lowered"
 RECORDING_PAUSED = "recording_paused"
 RECORDING_RESUMED = "recording_resumed"
 # The courtroom's own cameras: noted in the record by the live room, not published on the bus.

@@ -87,6 +87,7 @@ class Participant:
     # Back in the waiting room after being admitted once: why ("away_too_long", "left", "court_checks_again");
     # the court sees "returning — admitted at …" and readmits with one click. Empty otherwise.
     returning: str = ""
+    hand_raised: bool = False  # asks to speak; lowered by them, or by the court (lower-hand, or unmuting them)
 
     @property
     def in_hearing(self) -> bool:
@@ -102,6 +103,7 @@ class Participant:
             "muted": self.muted_by_court or self.self_muted,
             "muted_by_court": self.muted_by_court,
             "camera_off": self.camera_off,
+            "hand_raised": self.hand_raised,
         }
 
     def for_court(self) -> dict[str, Any]:

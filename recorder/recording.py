@@ -32,7 +32,7 @@ PRIVATE_EVENT_DATA = ("session_token",)
 TRANSCRIBED_EVENTS = ("opened", "closed", "recess", "resumed", "locked", "unlocked", "admitted", "rejected",
                       "joined", "observer_joined", "muted", "unmuted", "removed", "disconnected", "reconnected", "left",
                       "camera_offline", "camera_online", "camera_shown", "camera_hidden", "media_connected",
-                      "media_failed")
+                      "media_failed", "hand_raised", "hand_lowered")
 
 
 SEGMENT_FIELDS = ("index", "file", "start", "end", "size", "sha256", "chain", "note")

@@ -71,6 +71,14 @@ class Camera(ClientMessage):
 
 
 @dataclass
+class Hand(ClientMessage):
+    """A party raises (or lowers) their hand to ask the court for the floor."""
+
+    type: ClassVar[str] = "hand"
+    raised: bool
+
+
+@dataclass
 class Leave(ClientMessage):
     type: ClassVar[str] = "leave"
 
@@ -96,7 +104,7 @@ class PreviewStop(ClientMessage):
 
 
 CLIENT_MESSAGES: dict[str, type[ClientMessage]] = {
-    cls.type: cls for cls in (Hello, Offer, SelfMute, Camera, Leave, Ping, PreviewOffer, PreviewStop)
+    cls.type: cls for cls in (Hello, Offer, SelfMute, Camera, Hand, Leave, Ping, PreviewOffer, PreviewStop)
 }
 
 _LIMITS = {"sdp": MAX_SDP, "token": MAX_TOKEN}

@@ -147,6 +147,8 @@ class SignalingSession:
             await room.set_self(self.conn, muted=message.muted)
         elif isinstance(message, msg.Camera):
             await room.set_self(self.conn, camera_on=message.on)
+        elif isinstance(message, msg.Hand):
+            await room.set_self(self.conn, hand=message.raised)
         elif isinstance(message, msg.Leave):
             self.conn.send(msg.message("bye", message.ref))
             self.conn.close(1000, "left")

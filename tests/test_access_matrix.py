@@ -31,6 +31,7 @@ HOLDERS = {"judge", "judge2", "admin"}  # a legal hold: any judge, admins; not c
 # rely on (close, logout, revoke) come last.
 MATRIX: list[tuple[str, str, Any, set[str]]] = [
     ("GET", "/api/health", None, EVERYONE),
+    ("GET", "/api/court", None, EVERYONE),
     ("GET", "/api/openapi.json", None, EVERYONE),
     ("POST", "/api/login", {"username": "clerk", "password": PASSWORD}, EVERYONE),
     ("GET", "/api/me", None, STAFF),
@@ -48,6 +49,7 @@ MATRIX: list[tuple[str, str, Any, set[str]]] = [
     ("GET", "/api/hearings/{h}/participants", None, STAFF),
     ("POST", "/api/hearings/{h}/participants/{p}/mute", None, JUDGES_ADMIN),
     ("POST", "/api/hearings/{h}/participants/{p}/unmute", None, JUDGES_ADMIN),
+    ("POST", "/api/hearings/{h}/participants/{p}/lower-hand", None, JUDGES_ADMIN),
     ("POST", "/api/hearings/{h}/participants/{p}/admit", None, COURT_OFFICE),
     ("GET", "/api/hearings/{h}/cameras", None, STAFF),
     ("POST", "/api/hearings/{h}/cameras", {"camera": "x", "shown": True}, JUDGES_ADMIN),

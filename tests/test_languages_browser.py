@@ -90,6 +90,11 @@ async def test_a_phone_in_kazakh_joins_rejoins_and_reads_its_name_in_the_picture
         await expect(phone.locator("#setup-title")).to_have_text(kk["join.setup.title"])
         assert await phone.evaluate("document.documentElement.lang") == "kk"
         await expect(phone.locator("#invite-line")).to_contain_text(kk["role.witness"])
+        # The device check: pickers, a level meter that moves with the (fake, beeping) microphone, a speaker test.
+        await expect(phone.locator("#device-check")).to_be_visible()
+        await poll(phone, "document.querySelector('#mic-level').value", lambda v: v > 0.05, 10, "the level meter")
+        await phone.get_by_role("button", name=kk["devices.speaker_test"]).tap()
+        await expect(phone.locator("#speaker-note")).to_be_visible()
         assert_all_kazakh(await visible_words(phone), "the join page")
         await screenshot(phone, "kk-phone-join")
 
@@ -120,6 +125,35 @@ async def test_a_phone_in_kazakh_joins_rejoins_and_reads_its_name_in_the_picture
         assert drawn > 0.8 and replaced < drawn - 0.2, (drawn, replaced)
         assert_all_kazakh(await visible_words(phone), "the hearing")
         await screenshot(phone, "kk-phone-hearing")
+
+        # Its own voice is heard by the server: marked as speaking in the list, in words too.
+        await expect(phone.locator(".person-speaking .speaking-tag")).to_have_text(kk["person.speaking"],
+                                                                                   timeout=10000)
+        # The court's mute is not the person's switch; a raised hand reaches the court.
+        await api.ok("POST", f"/api/hearings/{hid}/participants/{pid}/mute", token=judge)
+        mute = phone.locator("#mute-button")
+        await expect(mute).to_be_disabled()
+        await expect(mute).to_contain_text(kk["join.muted_by_court"])
+        await phone.keyboard.press("m")  # the shortcut cannot undo the court's mute either
+        await expect(mute).to_contain_text(kk["join.muted_by_court"])
+        await phone.get_by_role("button", name=kk["join.raise_hand"]).tap()
+        await expect(phone.locator(".hand-tag")).to_have_text(kk["person.hand_raised"])
+        people = (await api.ok("GET", f"/api/hearings/{hid}/participants", token=judge))["participants"]
+        assert [p["hand_raised"] for p in people if p["id"] == pid] == [True]
+        await screenshot(phone, "kk-phone-muted-hand-raised")
+        await api.ok("POST", f"/api/hearings/{hid}/participants/{pid}/unmute", token=judge)
+        await expect(mute).to_be_enabled()
+        await expect(phone.get_by_role("button", name=kk["join.raise_hand"])).to_be_visible()  # the floor given
+        await expect(phone.locator("#connection-line")).to_be_visible(timeout=10000)
+        # Sideways: the picture takes the screen's height, the controls stay within reach beside it.
+        await phone.set_viewport_size({"width": 844, "height": 390})
+        stage = await phone.locator("#stage").bounding_box()
+        leave = await phone.get_by_role("button", name=kk["join.leave"], exact=True).bounding_box()
+        assert stage is not None and leave is not None
+        assert stage["height"] >= 330 and leave["y"] + leave["height"] <= 390 and leave["x"] >= stage["width"], \
+            (stage, leave)
+        await screenshot(phone, "kk-phone-landscape")
+        await phone.set_viewport_size(PHONE["viewport"])
 
         # The tab is closed; the same link opened again: back in the seat, no new link, no lobby.
         await phone.close()

@@ -118,6 +118,54 @@ async def test_court_mute_silences_a_participant_for_everyone(api, server):
         await asyncio.gather(a.close(), b.close())
 
 
+async def test_who_speaks_is_told_and_a_raised_hand_reaches_the_court(api, server):
+    """Voice activity from the server's mix reaches every page (`speaking`, and `speaking` in the roster);
+    a party asks for the floor with a raised hand, which the court lowers, or which unmuting lowers."""
+    judge = await api.login("judge")
+    hid = (await api.new_hearing(judge))["id"]
+    base = str(server.make_url("")).rstrip("/")
+    a = Participant(base, (await api.invite(judge, hid, "Ana Silva"))["token"], tone=500.0, video=False)
+    b = Participant(base, (await api.invite(judge, hid, "Ben Okafor", "defendant"))["token"], video=False)
+    try:
+        for person in (a, b):
+            await person.connect()
+            await person.start_media()
+            await api.ok("POST", f"/api/hearings/{hid}/participants/{_pid(person)}/admit", token=judge)
+            await person.expect("admitted")
+
+        def told(person: Participant, who: list[str]) -> bool:
+            said = person.of_type("speaking")
+            return bool(said) and said[-1]["participants"] == who
+
+        await until(lambda: told(b, [_pid(a)]), 15.0, what="Ben to be told that Ana speaks")
+        assert not any(_pid(b) in m["participants"] for m in b.of_type("speaking"))  # Ben is silent
+        await api.ok("POST", f"/api/hearings/{hid}/participants/{_pid(a)}/mute", token=judge)
+        await until(lambda: told(b, []), 5.0, what="nobody speaking once Ana is muted")
+
+        await b.send({"type": "hand", "raised": True})
+
+        async def roster_hand() -> bool:
+            people = (await api.ok("GET", f"/api/hearings/{hid}/participants", token=judge))["participants"]
+            return [p["hand_raised"] for p in people if p["id"] == _pid(b)] == [True]
+
+        await until(roster_hand, 5.0, what="the raised hand in the court's roster")
+        await until(lambda: any(p["id"] == _pid(b) and p["hand_raised"]
+                                for m in a.of_type("roster") for p in m["participants"]), 5.0,
+                    what="the raised hand in the signaling roster")
+        await api.ok("POST", f"/api/hearings/{hid}/participants/{_pid(b)}/lower-hand", token=judge)
+        await until(lambda: [p["hand_raised"] for p in b.of_type("roster")[-1]["participants"]
+                             if p["id"] == _pid(b)] == [False], 5.0, what="the hand lowered by the court")
+        await b.send({"type": "hand", "raised": True})
+        await until(lambda: [p["hand_raised"] for p in b.of_type("roster")[-1]["participants"]
+                             if p["id"] == _pid(b)] == [True], 5.0, what="the hand raised again")
+        await api.ok("POST", f"/api/hearings/{hid}/participants/{_pid(b)}/mute", token=judge)
+        await api.ok("POST", f"/api/hearings/{hid}/participants/{_pid(b)}/unmute", token=judge)
+        await until(lambda: [p["hand_raised"] for p in b.of_type("roster")[-1]["participants"]
+                             if p["id"] == _pid(b)] == [False], 5.0, what="unmuting gives the floor: hand down")
+    finally:
+        await asyncio.gather(a.close(), b.close())
+
+
 async def test_staff_watch_a_lobby_entrants_camera_before_admitting(api, server):
     """The identity check: the judge sees the person's own camera; the person still receives nothing."""
     from aiortc import RTCPeerConnection, RTCSessionDescription

@@ -285,7 +285,7 @@ async def test_answers_match_the_document(archive_api, archive_server):
         await ana.expect("admitted")
         await call("GET", f"/api/hearings/{hid}/participants", token=judge)
         await call("GET", f"/api/hearings/{hid}/participants?all=1", token=judge)
-        for action in ("mute", "unmute"):
+        for action in ("mute", "unmute", "lower-hand"):
             assert (await call("POST", f"{pid}/{action}", token=judge))[0] == 200
         assert (await call("POST", f"{pid}/mute", token=clerk))[0] == 403
         assert (await call("POST", f"/api/hearings/{hid}/participants/p_nope/mute", token=judge))[0] == 404

@@ -354,13 +354,17 @@ export const AUDIO_CONSTRAINTS = { echoCancellation: true, noiseSuppression: tru
  * Ask for camera and microphone. Never throws: returns {stream, problem} where problem is null or one of
  * "insecure", "denied", "none", "no-camera", "no-microphone", "busy", "error".
  */
-export async function getLocalMedia() {
+export async function getLocalMedia(choice = {}) {
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
     return { stream: null, problem: "insecure" };
   }
   const attempt = (constraints) => navigator.mediaDevices.getUserMedia(constraints);
+  // A camera or microphone the person picked: asked for by id ("ideal", so a device gone meanwhile falls back).
+  const audio = choice.microphone ? { ...AUDIO_CONSTRAINTS, deviceId: { ideal: choice.microphone } } : AUDIO_CONSTRAINTS;
+  const video = choice.camera ? { ...VIDEO_CONSTRAINTS, facingMode: undefined, deviceId: { ideal: choice.camera } }
+    : VIDEO_CONSTRAINTS;
   try {
-    return { stream: await attempt({ audio: AUDIO_CONSTRAINTS, video: VIDEO_CONSTRAINTS }), problem: null };
+    return { stream: await attempt({ audio, video }), problem: null };
   } catch (error) {
     const name = error && error.name;
     if (name === "NotAllowedError" || name === "SecurityError" || name === "PermissionDeniedError") {
@@ -368,10 +372,10 @@ export async function getLocalMedia() {
     }
     // A missing or busy device: try each one alone, so that a phone without a camera still speaks.
     try {
-      return { stream: await attempt({ audio: AUDIO_CONSTRAINTS }), problem: name === "NotReadableError" ? "busy" : "no-camera" };
+      return { stream: await attempt({ audio }), problem: name === "NotReadableError" ? "busy" : "no-camera" };
     } catch { /* no microphone either */ }
     try {
-      return { stream: await attempt({ video: VIDEO_CONSTRAINTS }), problem: "no-microphone" };
+      return { stream: await attempt({ video }), problem: "no-microphone" };
     } catch { /* nothing at all */ }
     if (name === "NotReadableError" || name === "AbortError") return { stream: null, problem: "busy" };
     if (name === "NotFoundError" || name === "OverconstrainedError") return { stream: null, problem: "none" };

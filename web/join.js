@@ -6,6 +6,9 @@ import {
   statusLabel, RETRY_LATER,
 } from "./common.js";
 import { startLanguage, languageSwitcher, onLanguageChange, say, t } from "./i18n.js";
+import {
+  listDevices, fillPicker, levelMeter, speakerTest, watchConnection, connectionDetails,
+} from "./devices.js";
 
 const invite = readInviteToken();
 const claims = decodeJwtPayload(invite);
@@ -28,6 +31,12 @@ const app = {
   micMuted: false,
   cameraOff: false,
   mutedByCourt: false,
+  handRaised: false,
+  speaking: new Set(), // who the server hears speaking (the `speaking` message)
+  devices: { camera: "", microphone: "" }, // what the person picked on the setup screen
+  stopMeter: null,
+  stopWatch: null,
+  connection: null,
   mediaFailed: false, // the last media connection failed (the page says so until one connects)
   link: "good", // what the server says this phone's link carries: good, weak (reduced picture), poor
   backoff: new Backoff(1000, 10000),
@@ -106,6 +115,9 @@ const FINAL = {
 function finish(kind, detail = "", retry = false) {
   app.finished = true;
   clearTimeout(app.retryTimer);
+  if (app.stopWatch) app.stopWatch();
+  app.stopWatch = null;
+  if (app.stopMeter && !retry) app.stopMeter();
   const channel = app.channel;
   app.channel = null;
   if (channel) channel.close(1000, "done");
@@ -140,10 +152,12 @@ const MEDIA_NOTICES = ["denied", "none", "no-camera", "no-microphone", "busy", "
 
 async function startLocalMedia() {
   say($("#setup-placeholder"), "join.camera_starting");
-  const { stream, problem } = await getLocalMedia();
-  stopStream(app.local);
+  stopStream(app.local); // a phone has one camera to give: free it before asking for another
+  const { stream, problem } = await getLocalMedia(app.devices);
   app.local = stream;
   app.mediaProblem = problem;
+  await showDevices();
+  replaceSentTracks();
   const notice = MEDIA_NOTICES.includes(problem) ? problem : "";
   show($("#media-notice"), !!notice);
   if (notice) {
@@ -161,14 +175,47 @@ async function startLocalMedia() {
   attachSelfView();
 }
 
+/** The setup screen's camera and microphone pickers and level meter, once the browser names the devices. */
+async function showDevices() {
+  if (app.stopMeter) app.stopMeter();
+  app.stopMeter = null;
+  let found = { cameras: [], microphones: [] };
+  try {
+    found = await listDevices();
+  } catch { /* no pickers: the default devices serve */ }
+  const tracks = app.local ? app.local.getTracks() : [];
+  const inUse = (kind) => tracks.find((tr) => tr.kind === kind)?.getSettings?.().deviceId || "";
+  fillPicker($("#camera-select"), found.cameras, app.devices.camera || inUse("video"));
+  fillPicker($("#microphone-select"), found.microphones, app.devices.microphone || inUse("audio"));
+  show($("#device-check"), !!app.local);
+  if (app.local) app.stopMeter = levelMeter(app.local, $("#mic-level"));
+}
+
+/** A device changed during the hearing: the new tracks replace the old in the peer connection. */
+function replaceSentTracks() {
+  if (!app.pc || !app.local) return;
+  for (const sender of app.pc.getSenders()) {
+    const kind = sender.track ? sender.track.kind : null;
+    const track = kind && app.local.getTracks().find((tr) => tr.kind === kind);
+    if (track) sender.replaceTrack(track).catch((error) => console.warn("could not switch device", error));
+  }
+}
+
 function updateControls() {
   const audio = app.local && app.local.getAudioTracks()[0];
   const video = app.local && app.local.getVideoTracks()[0];
   const mute = $("#mute-button");
-  mute.disabled = !audio;
-  mute.setAttribute("aria-pressed", String(app.micMuted));
+  // The court's mute is not the person's switch: shown apart, and not to be undone by a tap.
+  mute.disabled = !audio || app.mutedByCourt;
+  mute.setAttribute("aria-pressed", String(app.micMuted || app.mutedByCourt));
   mute.classList.toggle("ctl-off", app.micMuted || !audio);
-  say($("#mute-label"), !audio ? "join.no_microphone" : app.micMuted ? "join.unmute" : "join.mute");
+  mute.classList.toggle("ctl-court-muted", app.mutedByCourt);
+  say($("#mute-label"), app.mutedByCourt ? "join.muted_by_court" : !audio ? "join.no_microphone"
+    : app.micMuted ? "join.unmute" : "join.mute");
+  const hand = $("#hand-button");
+  hand.setAttribute("aria-pressed", String(app.handRaised));
+  hand.classList.toggle("ctl-hand-up", app.handRaised);
+  say($("#hand-label"), app.handRaised ? "join.lower_hand" : "join.raise_hand");
   const camera = $("#camera-button");
   camera.disabled = !video;
   camera.setAttribute("aria-pressed", String(app.cameraOff));
@@ -176,7 +223,15 @@ function updateControls() {
   say($("#camera-label"), !video ? "join.no_camera" : app.cameraOff ? "join.camera_turn_on" : "join.camera_turn_off");
 }
 
+function toggleHand() {
+  app.handRaised = !app.handRaised;
+  app.channel?.send({ type: "hand", raised: app.handRaised });
+  updateControls();
+  banner(app.handRaised ? "join.hand_raised" : "", "info", 5000);
+}
+
 function toggleMute() {
+  if (app.mutedByCourt) return; // only the court lifts its mute
   app.micMuted = !app.micMuted;
   app.local?.getAudioTracks().forEach((t) => { t.enabled = !app.micMuted; });
   app.channel?.send({ type: "mute", muted: app.micMuted });
@@ -394,7 +449,10 @@ function linkNote() {
 
 function enterHearing() {
   app.admitted = true;
+  if (app.stopMeter) app.stopMeter(); // the meter was for the check; the hearing has its own indicator
+  app.stopMeter = null;
   setScreen("hearing");
+  startConnectionWatch();
   updateControls();
   renderHearingInfo();
   startPlayback();
@@ -429,10 +487,35 @@ function renderHearingInfo() {
 }
 
 function courtMuteNote() {
+  updateControls();
   const note = $("#hearing-note");
   if (app.hearing && app.hearing.status === "recess") return;
   say(note, app.mutedByCourt ? "join.court_muted_note" : "");
   show(note, app.mutedByCourt);
+}
+
+/** The connection indicator under the picture: round trip, loss and bit rate, and a warning when poor. */
+function startConnectionWatch() {
+  if (app.stopWatch) app.stopWatch();
+  app.stopWatch = watchConnection(() => app.pc, (figures) => {
+    app.connection = figures;
+    renderConnection();
+  });
+}
+
+function renderConnection() {
+  const line = $("#connection-line");
+  const figures = app.connection;
+  if (!figures || figures.quality === "unknown" || app.screen !== "hearing") {
+    show(line, false);
+    return;
+  }
+  show(line, true);
+  line.className = `connection-line connection-${figures.quality}`;
+  say($("#connection-text"), figures.quality === "poor" ? "connection.poor_warning"
+    : figures.quality === "fair" ? "connection.fair_note" : "connection.good_note");
+  line.title = connectionDetails(figures);
+  $("#connection-text").setAttribute("aria-description", line.title);
 }
 
 function onMessage(channel, message) {
@@ -455,6 +538,7 @@ function onMessage(channel, message) {
       break;
     case "muted":
       app.mutedByCourt = !!message.muted;
+      if (!message.muted) app.handRaised = false; // the court gave the floor
       courtMuteNote();
       banner(message.muted ? "join.court_muted" : "join.court_unmuted",
         message.muted ? "warn" : "info", 6000);
@@ -471,6 +555,10 @@ function onMessage(channel, message) {
         app.mutedByCourt = mine.muted_by_court;
         courtMuteNote();
       }
+      if (mine && !!mine.hand_raised !== app.handRaised) {
+        app.handRaised = !!mine.hand_raised; // lowered by the court, or raised on another device
+        updateControls();
+      }
       break;
     }
     case "media":
@@ -484,6 +572,10 @@ function onMessage(channel, message) {
         app.mediaBackoff.reset();
         updateStageWait();
       }
+      break;
+    case "speaking":
+      app.speaking = new Set(message.participants || []);
+      if (app.lastPeople) renderPeople(app.lastPeople);
       break;
     case "link":
       // The server adapts what it sends to this phone's link; say so, so a frozen face is not a mystery.
@@ -502,6 +594,19 @@ function onMessage(channel, message) {
   }
 }
 
+/** The picture alone, filling the screen (the phone turned sideways, or someone who reads lips). */
+async function toggleFullscreen() {
+  const stage = $("#stage");
+  const video = $("#remote");
+  try {
+    if (document.fullscreenElement) await document.exitFullscreen();
+    else if (stage.requestFullscreen) await stage.requestFullscreen({ navigationUI: "hide" });
+    else if (video.webkitEnterFullscreen) video.webkitEnterFullscreen(); // iOS Safari: the video alone
+  } catch (error) {
+    console.warn("full screen refused", error);
+  }
+}
+
 function renderPeople(people) {
   app.lastPeople = people;
   const list = $("#people-list");
@@ -515,6 +620,10 @@ function renderPeople(people) {
     role.className = "role-tag";
     role.textContent = roleLabel(person.role);
     item.append(name, role);
+    const speaking = app.speaking.has(person.id);
+    item.classList.toggle("person-speaking", speaking);
+    if (speaking) item.append(Object.assign(document.createElement("span"), { className: "speaking-tag", textContent: t("person.speaking") }));
+    if (person.hand_raised) item.append(Object.assign(document.createElement("span"), { className: "hand-tag", textContent: t("person.hand_raised") }));
     const flags = [];
     if (person.muted) flags.push(t(person.muted_by_court ? "person.muted_by_court" : "person.microphone_off"));
     if (person.camera_off) flags.push(t("person.camera_off"));
@@ -585,11 +694,32 @@ async function init() {
   onLanguageChange(() => {
     renderBanner();
     renderHearingInfo();
+    renderConnection();
     if (app.lastPeople) renderPeople(app.lastPeople);
   });
   $("#join-form").addEventListener("submit", join);
   $("#media-retry").addEventListener("click", startLocalMedia);
   $("#mute-button").addEventListener("click", toggleMute);
+  $("#hand-button").addEventListener("click", toggleHand);
+  $("#camera-select").addEventListener("change", (event) => {
+    app.devices.camera = event.target.value;
+    startLocalMedia();
+  });
+  $("#microphone-select").addEventListener("change", (event) => {
+    app.devices.microphone = event.target.value;
+    startLocalMedia();
+  });
+  $("#speaker-test").addEventListener("click", async () => {
+    if (await speakerTest()) show($("#speaker-note"), true);
+  });
+  $("#fullscreen-button").addEventListener("click", toggleFullscreen);
+  // M mutes and unmutes, H raises and lowers the hand (not while typing).
+  document.addEventListener("keydown", (event) => {
+    if (app.screen !== "hearing" || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target instanceof HTMLInputElement || event.target instanceof HTMLTextAreaElement) return;
+    if (event.key === "m" || event.key === "M") toggleMute();
+    else if (event.key === "h" || event.key === "H") toggleHand();
+  });
   $("#camera-button").addEventListener("click", toggleCamera);
   $("#leave-button").addEventListener("click", () => show($("#confirm-leave"), true));
   $("#confirm-leave-no").addEventListener("click", () => show($("#confirm-leave"), false));

@@ -312,6 +312,7 @@ def schemas() -> Json:
         "muted": boolean("Muted, by the court or by themselves"),
         "muted_by_court": boolean("Muted by the court (the participant cannot unmute)"),
         "camera_off": boolean("The participant turned their camera off"),
+        "hand_raised": boolean("Asks the court for the floor (signaling `hand`); lowered by them or the court"),
     }
     return {
         "Error": obj({
@@ -394,6 +395,7 @@ def schemas() -> Json:
             "left_at": timestamp("Left, was removed, or the hearing closed"),
             "left_reason": string("Why they left: 'connection lost' (a session token brings them back to the "
                                   "lobby), or empty"),
+            "hand_raised": boolean("Asks the court for the floor"),
             "returning": string("Back in the waiting room after being admitted once, and why (see "
                                 "LobbyEntrant.returning); empty otherwise"),
         }, description="The court's view of a participant, contact details included (token ids left out)."),
@@ -816,7 +818,8 @@ def participant_action(action: str, summary: str, description: str, permission: 
             ("`reason` is told to the person and carried in the court event." if reason
              else "It is ignored."))
     return {"post": operation(
-        f"{action}Participant", "participants", summary,
+        action.split("-")[0] + "".join(w.capitalize() for w in action.split("-")[1:]) + "Participant",
+        "participants", summary,
         f"{description}\n\nNeeds `{permission}` (judge: the presiding judge only).{note}",
         {"200": ok("The participant after the change (court view)", ref("Participant")),
          **errors("bad_request", "malformed_json", "payload_too_large", *AUTH_ERRORS, "forbidden",
@@ -1288,6 +1291,11 @@ def paths() -> Json:
             "Lifts the court's mute (a participant who also muted themselves stays muted). The hearing must "
             "be open or in recess.",
             "moderate", ("hearing_closed", "hearing_not_open", "not_in_hearing")),
+        "/api/hearings/{hearing_id}/participants/{participant_id}/lower-hand": participant_action(
+            "lower-hand", "Lower a raised hand",
+            "The court saw the request for the floor: the hand goes down (`hand_lowered` in the transcript). "
+            "Lifting the court's mute lowers it too. The hearing must be open or in recess.",
+            "moderate", ("hearing_closed", "hearing_not_open")),
         "/api/hearings/{hearing_id}/participants/{participant_id}/remove": participant_action(
             "remove", "Remove from the hearing",
             "Any state → removed, for good: revokes the person's tokens; their signaling connection gets "

@@ -266,15 +266,17 @@ def _participant_action(action: str) -> None:
             person = await court.reject(claims, hid, pid, reason)
         elif action in ("mute", "unmute"):
             person = await court.mute(claims, hid, pid, action == "mute")
+        elif action == "lower-hand":
+            person = await court.lower_hand(claims, hid, pid)
         else:
             person = await court.remove(claims, hid, pid, reason)
         return web.json_response(person.for_court())
 
-    handler.__name__ = f"{action}_participant"
+    handler.__name__ = f"{action.replace('-', '_')}_participant"
     routes.post(f"/api/hearings/{{hearing_id}}/participants/{{participant_id}}/{action}")(handler)
 
 
-for _action in ("admit", "reject", "mute", "unmute", "remove"):
+for _action in ("admit", "reject", "mute", "unmute", "lower-hand", "remove"):
     _participant_action(_action)
 
 

@@ -66,9 +66,11 @@ class JoinedHearing:
         return await self.room.answer_offer(conn, sdp, sources)
 
     @_in_protocol_words
-    async def set_self(self, conn: Connection, *, muted: bool | None = None, camera_on: bool | None = None) -> None:
+    async def set_self(self, conn: Connection, *, muted: bool | None = None, camera_on: bool | None = None,
+                       hand: bool | None = None) -> None:
         person = await self.court.set_self_state(self.room.hearing_id, conn.participant_id, muted=muted,
-                                                 camera_off=None if camera_on is None else not camera_on)
+                                                 camera_off=None if camera_on is None else not camera_on,
+                                                 hand=hand)
         await self.room.set_self_state(person)
 
     @_in_protocol_words

@@ -56,6 +56,8 @@ class MediaListener(Protocol):
 
     def link_changed(self, hearing_id: str, participant_id: str, layer: str, max_send_bitrate: int) -> None: ...
 
+    def speakers_changed(self, hearing_id: str, speakers: list[str]) -> None: ...
+
 
 class MediaRoom:
     def __init__(self, hearing: Hearing, settings: Settings, recorder: Recorder | None,
@@ -70,6 +72,7 @@ class MediaRoom:
         zone = court_zone(settings.court.time_zone)
         self.mixer = HearingMixer(settings.media, hearing.case_number, self._wording(),
                                   lambda: court_clock(zone))
+        self.mixer.on_speakers = lambda speakers: listener.speakers_changed(hearing.id, speakers)
         self.people: dict[str, Participant] = {}
         self.peers: dict[str, ParticipantPeer] = {}
         self.cameras: dict[str, list[IncomingVideo]] = {}

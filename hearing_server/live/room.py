@@ -65,6 +65,7 @@ class HearingRoom:
         self.media_states: dict[str, tuple[str, str]] = {}
         # participant -> the layer of the composite their link carries ("main", "low", "still")
         self.links: dict[str, str] = {}
+        self.speakers: list[str] = []  # who is speaking now (the media says; see speakers_changed)
         self.media: MediaHandle  # given by Rooms: in this process, or in the worker that carries the hearing
 
     @property
@@ -105,6 +106,15 @@ class HearingRoom:
             # The page lowers its camera's encoder to max_send_bitrate (0: no limit) so its voice gets through.
             conn.send(msg.message("link", quality=quality, max_send_bitrate=max_send_bitrate))
         self._send_roster_and_lobby()
+
+    def speakers_changed(self, hearing_id: str, speakers: list[str]) -> None:
+        """Who is speaking now (voice activity, held 0.8 s): a marker in every page's list of people."""
+        self.speakers = speakers
+        message = msg.message("speaking", participants=speakers)
+        for pid, conn in list(self.connections.items()):
+            person = self.people.get(pid)
+            if person is not None and person.in_hearing:  # the lobby hears nothing of the hearing
+                conn.send(message)
 
     def media_changed(self, hearing_id: str, participant_id: str, state: str, reason: str) -> None:
         if self.media_states.get(participant_id) == (state, reason):
@@ -260,7 +270,8 @@ class HearingRoom:
 
     def roster(self) -> list[dict[str, Any]]:
         admitted = sorted((p for p in self.people.values() if p.in_hearing), key=lambda p: p.admitted_at or 0.0)
-        return [dict(p.public(), online=p.id in self.connections, **self._media_of(p.id)) for p in admitted]
+        return [dict(p.public(), online=p.id in self.connections, speaking=p.id in self.speakers,
+                     **self._media_of(p.id)) for p in admitted]
 
     def _media_of(self, pid: str) -> dict[str, str]:
         state, reason = self.media_states.get(pid, ("none", ""))

@@ -393,6 +393,8 @@ class Rooms:
         elif event.kind == "link_changed":
             room.link_changed(event.hearing_id, event.args["participant_id"], event.args["layer"],
                               event.args["max_send_bitrate"])
+        elif event.kind == "speakers_changed":
+            room.speakers_changed(event.hearing_id, event.args["speakers"])
 
     async def _worker_lost(self, worker_id: str, hearing_ids: list[str]) -> None:
         """A worker died: its hearings go on on the others, in the same record (with the gap marked)."""

@@ -38,7 +38,9 @@ class Reply(msgspec.Struct, tag="reply"):
 
 
 class Event(msgspec.Struct, tag="event"):
-    kind: str  # cameras_changed, preview_ended, senders_changed, media_changed, link_changed, recording_final, load
+    # cameras_changed, preview_ended, senders_changed, media_changed, link_changed, speakers_changed,
+    # recording_final, load
+    kind: str
     hearing_id: str = ""
     args: dict[str, Any] = {}
 

@@ -67,6 +67,9 @@ class Worker:
         self._event("link_changed", hearing_id, participant_id=participant_id, layer=layer,
                     max_send_bitrate=max_send_bitrate)
 
+    def speakers_changed(self, hearing_id: str, speakers: list[str]) -> None:
+        self._event("speakers_changed", hearing_id, speakers=speakers)
+
     def _recording_final(self, manifest: Manifest) -> None:
         self._event("recording_final", manifest.hearing_id, manifest=manifest.to_dict())
 

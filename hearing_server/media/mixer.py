@@ -32,6 +32,9 @@ from .tracks import CompositeVideoTrack, IncomingVideo, MixMinusAudioTrack
 log = logging.getLogger(__name__)
 
 SPEAKING_DBFS = -45.0  # above this a 20 ms block counts as voice activity
+# Who speaks stays lit this long after their last loud block: the gaps between words do not flicker the
+# picture's frame or flood the pages with `speaking` messages.
+SPEAKING_HOLD_BLOCKS = 40  # 0.8 s
 
 
 @dataclass
@@ -81,7 +84,12 @@ class HearingMixer:
         self._encoder: CompositeEncoder | None = None
         self.started_at = 0.0  # monotonic start of the hearing clock
         self.frames_encoded = 0
-        self.speaking: set[str] = set()
+        self.speaking: set[str] = set()  # seat keys lit in the picture
+        self.speakers: list[str] = []  # participant ids speaking now (held), sorted
+        self._last_loud: dict[str, int] = {}  # participant id -> block number of their last loud block
+        self._blocks = 0
+        # Told (on the event loop) whenever `speakers` changes: the pages show who is speaking.
+        self.on_speakers: Callable[[list[str]], None] | None = None
         # Quiet listeners share one encode of the full mix (see mix_minus).
         self._shared_mix = SharedMixPlan()
         self._shared_voice = OpusStream(settings.voice_bitrate)
@@ -329,13 +337,25 @@ class HearingMixer:
         return shared, _encode_mix_minus(work, position, lead_in)
 
     def _update_speaking(self, block: MixedBlock) -> None:
-        speaking = set()
+        self._blocks += 1
         for key, level in block.levels.items():
             source = self.audio.sources.get(key)
             if source is not None and not source.muted and level > SPEAKING_DBFS:
-                speaking.add(source.participant_id)
+                self._last_loud[source.participant_id] = self._blocks
+        present = {source.participant_id for source in self.audio.sources.values() if not source.muted}
+        for pid in [pid for pid, last in self._last_loud.items()
+                    if self._blocks - last > SPEAKING_HOLD_BLOCKS or pid not in present]:
+            del self._last_loud[pid]
+        speakers = sorted(self._last_loud)
         # Tiles are keyed by camera; a participant speaking lights all of their tiles.
-        self.speaking = {seat.key for seat in self.seats if seat.participant_id in speaking}
+        self.speaking = {seat.key for seat in self.seats if seat.participant_id in self._last_loud}
+        if speakers != self.speakers:
+            self.speakers = speakers
+            if self.on_speakers is not None:
+                try:
+                    self.on_speakers(speakers)
+                except Exception:
+                    log.exception("telling who is speaking failed")
 
 
 def _encode_mix_minus(work: list[tuple[MixMinusAudioTrack, np.ndarray]], position: int,

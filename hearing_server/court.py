@@ -290,6 +290,29 @@ class Court:
                                           {"name": name, "role": role.value}))
         return Invitation(participant, token)
 
+    async def new_link(self, claims: Claims, hearing_id: str, participant_id: str) -> Invitation:
+        """The court shows or sends someone's link again (lost SMS, a phone number mistyped): a new link for the
+        same seat. The old one stops working, so a link that went astray cannot be used by whoever has it."""
+        hearing = await self.hearing(hearing_id)
+        self.require(claims, Permission.INVITE, hearing)
+        if hearing.status is HearingStatus.CLOSED:
+            raise conflict("hearing_closed", "the hearing is closed")
+        person = await self.participant(hearing.id, participant_id)
+        if person.username or person.state in (ParticipantState.REJECTED, ParticipantState.REMOVED):
+            raise conflict("no_invitation", f"there is no invitation to renew for a {person.state.value} "
+                                            "participant" if not person.username else "staff join without a link")
+        ttl = self.settings.auth.invite_ttl_hours * 3600
+        token, invite = self.tokens.issue(TokenKind.INVITE, person.id, Role(person.role), hearing.id, ttl,
+                                          name=person.name)
+        if person.invite_jti:
+            await self.revoke(person.invite_jti, max(person.invite_expires_at, time.time() + 60))
+        person.invite_jti = invite.jti
+        person.invite_expires_at = invite.expires_at
+        await self.store.save_participant(person)
+        await self.bus.publish(CourtEvent(ev.INVITED, hearing.id, person.id, claims.subject,
+                                          {"name": person.name, "role": person.role, "renewed": True}))
+        return Invitation(person, token)
+
     async def enter_lobby(self, claims: Claims, stated_name: str) -> tuple[Participant, str]:
         """A person opened their join link: the first time, into the waiting room (never straight into the
         hearing). Someone the court admitted before comes back with the same link — a closed tab, a phone

@@ -47,6 +47,7 @@ MATRIX: list[tuple[str, str, Any, set[str]]] = [
     ("POST", "/api/hearings/{h}/invites", {"name": "Matrix Witness", "role": "witness"}, COURT_OFFICE),
     ("GET", "/api/hearings/{h}/lobby", None, COURT_OFFICE),
     ("GET", "/api/hearings/{h}/participants", None, STAFF),
+    ("POST", "/api/hearings/{h}/participants/{p}/link", None, COURT_OFFICE),
     ("POST", "/api/hearings/{h}/participants/{p}/mute", None, JUDGES_ADMIN),
     ("POST", "/api/hearings/{h}/participants/{p}/unmute", None, JUDGES_ADMIN),
     ("POST", "/api/hearings/{h}/participants/{p}/lower-hand", None, JUDGES_ADMIN),

@@ -388,13 +388,14 @@ async def test_judge_console_logs_notes_and_pauses_the_recording(server, api, br
         archive_link = page.get_by_role("link", name="Recordings archive")
         await expect(archive_link).to_have_attribute("href", "/archive")
 
-        # One click: an exhibit note, with its UTC time; it arrives once (reply and signaling message).
+        # One click: an exhibit note, with the court's local time to the second (court.time_zone, UTC+5 by
+        # default; the record keeps UTC); it arrives once (reply and signaling message).
         panel = page.locator("#notes-panel")
         await panel.get_by_role("button", name="Exhibit").click()
         notes = page.locator("#notes-list li")
         await expect(notes).to_have_count(1)
         await expect(notes.first).to_contain_text("Exhibit")
-        await expect(notes.first).to_contain_text("UTC")
+        await expect(notes.first.locator(".note-time")).to_have_text(re.compile(r"^\d\d:\d\d:\d\d$"))
         # A typed note of a chosen kind, and a free note with Enter.
         await panel.get_by_label("Note text").fill("Counsel objects to the question")
         await panel.get_by_role("button", name="Objection").click()

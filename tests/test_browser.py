@@ -142,7 +142,7 @@ async def test_judge_admits_a_phone_and_both_see_the_hearing(server, browser: Br
         await judge.get_by_label("Password").fill("not the password")
         await judge.get_by_role("button", name="Sign in").click()
         # API errors ({error: {code, message}}) reach the status line.
-        await expect(judge.locator("#status")).to_contain_text("wrong username or password")
+        await expect(judge.locator("#status")).to_contain_text("Wrong username or password")
         await screenshot(judge, "judge-sign-in-error")
         await judge.get_by_label("Password").fill(PASSWORD)
         await judge.get_by_role("button", name="Sign in").click()

@@ -4,6 +4,7 @@ the page stays chosen. Driven in Debian's Chromium in a phone viewport; screensh
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 
@@ -69,7 +70,8 @@ def label_found(picture: np.ndarray, label: str) -> float:
     return best
 
 
-async def test_a_phone_in_kazakh_joins_rejoins_and_reads_its_name_in_the_picture(server, api, browser: Browser):
+async def test_a_phone_in_kazakh_joins_rejoins_and_reads_its_name_in_the_picture(server, api, settings,
+                                                                                 browser: Browser):
     kk = catalog("kk")
     base = base_url(server)
     judge = await api.login("judge")
@@ -166,6 +168,24 @@ async def test_a_phone_in_kazakh_joins_rejoins_and_reads_its_name_in_the_picture
         participants = (await api.ok("GET", f"/api/hearings/{hid}/participants", token=judge))["participants"]
         assert [p["state"] for p in participants if p["id"] == pid] == ["admitted"]
         await screenshot(phone, "kk-phone-rejoined")
+
+        # After a long drop (longer than the grace period) the same link leads to the waiting room, and the
+        # page says why; the court sees "returning — admitted at …".
+        settings.media.reconnect_grace_seconds = 0.3
+        await phone.close()
+        await asyncio.sleep(1.0)
+        phone = await context.new_page()
+        collect_console(phone, log)
+        await phone.goto(link)
+        await phone.get_by_role("button", name=kk["join.join_button"]).tap()
+        await expect(phone.locator("#lobby-title")).to_have_text(kk["join.lobby.title"], timeout=10000)
+        await expect(phone.locator("#banner")).to_have_text(kk["join.returning.away_too_long"])
+        entrant = (await api.ok("GET", f"/api/hearings/{hid}/lobby", token=judge))["entrants"][0]
+        assert entrant["returning"] == "away_too_long" and entrant["admitted_at"]
+        await screenshot(phone, "kk-phone-back-in-the-waiting-room")
+        settings.media.reconnect_grace_seconds = 8
+        await api.ok("POST", f"/api/hearings/{hid}/participants/{pid}/admit", token=judge)
+        await expect(phone.get_by_role("button", name=kk["join.leave"], exact=True)).to_be_visible(timeout=10000)
 
         # Russian chosen on the page: at once, and still after a reload.
         ru = catalog("ru")

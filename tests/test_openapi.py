@@ -273,6 +273,13 @@ async def test_answers_match_the_document(archive_api, archive_server):
     status, second = await call("POST", invites, {"name": "Ben Okafor", "role": "witness"}, judge)
     assert (await call("POST", invites, {"name": "X", "role": "judge"}, judge))[0] == 400
     ana_id, ben_id = invitation["participant"]["id"], second["participant"]["id"]
+    status, renewed = await call("POST", f"/api/hearings/{hid}/participants/{ben_id}/link", token=clerk)
+    assert status == 200 and renewed["token"] != second["token"] and renewed["participant"]["id"] == ben_id
+    stale = Participant(base, second["token"], name="Ben Okafor")
+    try:
+        assert (await stale.connect())["code"] == "token_revoked"  # the old link went astray: it is dead
+    finally:
+        await stale.close()
     ana = Participant(base, invitation["token"], name="Ana Silva")
     try:
         assert (await ana.connect())["type"] == "welcome"

@@ -1,48 +1,65 @@
 // Recordings archive (court staff): find a recording, play it beside its transcript, verify it, download it,
 // hand it to a party with an expiring link, and read who accessed it.
 // The player with its transcript (RecordingPlayer) is exported for the party's page, shared.js.
+// Every word is a key of the catalogs (web/locales): archive.* for this page, player.* for what the party's
+// page shows too, error.* for the API's error codes; what the page drew itself is drawn again when the
+// language changes.
 
-import { languageSwitcher, startLanguage } from "./i18n.js";
+import {
+  languageSwitcher, startLanguage, t, say, onLanguageChange, dateTime, locale, courtTimeZone,
+} from "./i18n.js";
 import { $, h, show, apiCall, ApiError, roleLabel } from "./common.js";
+
+// -- words --------------------------------------------------------------------------------------------
+
+/** Whether the catalogs have a text for `key` (t() answers with the key itself when they have none). */
+export function known(key) {
+  return t(key) !== key;
+}
+
+/**
+ * What went wrong, for people, in the page's language: the catalog's text for the API's error code
+ * (`error.<code>.<subject>` where the code means something particular for what was asked, as
+ * `error.not_found.recording`, else `error.<code>`), else the server's own message. The texts may use
+ * {message} (the server's) and {status} (the HTTP status).
+ */
+export function apiErrorText(error, subject = "recording") {
+  if (!error) return "";
+  const code = typeof error.code === "string" && /^[a-z_]+$/.test(error.code) ? error.code : "";
+  if (code) {
+    const params = { message: error.message || "", status: error.status ?? "" };
+    for (const key of [subject ? `error.${code}.${subject}` : "", `error.${code}`]) {
+      if (key && known(key)) return t(key, params);
+    }
+  }
+  return error && error.message ? String(error.message) : String(error);
+}
+
+/** Set a node's own text (data: a name, a case number), no longer tied to a key of the catalogs. */
+export function setText(node, text) {
+  if (!node) return;
+  delete node.dataset.i18n;
+  delete node.dataset.i18nParams;
+  node.textContent = text;
+}
 
 // -- the player and its transcript (also used by shared.js) ---------------------------------------------
 
-// The transcript's wording, as recorder/transcript.py writes it into the captions.
-const EVENT_TEXT = {
-  opened: "Hearing opened",
-  closed: "Hearing closed",
-  recess: "Recess",
-  resumed: "Hearing resumed",
-  locked: "Hearing locked",
-  unlocked: "Hearing unlocked",
-  admitted: "{who} admitted",
-  rejected: "{name} not admitted",
-  joined: "{who} joined",
-  observer_joined: "{who} joined as an observer",
-  muted: "{name} muted by the court",
-  unmuted: "{name} unmuted by the court",
-  removed: "{name} removed by the court",
-  disconnected: "{name} lost connection",
-  reconnected: "{name} reconnected",
-  left: "{name} left",
-  recording_paused: "Recording paused",
-  recording_resumed: "Recording resumed",
-  camera_offline: "Courtroom camera “{name}” offline",
-  camera_online: "Courtroom camera “{name}” back online",
-  camera_shown: "Courtroom camera “{name}” put in the picture",
-  camera_hidden: "Courtroom camera “{name}” taken out of the picture",
-};
+// The transcript's events, a key each: player.event.<event> (recorder/transcript.py writes the captions'
+// wording), with the person as {who} (name and role) or {name}.
 
 /** An event this page does not know yet: "some_event" → "Some event", with the person if there is one. */
 function unknownEvent(entry) {
   const words = String(entry.event || entry.kind || "").replace(/_/g, " ");
   const text = words.charAt(0).toUpperCase() + words.slice(1);
-  return entry.name ? `${text}: ${who(entry)}` : text;
+  return entry.name ? t("player.unknown_event_with_person", { event: text, who: who(entry) }) : text;
 }
 
-export const NOTE_LABELS = {
-  note: "Note", exhibit: "Exhibit", objection: "Objection", ruling: "Ruling", recess: "Recess",
-};
+/** A log note's kind as the page's language names it ("Exhibit"); a kind it does not know, as it is. */
+export function noteLabel(kind) {
+  const key = `player.note.${kind}`;
+  return known(key) ? t(key) : kind;
+}
 
 /** Seconds into the recording as "04:05" or "1:02:03". */
 export function formatOffset(seconds) {
@@ -53,13 +70,16 @@ export function formatOffset(seconds) {
   return hours ? `${hours}:${mm}:${ss}` : `${mm}:${ss}`;
 }
 
-/** "8 s", "12 min 05 s", "1 h 02 min". */
+/** "8 s", "12 min 05 s", "1 h 02 min" (in the page's language). */
 export function formatDuration(seconds) {
   const total = Math.round(Number(seconds) || 0);
-  if (total < 60) return `${total} s`;
+  if (total < 60) return t("player.duration.seconds", { seconds: total });
   const minutes = Math.floor(total / 60);
-  if (minutes < 60) return `${minutes} min ${String(total % 60).padStart(2, "0")} s`;
-  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;
+  if (minutes < 60) {
+    return t("player.duration.minutes_seconds", { minutes, seconds: String(total % 60).padStart(2, "0") });
+  }
+  return t("player.duration.hours_minutes",
+    { hours: Math.floor(minutes / 60), minutes: String(minutes % 60).padStart(2, "0") });
 }
 
 /** An ISO time (as the recorder writes it, in UTC) or epoch seconds, as "2026-11-28 09:31:02 UTC". */
@@ -77,48 +97,63 @@ export function utcClock(value) {
   return full ? full.slice(11) : "";
 }
 
-/** A local date and time for people ("28 Nov 2026, 10:31"). */
+/** A date and time for people, in the court's time zone and the page's language ("28 Nov 2026, 14:31"). */
 export function localDateTime(value) {
   if (!value) return "";
-  const date = typeof value === "number" ? new Date(value * 1000) : new Date(value);
-  if (Number.isNaN(date.getTime())) return String(value);
-  return date.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+  return dateTime(value);
+}
+
+/** Whether the court keeps UTC itself (then a UTC time needs no local time beside it). */
+function courtOnUtc() {
+  return /^(Etc\/)?(UTC|UCT|GMT|Zulu|Universal|Greenwich)$/i.test(courtTimeZone() || "UTC");
+}
+
+/** A time of the record, shown in UTC as the record keeps it, with the court's local time beside it. */
+export function withLocalTime(utc, local) {
+  return utc && local && !courtOnUtc() ? t("player.utc_and_local", { utc, local }) : utc;
+}
+
+/** A record's date and time: "2026-11-28 09:31:02 UTC (28 Nov 2026, 14:31)". */
+export function recordDateTime(value) {
+  return withLocalTime(utcDateTime(value), localDateTime(value));
 }
 
 function who(entry) {
-  return entry.role ? `${entry.name} (${roleLabel(entry.role)})` : entry.name || "";
+  return entry.role ? t("player.person_with_role", { name: entry.name || "", role: roleLabel(entry.role) })
+    : entry.name || "";
 }
 
 /** One transcript entry as {tag, text, meta} for display. */
 function describe(entry) {
-  const at = entry.at ? utcClock(entry.at) : "";
+  const at = entry.at ? withLocalTime(utcClock(entry.at), dateTime(entry.at, { timeStyle: "medium" })) : "";
   if (entry.kind === "note") {
     const kind = entry.note_kind || "note";
     return {
-      tag: h("span", { class: `t-tag t-tag-${kind}` }, NOTE_LABELS[kind] || kind),
+      tag: h("span", { class: `t-tag t-tag-${kind}` }, noteLabel(kind)),
       text: entry.text || "",
       meta: [at, entry.author].filter(Boolean).join(" · "),
     };
   }
   if (entry.kind === "speech") {
-    const span = entry.end ? `speaking ${formatOffset(entry.offset)}–${formatOffset(entry.end)}` : "speaking";
+    const span = entry.end ? t("player.speaking_from_to", { from: formatOffset(entry.offset), to: formatOffset(entry.end) })
+      : t("player.speaking");
     return {
       tag: null,
-      text: [h("strong", {}, entry.name || "Someone"), entry.role ? ` (${roleLabel(entry.role)})` : ""],
+      text: [h("strong", {}, entry.name || t("player.someone")), entry.role ? ` (${roleLabel(entry.role)})` : ""],
       meta: [span, at].filter(Boolean).join(" · "),
     };
   }
-  const template = EVENT_TEXT[entry.event];
-  const text = template ? template.replace("{who}", who(entry)).replace("{name}", entry.name || "")
-    : unknownEvent(entry);
-  const reason = entry.details && entry.details.reason ? ` — ${entry.details.reason}` : "";
-  return { tag: null, text: text + reason, meta: at };
+  const key = `player.event.${entry.event}`;
+  const text = entry.event && known(key) ? t(key, { who: who(entry), name: entry.name || "" }) : unknownEvent(entry);
+  const reason = entry.details && entry.details.reason;
+  return { tag: null, text: reason ? t("player.event_with_reason", { event: text, reason }) : text, meta: at };
 }
 
 /**
  * A <video> playing a recording beside its transcript. The transcript follows playback (the current line is
  * highlighted and scrolled into view); choosing a line seeks the video to its offset. The media link is asked
  * for only when someone plays (playing is audited), and asked for again if it expires during a long session.
+ * The transcript and the player's messages are drawn again when the page's language changes.
  *
  * options: video, list (the <ol>), scroller (the list's scrolling box), count, overlay (the start cover),
  * clock, error (a <p> for problems), getLink() → {url, captions_url, expires_at}, onLink() after each link.
@@ -135,6 +170,9 @@ export class RecordingPlayer {
     this.loading = null;
     this.lastTime = 0;
     this.manualUntil = 0;
+    this.emptyKey = "player.transcript_empty";
+    this.listProblem = null; // () => text: why the transcript could not be had
+    this.errorText = null; // () => text: the problem shown under the video
     const video = this.video;
     video.addEventListener("timeupdate", () => this.follow());
     video.addEventListener("seeked", () => this.follow());
@@ -149,14 +187,23 @@ export class RecordingPlayer {
     for (const type of ["wheel", "touchmove", "keydown"]) {
       this.scroller.addEventListener(type, () => { this.manualUntil = Date.now() + 5000; }, { passive: true });
     }
+    onLanguageChange(() => this.relabel());
   }
 
-  setEntries(entries, emptyText = "Nothing was noted in this hearing's transcript.") {
+  /** The transcript's entries; `emptyKey`: the key of what an empty transcript says. */
+  setEntries(entries, emptyKey = "player.transcript_empty") {
     this.entries = [...(entries || [])]
       .filter((e) => e && typeof e.offset === "number")
       .sort((a, b) => a.offset - b.offset);
     this.current = -1;
     this.pinned = -1;
+    this.emptyKey = emptyKey;
+    this.listProblem = null;
+    this.renderLines();
+    this.follow();
+  }
+
+  renderLines() {
     this.list.replaceChildren();
     this.lines = this.entries.map((entry, index) => {
       const { tag, text, meta } = describe(entry);
@@ -165,7 +212,7 @@ export class RecordingPlayer {
       if (kind === "note") dataset.noteKind = entry.note_kind || "note";
       if (entry.event) dataset.event = entry.event;
       const line = h("li", { class: `t-line t-${kind}${kind === "note" ? ` t-note-${dataset.noteKind}` : ""}`, dataset },
-      h("button", { type: "button", title: `Play from ${formatOffset(entry.offset)}` },
+      h("button", { type: "button", title: t("player.play_from", { time: formatOffset(entry.offset) }) },
         h("span", { class: "t-time" }, formatOffset(entry.offset)),
         h("span", { class: "t-body" },
           h("span", { class: "t-text" }, tag, text),
@@ -173,17 +220,25 @@ export class RecordingPlayer {
       return line;
     });
     if (this.lines.length) this.list.append(...this.lines);
-    else this.list.append(h("li", { class: "t-empty" }, emptyText));
+    else this.list.append(h("li", { class: "t-empty" }, this.listProblem ? this.listProblem() : t(this.emptyKey)));
     if (this.count) this.count.textContent = String(this.lines.length);
-    this.follow();
   }
 
-  /** Show that the transcript could not be had. */
-  transcriptProblem(text) {
+  /** Show that the transcript could not be had (an error from the API). */
+  transcriptProblem(error) {
     this.entries = [];
-    this.lines = [];
-    this.list.replaceChildren(h("li", { class: "t-empty" }, text));
-    if (this.count) this.count.textContent = "0";
+    this.listProblem = () => t("player.transcript_failed", { error: apiErrorText(error) });
+    this.renderLines();
+  }
+
+  /** The page's language changed: the transcript, the captions' label and the player's message again. */
+  relabel() {
+    this.renderLines();
+    this.current = -1;
+    this.follow();
+    const track = this.video.querySelector("track");
+    if (track) track.label = t("player.captions_label");
+    if (this.errorText && this.error && !this.error.hidden) this.error.textContent = this.errorText();
   }
 
   get started() {
@@ -200,7 +255,7 @@ export class RecordingPlayer {
       show(this.error, false);
       const video = this.video;
       if (link.captions_url && !video.querySelector("track")) {
-        video.append(h("track", { kind: "captions", src: link.captions_url, srclang: "en", label: "Transcript" }));
+        video.append(h("track", { kind: "captions", src: link.captions_url, srclang: "en", label: t("player.captions_label") }));
       }
       video.preload = "auto";
       video.src = link.url;
@@ -213,7 +268,7 @@ export class RecordingPlayer {
       await this.loading;
     } catch (error) {
       this.link = null;
-      this.problem(error instanceof ApiError ? error.message : "The recording could not be loaded.");
+      this.problem(error instanceof ApiError ? () => apiErrorText(error) : () => t("player.load_failed"));
       throw error;
     } finally {
       this.loading = null;
@@ -321,14 +376,14 @@ export class RecordingPlayer {
       return;
     }
     const code = video.error ? video.error.code : 0;
-    this.problem(code === 4
-      ? "This browser cannot play the recording. Download it and play it with a media player."
-      : "The recording could not be loaded. Check the connection and try again.");
+    this.problem(code === 4 ? () => t("player.cannot_play_here") : () => t("player.load_failed_retry"));
   }
 
+  /** Show a problem under the video; `text`: () => the text (drawn again if the language changes). */
   problem(text) {
     if (!this.error) return;
-    this.error.textContent = text;
+    this.errorText = typeof text === "function" ? text : () => String(text);
+    this.error.textContent = this.errorText();
     show(this.error, true);
   }
 
@@ -336,7 +391,7 @@ export class RecordingPlayer {
     const video = this.video;
     video.pause();
     video.removeAttribute("src");
-    video.querySelectorAll("track").forEach((t) => t.remove());
+    video.querySelectorAll("track").forEach((track) => track.remove());
     video.preload = "none";
     video.load();
     this.link = null;
@@ -344,7 +399,7 @@ export class RecordingPlayer {
     this.knownDuration = 0;
     show(this.overlay, true);
     show(this.error, false);
-    this.setEntries([], "Loading the transcript…");
+    this.setEntries([], "player.transcript_loading");
     if (this.clock) this.clock.textContent = "";
   }
 }
@@ -364,7 +419,9 @@ const state = {
   recording: null,
   player: null,
   shares: [],
-  sharesProblem: "",
+  sharesProblem: null, // the error that kept the register of links from being listed
+  madeShare: null, // the link made last on this page, shown in its box
+  checks: null, // the last verification's checks, listed
 };
 
 function readJson(text) {
@@ -380,10 +437,17 @@ function can(permission) {
 }
 
 let statusTimer = null;
+let statusText = null; // () => the status line's message, drawn again when the language changes
 
-function notify(text, kind = "info") {
+/** A message in the status line: a key of the catalogs with its parameters. */
+function notify(key, params = {}, kind = "info") {
+  showStatus(() => t(key, params), kind);
+}
+
+function showStatus(text, kind) {
   const line = $("#status");
-  $("#status-text").textContent = text;
+  statusText = text;
+  $("#status-text").textContent = text();
   line.className = `statusline statusline-${kind}`;
   line.setAttribute("role", kind === "error" ? "alert" : "status");
   show(line, true);
@@ -391,13 +455,17 @@ function notify(text, kind = "info") {
   if (kind !== "error") statusTimer = setTimeout(() => show(line, false), 6000);
 }
 
-function reportError(error, what) {
+/** What failed (`key`: a text with {error}) and why, in the status line; a lapsed sign-in signs out. */
+function reportError(error, key) {
   if (error instanceof ApiError && error.status === 401 && error.code !== "invalid_credentials") {
-    signOut("Your session has expired. Please sign in again.");
+    signOut("archive.session_expired");
     return;
   }
-  const code = error && error.code ? ` (${error.code})` : "";
-  notify(`${what}: ${error && error.message ? error.message : error}${code}`, "error");
+  showStatus(() => {
+    const why = apiErrorText(error);
+    const detail = error && error.code ? `${why} (${error.code})` : why;
+    return key ? t(key, { error: detail }) : detail;
+  }, "error");
 }
 
 function api(method, path, body) {
@@ -426,12 +494,13 @@ async function signIn(event) {
     show($("#status"), false);
     enterArchive();
   } catch (error) {
-    reportError(error, "Sign-in failed");
+    reportError(error, "archive.sign_in_failed");
   } finally {
     button.disabled = false;
   }
 }
 
+/** Sign out; `message`: the key of why, if not asked for. */
 function signOut(message, tellServer = false) {
   if (tellServer && state.token) apiCall("POST", "/api/logout", { token: state.token }).catch(() => {});
   state.player?.reset();
@@ -446,19 +515,23 @@ function signOut(message, tellServer = false) {
   for (const id of ["#search-view", "#recording-view", "#user-box", "#no-access"]) show($(id), false);
   $("#results").replaceChildren();
   show($("#login-view"), true);
-  if (message) notify(message, "error");
+  if (message) notify(message, {}, "error");
   $("#login-username").focus();
 }
 
 function enterArchive() {
   show($("#login-view"), false);
   show($("#user-box"), true);
-  $("#user-name").textContent = state.user ? `${state.user.display_name} · ${roleLabel(state.user.role)}` : "";
+  $("#user-name").textContent = userLine();
   if (!can("view_recordings")) {
     show($("#no-access"), true);
     return;
   }
   route();
+}
+
+function userLine() {
+  return state.user ? `${state.user.display_name} · ${roleLabel(state.user.role)}` : "";
 }
 
 // -- search -------------------------------------------------------------------------------------------
@@ -476,7 +549,7 @@ function route() {
   }
   state.player?.reset();
   state.recording = null;
-  document.title = "Recordings archive · Remote hearings";
+  say($("title"), "archive.page_title");
   showView("search");
   if (state.results === null) search();
 }
@@ -546,7 +619,7 @@ async function loadPage(wanted, paged = false) {
     if (paged) $("#results-count").scrollIntoView({ block: "nearest" });
   } catch (error) {
     if (asked !== searchAsked) return;
-    reportError(error, "The search failed");
+    reportError(error, "archive.search_failed");
   } finally {
     if (asked === searchAsked) {
       $("#search-submit").disabled = false;
@@ -556,10 +629,15 @@ async function loadPage(wanted, paged = false) {
   }
 }
 
+/** A number as the page's language writes it ("10,000", "10 000"). */
+function number(n) {
+  return Number(n).toLocaleString(locale());
+}
+
+/** The count of matching recordings: [key, params]. */
 function countText(paging) {
-  if (paging.capped) return `More than ${TOTAL_CAP.toLocaleString("en")} recordings`;
-  const n = paging.total;
-  return `${n.toLocaleString("en")} recording${n === 1 ? "" : "s"}`;
+  if (paging.capped) return ["archive.results.more_than", { limit: number(TOTAL_CAP) }];
+  return ["archive.results.count", { count: paging.total }];
 }
 
 function renderPager() {
@@ -570,7 +648,8 @@ function renderPager() {
   show($("#pager"), many);
   $("#prev-page").disabled = !paging.previous.length;
   $("#next-page").disabled = !paging.next;
-  $("#pager-where").textContent = many ? `Page ${page.toLocaleString("en")}` : "";
+  if (many) say($("#pager-where"), "archive.pager.page", { page: number(page) });
+  else say($("#pager-where"), "");
 }
 
 function renderResults(recordings) {
@@ -585,6 +664,7 @@ function renderResults(recordings) {
       class: `result${hits.length ? " has-hits" : ""}${deleted ? " result-deleted" : ""}`,
       dataset: { hearingId: rec.hearing_id, status: rec.status || "" }, onclick: open,
     },
+    // data-label: the phone layout's hook (archive.css), not a text
     h("td", { "data-label": "Case" }, h("span", { class: "case-number" }, rec.case_number)),
     h("td", { "data-label": "Title", class: "r-title" }, h("strong", {}, rec.title)),
     h("td", { "data-label": "Court" }, [rec.court, rec.courtroom].filter(Boolean).join(" · ")),
@@ -594,25 +674,25 @@ function renderResults(recordings) {
     h("td", { "data-label": "Record", class: "r-record" }, statusBadge(rec), deleted ? null : integrityBadge(rec.integrity)),
     h("td", { "data-label": "Kept", class: "r-kept" }, keptCell(rec)),
     h("td", { class: "num r-open" }, h("button", {
-      type: "button", class: "btn btn-secondary btn-small", "aria-label": `Open the recording of ${rec.case_number}`,
+      type: "button", class: "btn btn-secondary btn-small",
+      "aria-label": t("archive.results.open_label", { case: rec.case_number }),
       onclick: (e) => { e.stopPropagation(); open(); },
-    }, "Open"))));
+    }, t("archive.results.open")))));
     if (hits.length) rows.push(hitsRow(rec, hits, paging.text));
   }
   body.replaceChildren(...rows);
   const note = $("#results-note");
   const count = $("#results-count");
   if (!recordings.length && !paging.previous.length) {
-    count.textContent = "No recordings";
-    note.textContent = paging.filtered ? "No recording matches this search." : "The archive has no recordings yet.";
+    say(count, "archive.results.none");
+    say(note, paging.filtered ? "archive.results.no_match" : "archive.results.empty_archive");
     show(note, true);
   } else {
-    count.textContent = countText(paging);
+    say(count, ...countText(paging));
     const first = paging.previous.length * PAGE_SIZE + 1;
     const last = first + recordings.length - 1;
-    note.textContent = recordings.length
-      ? `Showing ${first.toLocaleString("en")}–${last.toLocaleString("en")}, newest first.`
-      : "No more recordings.";
+    if (recordings.length) say(note, "archive.results.showing", { first: number(first), last: number(last) });
+    else say(note, "archive.results.no_more");
     show(note, true);
   }
   count.dataset.total = String(paging.total);
@@ -627,7 +707,10 @@ export function formatHms(seconds) {
   return `${Math.floor(total / 3600)}:${mm}:${ss}`;
 }
 
-const HIT_LABELS = { ...NOTE_LABELS, event: "Court event" };
+/** What a search hit is: a log note's kind, or a court event. */
+function hitLabel(kind) {
+  return kind === "event" ? t("archive.hit.event") : noteLabel(kind);
+}
 
 /** The words of `text` that the search words begin, marked (text nodes only: nothing is parsed as HTML). */
 function marked(text, words) {
@@ -656,17 +739,17 @@ function hitsRow(rec, hits, words) {
   const deleted = rec.status === "deleted" || !!rec.deleted_at;
   return h("tr", { class: "hits-row", dataset: { hearingId: rec.hearing_id } },
     h("td", { colspan: "9" },
-      h("ul", { class: "hits", "aria-label": `Where the words occur in ${rec.case_number}` },
+      h("ul", { class: "hits", "aria-label": t("archive.hit.list_label", { case: rec.case_number }) },
         hits.map((hit) => {
           const kind = hit.kind || "event";
           const body = [
             h("span", { class: "hit-time" }, formatHms(hit.offset)),
-            h("span", { class: `t-tag t-tag-${kind} hit-kind` }, HIT_LABELS[kind] || kind),
+            h("span", { class: `t-tag t-tag-${kind} hit-kind` }, hitLabel(kind)),
             h("span", { class: "hit-text" }, marked(String(hit.text || ""), words)),
           ];
           return h("li", { class: "hit", dataset: { offset: String(hit.offset), kind } }, deleted ? body
             : h("button", {
-              type: "button", class: "hit-button", title: `Open the recording and play from ${formatHms(hit.offset)}`,
+              type: "button", class: "hit-button", title: t("archive.hit.play_from", { time: formatHms(hit.offset) }),
               onclick: (e) => { e.stopPropagation(); openRecording(rec.hearing_id, Number(hit.offset), hit.text); },
             }, body));
         }))));
@@ -674,22 +757,29 @@ function hitsRow(rec, hits, words) {
 
 function statusBadge(rec) {
   if (rec.status === "deleted" || rec.deleted_at) {
-    return h("span", { class: "badge badge-deleted", title: rec.deleted_at ? `Deleted ${utcDateTime(rec.deleted_at)}` : undefined },
-      "Deleted");
+    return h("span", { class: "badge badge-deleted",
+      title: rec.deleted_at ? t("archive.badge.deleted_at", { when: utcDateTime(rec.deleted_at) }) : undefined },
+    t("archive.badge.deleted"));
   }
   const interrupted = rec.status === "interrupted";
   const gaps = Array.isArray(rec.gaps) ? rec.gaps.length : rec.gaps || 0;
+  let text;
+  if (gaps) text = t(interrupted ? "archive.badge.interrupted_gaps" : "archive.badge.complete_gaps", { count: gaps });
+  else text = t(interrupted ? "archive.badge.interrupted" : "archive.badge.complete");
   return h("span", { class: `badge badge-${interrupted ? "interrupted" : "final"}`,
-    title: gaps ? `${gaps} gap${gaps === 1 ? "" : "s"} in the recording` : undefined },
-  interrupted ? "Interrupted" : "Complete", gaps ? ` · ${gaps} gap${gaps === 1 ? "" : "s"}` : "");
+    title: gaps ? t("archive.badge.gaps_title", { count: gaps }) : undefined }, text);
 }
 
-const INTEGRITY_SHORT = { unchecked: "Unverified", verified: "Verified", failed: "Verify failed" };
+/** The integrity's status in words: `archive.integrity.status.<status>` (short: in the results). */
+function integrityText(status, short = false) {
+  const key = `archive.integrity.${short ? "short" : "status"}.${status}`;
+  return known(key) ? t(key) : status;
+}
 
 function integrityBadge(integrity) {
   const status = (integrity && typeof integrity === "object" ? integrity.status : integrity) || "unchecked";
   return h("span", { class: `badge badge-${status} badge-integrity`, dataset: { integrity: status },
-    title: INTEGRITY_TEXT[status] || status }, INTEGRITY_SHORT[status] || status);
+    title: integrityText(status) }, integrityText(status, true));
 }
 
 /** "2036-12-02" of an ISO time (UTC). */
@@ -699,16 +789,19 @@ function utcDay(value) {
 
 /** How long the recording is kept: until a day, for ever, on hold, or deleted. */
 function keptText(rec) {
-  if (rec.status === "deleted" || rec.deleted_at) return rec.deleted_at ? `deleted ${utcDay(rec.deleted_at)}` : "deleted";
-  return rec.retain_until ? `kept until ${utcDay(rec.retain_until)}` : "kept for ever";
+  if (rec.status === "deleted" || rec.deleted_at) {
+    return rec.deleted_at ? t("archive.kept.deleted_on", { day: utcDay(rec.deleted_at) }) : t("archive.kept.deleted");
+  }
+  return rec.retain_until ? t("archive.kept.until", { day: utcDay(rec.retain_until) }) : t("archive.kept.for_ever");
 }
 
 function keptCell(rec) {
   return [
-    rec.legal_hold ? h("span", { class: "badge badge-hold", title: "On legal hold: not deleted while the hold is on" },
-      "Legal hold") : null,
+    rec.legal_hold ? h("span", { class: "badge badge-hold", title: t("archive.kept.hold_title") },
+      t("archive.hold.badge")) : null,
     h("span", { class: `kept${rec.legal_hold && rec.retain_until ? " kept-suspended" : ""}`,
-      title: rec.retain_until ? `Retention period ends ${utcDateTime(rec.retain_until)}` : undefined }, keptText(rec)),
+      title: rec.retain_until ? t("archive.kept.retention_ends", { when: utcDateTime(rec.retain_until) }) : undefined },
+    keptText(rec)),
   ];
 }
 
@@ -741,7 +834,10 @@ async function loadRecording(id) {
   state.player.reset();
   state.recording = null;
   state.shares = [];
-  state.sharesProblem = "";
+  state.sharesProblem = null;
+  state.madeShare = null;
+  state.checks = null;
+  audit.entries = [];
   $("#shares-list").replaceChildren();
   $("#shares-count").textContent = "0";
   show($("#share-result"), false);
@@ -749,11 +845,11 @@ async function loadRecording(id) {
   show($("#verify-checks"), false);
   $("#audit-rows").replaceChildren();
   show($("#audit-older"), false);
-  $("#audit-shown").textContent = "";
+  say($("#audit-shown"), "");
   closeHoldForm();
   showView("recording");
-  $("#rec-case").textContent = "";
-  $("#rec-title").textContent = "Loading…";
+  setText($("#rec-case"), "");
+  say($("#rec-title"), "archive.loading");
   $("#rec-meta").textContent = "";
   const path = `/api/recordings/${encodeURIComponent(id)}`;
   let detail;
@@ -761,7 +857,7 @@ async function loadRecording(id) {
     detail = await api("GET", path);
   } catch (error) {
     if (asked !== recordingAsked) return;
-    reportError(error, error.status === 404 ? "No such recording" : "The recording could not be opened");
+    reportError(error, error.status === 404 ? "archive.no_such_recording" : "archive.open_failed");
     if (state.token) location.hash = "";
     return;
   }
@@ -781,7 +877,7 @@ async function loadRecording(id) {
     state.player.setEntries(transcript.entries || []);
   } catch (error) {
     if (error.status === 401) reportError(error, "");
-    else state.player.transcriptProblem(`The transcript cannot be loaded right now (${error.message}).`);
+    else state.player.transcriptProblem(error);
   }
   if (state.recording !== detail) return;
   seekPending();
@@ -803,50 +899,65 @@ function seekPending() {
 
 function renderRecording(rec) {
   const deleted = isDeleted(rec);
-  document.title = `${rec.case_number} · Recordings archive`;
-  $("#rec-case").textContent = rec.case_number;
-  $("#rec-title").textContent = rec.title;
-  $("#rec-meta").textContent = [rec.court, rec.courtroom, rec.judge_name || rec.judge, localDateTime(rec.opened_at)]
-    .filter(Boolean).join(" · ");
-  $("#rec-status").replaceWith(Object.assign(statusBadge(rec), { id: "rec-status" }));
+  describeRecording(rec);
   state.player.knownDuration = rec.duration;
 
   // A tombstone has no player, transcript, download, verification or sharing: only what the catalog kept.
   show($("#tombstone"), deleted);
   show($("#rec-layout"), !deleted);
   show($("#integrity-badge"), !deleted);
+  $("#integrity-title").closest("section").hidden = deleted;
+  show($("#share-panel"), can("share_recordings") && !deleted);
+  show($("#audit-panel"), can("view_audit"));
+}
+
+/** The open recording's words: its head, facts, participants, integrity and hold (again on a language change). */
+function describeRecording(rec) {
+  const deleted = isDeleted(rec);
+  say($("title"), "archive.recording_page_title", { case: rec.case_number });
+  setText($("#rec-case"), rec.case_number);
+  setText($("#rec-title"), rec.title);
+  $("#rec-meta").textContent = [rec.court, rec.courtroom, rec.judge_name || rec.judge, localDateTime(rec.opened_at)]
+    .filter(Boolean).join(" · ");
+  $("#rec-status").replaceWith(Object.assign(statusBadge(rec), { id: "rec-status" }));
   if (deleted) {
-    $("#tombstone-title").textContent = tombstoneTitle(rec);
-    $("#tombstone-detail").textContent = "Its media and transcript were removed from the store; the catalog keeps "
-      + "what it was, who had it and its signed manifest's hash.";
+    setText($("#tombstone-title"), tombstoneTitle(rec));
+    say($("#tombstone-detail"), "archive.tombstone.detail");
   }
 
+  let record = t("player.record.complete");
+  if (deleted) record = t("archive.badge.deleted");
+  else if (rec.status === "interrupted") record = t("archive.record.interrupted");
   const facts = [
-    ["Opened", utcDateTime(rec.opened_at)],
-    ["Closed", utcDateTime(rec.closed_at)],
-    ["Duration", formatDuration(rec.duration)],
-    ["Record", deleted ? "Deleted" : rec.status === "interrupted"
-      ? "Interrupted: the server stopped during the hearing" : "Complete"],
-    ["Segments", String(rec.segments)],
+    [t("player.fact.opened"), recordDateTime(rec.opened_at)],
+    [t("player.fact.closed"), recordDateTime(rec.closed_at)],
+    [t("player.fact.duration"), formatDuration(rec.duration)],
+    [t("player.fact.record"), record],
+    [t("archive.fact.segments"), String(rec.segments)],
   ];
-  if (rec.case_category) facts.push(["Category", rec.case_category]);
-  if (rec.size_bytes) facts.push(["Size", formatBytes(rec.size_bytes)]);
+  if (rec.case_category) facts.push([t("archive.fact.category"), rec.case_category]);
+  if (rec.size_bytes) facts.push([t("archive.fact.size"), formatBytes(rec.size_bytes)]);
   const gaps = Array.isArray(rec.gaps) ? rec.gaps : [];
   const pauses = rec.pauses || [];
+  const open = (end) => end === null || end === undefined;
   const dl = $("#rec-facts");
   dl.replaceChildren();
   for (const [term, value] of facts) dl.append(h("dt", {}, term), h("dd", {}, value));
-  dl.append(h("dt", {}, "Gaps"), h("dd", { id: "rec-gaps" }, gaps.length ? gaps.map((g) => h("div", {},
-    `${formatOffset(g.start)}–${g.end === null || g.end === undefined ? "end" : formatOffset(g.end)}: ${g.reason}`))
-    : "None"));
-  dl.append(h("dt", {}, "Paused"), h("dd", { id: "rec-pauses" }, pauses.length ? pauses.map((p) => h("div", {},
-    `${formatOffset(p.start)}–${p.end === null || p.end === undefined ? "end" : formatOffset(p.end)}`
-    + (p.reason ? ` (${p.reason})` : ""))) : "Never"));
+  dl.append(h("dt", {}, t("player.fact.gaps")), h("dd", { id: "rec-gaps" }, gaps.length ? gaps.map((g) => h("div", {},
+    open(g.end) ? t("archive.gap.to_end", { from: formatOffset(g.start), reason: g.reason })
+      : t("archive.gap.range", { from: formatOffset(g.start), to: formatOffset(g.end), reason: g.reason })))
+    : t("archive.gap.none")));
+  dl.append(h("dt", {}, t("archive.fact.paused")), h("dd", { id: "rec-pauses" }, pauses.length ? pauses.map((p) => {
+    const params = { from: formatOffset(p.start), to: open(p.end) ? "" : formatOffset(p.end), reason: p.reason || "" };
+    const key = `archive.pause.${open(p.end) ? "to_end" : "range"}${p.reason ? "_reason" : ""}`;
+    return h("div", {}, t(key, params));
+  }) : t("archive.pause.never")));
   if (rec.signature && rec.signature.algorithm) {
-    dl.append(h("dt", {}, "Signed"), h("dd", {}, `${rec.signature.algorithm}, key ${rec.signature.key_id || "?"}`));
+    dl.append(h("dt", {}, t("archive.fact.signed")), h("dd", {},
+      t("archive.fact.signed_value", { algorithm: rec.signature.algorithm, key: rec.signature.key_id || "?" })));
   }
   if (rec.manifest_sha256) {
-    dl.append(h("dt", {}, "Manifest"), h("dd", { class: "hash", title: "SHA-256 of the signed manifest" },
+    dl.append(h("dt", {}, t("archive.fact.manifest")), h("dd", { class: "hash", title: t("archive.fact.manifest_title") },
       rec.manifest_sha256));
   }
 
@@ -854,10 +965,11 @@ function renderRecording(rec) {
   const presence = (p) => {
     if (p.present === false) {
       return h("span", { class: "flag flag-warn small", title: p.media_error || "" },
-        p.media_error ? "admitted, not present (media failed)" : "admitted, not present (no media)");
+        t(p.media_error ? "archive.presence.media_failed" : "archive.presence.no_media"));
     }
     const from = p.present ? p.present_offset : p.first_offset;
-    return from !== undefined ? h("span", { class: "muted small" }, `from ${formatOffset(from)}`) : null;
+    return from !== undefined ? h("span", { class: "muted small" }, t("archive.presence.from", { time: formatOffset(from) }))
+      : null;
   };
   const people = rec.participants || [];
   $("#people-count").textContent = String(people.length);
@@ -867,30 +979,33 @@ function renderRecording(rec) {
     presence(p))));
 
   renderIntegrity(rec.integrity || { status: "unchecked" });
-  $("#integrity-title").closest("section").hidden = deleted;
   renderHold(rec);
-  show($("#share-panel"), can("share_recordings") && !deleted);
-  show($("#audit-panel"), can("view_audit"));
 }
 
 function tombstoneTitle(rec) {
   const when = rec.deleted_at ? utcDateTime(rec.deleted_at, false) : "";
   const reason = String(rec.deleted_reason || "");
-  if (/^retention/i.test(reason)) return `Deleted by retention${when ? ` on ${when}` : ""} (${reason})`;
-  return `Deleted${when ? ` on ${when}` : ""}${reason ? ` (${reason})` : ""}`;
+  if (/^retention/i.test(reason)) {
+    return when ? t("archive.tombstone.retention_on", { when, reason }) : t("archive.tombstone.retention", { reason });
+  }
+  if (when) return reason ? t("archive.tombstone.deleted_on_reason", { when, reason }) : t("archive.tombstone.deleted_on", { when });
+  return reason ? t("archive.tombstone.deleted_reason", { reason }) : t("archive.tombstone.deleted");
 }
 
-/** "1.4 GB", "230 MB", "12 kB". */
+/** "1.4 GB", "230 MB", "12 kB" (in the page's language). */
 function formatBytes(bytes) {
   const n = Number(bytes) || 0;
-  const units = ["bytes", "kB", "MB", "GB", "TB"];
+  const units = ["archive.size.kb", "archive.size.mb", "archive.size.gb", "archive.size.tb"];
   let value = n;
   let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
+  while (value >= 1000 && unit < units.length) {
     value /= 1000;
     unit += 1;
   }
-  return unit ? `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}` : `${n} bytes`;
+  if (!unit) return t("archive.size.bytes", { count: n });
+  const digits = value < 10 ? 1 : 0;
+  const shown = value.toLocaleString(locale(), { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  return t(units[unit - 1], { value: shown });
 }
 
 // -- retention and legal hold -------------------------------------------------------------------------
@@ -901,14 +1016,14 @@ function renderHold(rec) {
   show($("#hold-badge"), held && !deleted);
   const hold = rec.hold || {};
   const badge = $("#hold-badge");
-  badge.title = held ? `On legal hold${hold.reason ? `: ${hold.reason}` : ""}` : "";
+  if (!held) badge.title = "";
+  else badge.title = hold.reason ? t("archive.hold.on_hold_reason", { reason: hold.reason }) : t("archive.hold.on_hold");
 
   let retention;
   if (deleted) retention = tombstoneTitle(rec);
   else if (rec.retain_until) {
-    retention = held ? `Retention period ends ${utcDay(rec.retain_until)}; the hold keeps it past that.`
-      : `Kept until ${utcDay(rec.retain_until)}, then deleted by the retention period.`;
-  } else retention = "Kept for ever (no retention period applies).";
+    retention = t(held ? "archive.retention.ends_held" : "archive.retention.until", { day: utcDay(rec.retain_until) });
+  } else retention = t("archive.retention.for_ever");
   const line = $("#retention-line");
   line.textContent = retention;
   line.dataset.retainUntil = rec.retain_until || "";
@@ -916,11 +1031,16 @@ function renderHold(rec) {
   const holdLine = $("#hold-line");
   holdLine.dataset.held = String(held);
   if (held) {
-    const by = [hold.by ? `by ${hold.by}` : "", hold.at ? `on ${utcDateTime(hold.at, false)}` : ""].filter(Boolean).join(" ");
-    holdLine.replaceChildren(h("span", { class: "badge badge-hold" }, "Legal hold"), " ",
-      `Placed${by ? ` ${by}` : ""}. `, hold.reason ? h("span", { class: "hold-reason" }, `Reason: ${hold.reason}`) : null);
+    const params = { by: hold.by || "", when: hold.at ? utcDateTime(hold.at, false) : "" };
+    let key = "archive.hold.placed_line";
+    if (hold.by && hold.at) key = "archive.hold.placed_by_on";
+    else if (hold.by) key = "archive.hold.placed_by";
+    else if (hold.at) key = "archive.hold.placed_on";
+    holdLine.replaceChildren(h("span", { class: "badge badge-hold" }, t("archive.hold.badge")), " ",
+      `${t(key, params)} `, hold.reason ? h("span", { class: "hold-reason" }, t("archive.hold.reason_is", { reason: hold.reason }))
+        : null);
   } else {
-    holdLine.textContent = deleted ? "" : "No legal hold.";
+    holdLine.textContent = deleted ? "" : t("archive.hold.none");
   }
   show(holdLine, !deleted);
 
@@ -961,10 +1081,10 @@ async function placeHold(event) {
     if (!state.recording || state.recording.hearing_id !== id) return;
     updateRecording(detail);
     closeHoldForm();
-    notify("Legal hold placed: the recording is not deleted until the hold is lifted.", "success");
+    notify("archive.hold.placed", {}, "success");
     refreshAudit();
   } catch (error) {
-    reportError(error, "Could not place the legal hold");
+    reportError(error, "archive.hold.place_failed");
   } finally {
     submit.disabled = false;
   }
@@ -974,18 +1094,18 @@ async function liftHold(event) {
   const button = event.currentTarget;
   if (!button.dataset.armed) {
     button.dataset.armed = "1";
-    button.textContent = "Confirm lift hold";
+    say(button, "archive.hold.lift_confirm");
     button.classList.add("armed");
     setTimeout(() => {
       if (!button.dataset.armed) return;
       delete button.dataset.armed;
-      button.textContent = "Lift hold";
+      say(button, "archive.hold.lift");
       button.classList.remove("armed");
     }, 5000);
     return;
   }
   delete button.dataset.armed;
-  button.textContent = "Lift hold";
+  say(button, "archive.hold.lift");
   button.classList.remove("armed");
   button.disabled = true;
   const id = state.recording.hearing_id;
@@ -993,11 +1113,11 @@ async function liftHold(event) {
     const detail = await api("DELETE", recordingPath("/hold"));
     if (!state.recording || state.recording.hearing_id !== id) return;
     updateRecording(detail);
-    notify(detail.retain_until ? `Legal hold lifted: the recording is kept until ${utcDay(detail.retain_until)}.`
-      : "Legal hold lifted.", "success");
+    if (detail.retain_until) notify("archive.hold.lifted_until", { day: utcDay(detail.retain_until) }, "success");
+    else notify("archive.hold.lifted", {}, "success");
     refreshAudit();
   } catch (error) {
-    reportError(error, "Could not lift the legal hold");
+    reportError(error, "archive.hold.lift_failed");
   } finally {
     button.disabled = false;
   }
@@ -1015,54 +1135,100 @@ function updateRecording(detail) {
   }
 }
 
-const INTEGRITY_TEXT = {
-  unchecked: "Not yet verified", verified: "Verified", failed: "Verification failed",
-};
-
 function renderIntegrity(integrity) {
   const status = integrity.status || "unchecked";
   const badge = $("#integrity-badge");
   badge.className = `badge badge-${status}`;
   badge.dataset.status = status;
-  badge.textContent = INTEGRITY_TEXT[status] || status;
+  setText(badge, integrityText(status));
   const line = $("#integrity-status");
   line.dataset.status = status;
-  line.replaceChildren(h("span", { class: `badge badge-${status}` }, INTEGRITY_TEXT[status] || status));
+  setText(line, "");
+  line.replaceChildren(h("span", { class: `badge badge-${status}` }, integrityText(status)));
   const detail = $("#integrity-detail");
   if (status === "unchecked") {
-    detail.textContent = "Verify checks every segment's hash, the hash chain and the court's signature.";
+    say(detail, "archive.integrity.explain");
   } else {
-    const when = integrity.checked_at ? `Checked ${utcDateTime(integrity.checked_at)}` : "Checked";
     const checks = Array.isArray(integrity.checks) ? integrity.checks.length : integrity.checks; // reply or summary
-    const count = checks ? `: ${checks} checks` : "";
     const failures = (integrity.failures || []).length;
-    detail.textContent = `${when}${count}${failures ? `, ${failures} failed.` : ", all passed."}`;
+    const params = { when: integrity.checked_at ? utcDateTime(integrity.checked_at) : "", count: checks || 0, failures };
+    // archive.integrity.checked[_at][_count]_{passed,failed}
+    const key = `archive.integrity.checked${params.when ? "_at" : ""}${checks ? "_count" : ""}_${failures ? "failed" : "passed"}`;
+    say(detail, key, params);
   }
+}
+
+// The checks as recorder/verify.py words them, in the page's language; a check worded otherwise (a newer
+// server) is shown as the server sent it. [pattern, key, the names of the pattern's groups]
+const CHECK_NAMES = [
+  [/^signature$/, "archive.check.signature", []],
+  [/^segment (\d+) \((.*), ([\d.]+)–([\d.]+) s\)$/s, "archive.check.segment", ["index", "file", "start", "end"]],
+  [/^gap ([\d.]+)–end s$/, "archive.check.gap_to_end", ["start"]],
+  [/^gap ([\d.]+)–([\d.]+) s$/, "archive.check.gap", ["start", "end"]],
+];
+const CHECK_DETAILS = [
+  [/^file missing$/, "archive.check.file_missing", []],
+  [/^not a plain file inside the record's folder$/, "archive.check.not_inside", []],
+  [/^not a plain file name: the manifest may only name files in the record's own folder$/, "archive.check.unsafe_name", []],
+  [/^the manifest is not signed$/, "archive.check.not_signed", []],
+  [/^Ed25519, made by the trusted court key$/, "archive.check.signed_by_court", []],
+  [/^Ed25519, made by key (\S+)$/, "archive.check.signed_by_key", ["key"]],
+  [/^the manifest names key (\S+), but it was signed by key (\S+)$/, "archive.check.key_mismatch", ["stated", "actual"]],
+  [/^not made by the trusted court key$/, "archive.check.not_court_key", []],
+  [/^does not match the manifest \(altered after signing\?\)$/, "archive.check.signature_mismatch", []],
+  [/^sha256 (\S+), chain intact$/, "archive.check.segment_ok", ["hash"]],
+  [/^sha256 (\S+)$/, "archive.check.file_ok", ["hash"]],
+  [/^hash chain broken \(a segment before it was removed, added or reordered\)$/, "archive.check.chain_broken", []],
+  [/^content differs from the manifest: sha256 (\S+) \((\d+) bytes\), manifest says (\S+) \((\d+) bytes\)$/,
+    "archive.check.segment_differs", ["hash", "size", "expected", "expected_size"]],
+  [/^content differs from the manifest \(sha256 (\S+)\)$/, "archive.check.file_differs", ["hash"]],
+  [/^recorded in the manifest: (.*)$/s, "archive.check.gap_recorded", ["reason"]],
+  [/^hearing (\S+), case (.*), (\d+) segments, status (\S+)$/s, "archive.check.manifest_ok",
+    ["hearing", "case", "count", "status"]],
+  [/^unreadable \((.*)\)$/s, "archive.check.unreadable", ["problem"]],
+  [/^malformed \((.*)\)$/s, "archive.check.malformed", ["problem"]],
+];
+
+function checkText(text, table) {
+  const value = String(text || "");
+  for (const [pattern, key, names] of table) {
+    const match = value.match(pattern);
+    if (match) return t(key, Object.fromEntries(names.map((name, i) => [name, match[i + 1]])));
+  }
+  return value;
+}
+
+function renderChecks() {
+  const list = $("#verify-checks");
+  const checks = state.checks || [];
+  list.replaceChildren(...checks.map((c) => h("li", { class: c.ok ? "check-ok" : "check-fail" },
+    h("span", { class: "mark", "aria-label": c.ok ? t("archive.check.passed") : t("archive.check.failed") }, c.ok ? "✓" : "✗"),
+    h("span", {}, checkText(c.what, CHECK_NAMES),
+      c.detail ? h("span", { class: "check-detail" }, checkText(c.detail, CHECK_DETAILS)) : null))));
+  show(list, checks.length > 0);
 }
 
 async function verify() {
   const button = $("#verify-button");
   button.disabled = true;
-  button.textContent = "Verifying…";
+  say(button, "archive.verifying");
   try {
     const result = await api("POST", recordingPath("/verify"));
+    if (state.recording) state.recording.integrity = result; // drawn again on a change of language
     renderIntegrity(result);
-    const list = $("#verify-checks");
     const checks = result.checks || [];
     // Failures first: they are what the clerk needs to read.
     checks.sort((a, b) => Number(a.ok) - Number(b.ok));
-    list.replaceChildren(...checks.map((c) => h("li", { class: c.ok ? "check-ok" : "check-fail" },
-      h("span", { class: "mark", "aria-label": c.ok ? "passed" : "failed" }, c.ok ? "✓" : "✗"),
-      h("span", {}, c.what, c.detail ? h("span", { class: "check-detail" }, c.detail) : null))));
-    show(list, checks.length > 0);
-    notify(result.status === "verified" ? "The recording is intact: every check passed."
-      : "Verification failed: the recording is not as it was signed.", result.status === "verified" ? "success" : "error");
+    state.checks = checks;
+    renderChecks();
+    if (result.status === "verified") notify("archive.verified", {}, "success");
+    else notify("archive.verify_failed_result", {}, "error");
     refreshAudit();
   } catch (error) {
-    reportError(error, "Could not verify the recording");
+    reportError(error, "archive.verify_failed");
   } finally {
     button.disabled = false;
-    button.textContent = "Verify";
+    say(button, "archive.verify");
   }
 }
 
@@ -1075,8 +1241,7 @@ async function download(purpose = "download") {
     location.href = link.url; // served as an attachment: the page stays
     refreshAudit();
   } catch (error) {
-    reportError(error, purpose === "package" ? "Could not download the evidence package"
-      : "Could not download the recording");
+    reportError(error, purpose === "package" ? "archive.download_package_failed" : "archive.download_failed");
   } finally {
     setTimeout(() => { button.disabled = false; }, 1500);
   }
@@ -1089,7 +1254,11 @@ async function download(purpose = "download") {
 // box showing it can be closed when it is revoked.
 const madeHere = new Map(); // share_id → url
 
-const SHARE_STATUS = { active: "Active", expired: "Expired", revoked: "Revoked" };
+/** A share link's status in words: `archive.share.status.<status>`. */
+function shareStatus(status) {
+  const key = `archive.share.status.${status}`;
+  return known(key) ? t(key) : status;
+}
 let sharesAsked = 0; // only the newest answer counts: loads may overlap (open, make, revoke)
 
 async function loadShares() {
@@ -1101,7 +1270,7 @@ async function loadShares() {
     const data = await api("GET", recordingPath("/shares"));
     if (stale()) return;
     state.shares = data.shares || [];
-    state.sharesProblem = "";
+    state.sharesProblem = null;
   } catch (error) {
     if (stale()) return;
     if (error.status === 401) {
@@ -1112,7 +1281,7 @@ async function loadShares() {
       show($("#share-panel"), false);
       return;
     }
-    state.sharesProblem = `The links made earlier cannot be listed right now (${error.message}).`;
+    state.sharesProblem = error;
   }
   renderShares();
 }
@@ -1120,34 +1289,52 @@ async function loadShares() {
 function shareLine(s) {
   const status = s.status || "active";
   let validity;
-  if (status === "revoked") validity = s.revoked_at ? `Revoked ${localDateTime(s.revoked_at)}` : "Revoked";
-  else if (status === "expired") validity = `Expired ${localDateTime(s.expires_at)}`;
-  else validity = `Valid until ${localDateTime(s.expires_at)}`;
-  const made = [s.made_by ? `Made by ${s.made_by}` : "Made", s.made_at ? localDateTime(s.made_at) : ""]
-    .filter(Boolean).join(", ");
+  if (status === "revoked") {
+    validity = s.revoked_at ? t("archive.share.revoked_at", { when: localDateTime(s.revoked_at) }) : t("archive.share.revoked");
+  } else if (status === "expired") validity = t("archive.share.expired_at", { when: localDateTime(s.expires_at) });
+  else validity = t("archive.share.valid_until", { when: localDateTime(s.expires_at) });
+  const params = { by: s.made_by || "", when: s.made_at ? localDateTime(s.made_at) : "" };
+  let made = t("archive.share.made");
+  if (params.by && params.when) made = t("archive.share.made_by_at", params);
+  else if (params.by) made = t("archive.share.made_by", params);
+  else if (params.when) made = t("archive.share.made_at", params);
   return h("li", { class: `share share-${status}`, dataset: { shareId: s.share_id, status } },
     h("span", { class: "who" },
       h("strong", {}, s.recipient),
-      h("span", { class: "share-meta", title: `Valid until ${utcDateTime(s.expires_at)}` }, validity),
-      h("span", { class: "share-meta", title: s.made_at ? `Made ${utcDateTime(s.made_at)}` : undefined }, made)),
+      h("span", { class: "share-meta", title: t("archive.share.valid_until", { when: utcDateTime(s.expires_at) }) }, validity),
+      h("span", { class: "share-meta",
+        title: s.made_at ? t("archive.share.made_title", { when: utcDateTime(s.made_at) }) : undefined }, made)),
     h("span", { class: "share-side" },
-      h("span", { class: `badge badge-share-${status}` }, SHARE_STATUS[status] || status),
+      h("span", { class: `badge badge-share-${status}` }, shareStatus(status)),
       status === "active" ? h("button", {
-        type: "button", class: "btn btn-danger-quiet btn-small", "aria-label": `Revoke the link for ${s.recipient}`,
+        type: "button", class: "btn btn-danger-quiet btn-small",
+        "aria-label": t("archive.share.revoke_label", { recipient: s.recipient }),
         onclick: (e) => revoke(s, e.currentTarget),
-      }, "Revoke") : null));
+      }, t("archive.share.revoke")) : null));
 }
 
 function renderShares() {
   const list = $("#shares-list");
   const shares = state.shares || [];
   const items = shares.map(shareLine);
-  if (state.sharesProblem) items.push(h("li", { class: "shares-problem" }, state.sharesProblem));
-  else if (!shares.length) items.push(h("li", { class: "empty" }, "No link has been made for this recording."));
+  if (state.sharesProblem) {
+    items.push(h("li", { class: "shares-problem" },
+      t("archive.share.list_failed", { error: apiErrorText(state.sharesProblem) })));
+  } else if (!shares.length) items.push(h("li", { class: "empty" }, t("archive.share.none")));
   list.replaceChildren(...items);
   const active = shares.filter((s) => (s.status || "active") === "active").length;
   $("#shares-count").textContent = String(shares.length);
-  $("#shares-count").title = `${active} active`;
+  $("#shares-count").title = t("archive.share.active_count", { count: active });
+}
+
+/** The box with the link made last on this page. */
+function renderShareResult() {
+  const made = state.madeShare;
+  if (!made) return;
+  say($("#share-for"), "archive.share.link_for", { recipient: made.recipient });
+  $("#share-link").value = made.url;
+  say($("#share-expiry"), "archive.share.expiry",
+    { local: localDateTime(made.expires_at), utc: utcDateTime(made.expires_at, false) });
 }
 
 async function share(event) {
@@ -1168,17 +1355,15 @@ async function share(event) {
       made_at: new Date().toISOString() },
       ...(state.shares || []).filter((s) => s.share_id !== made.share_id)];
     renderShares();
-    $("#share-for").textContent = `Link for ${made.recipient}`;
-    $("#share-link").value = made.url;
-    $("#share-expiry").textContent = `Valid until ${localDateTime(made.expires_at)} (${utcDateTime(made.expires_at, false)}). `
-      + "Anyone holding the link can watch and download this recording until then.";
+    state.madeShare = made;
+    renderShareResult();
     show($("#share-result"), true);
     form.elements.recipient.value = "";
-    notify(`Share link made for ${made.recipient}.`, "success");
+    notify("archive.share.made_notice", { recipient: made.recipient }, "success");
     loadShares();
     refreshAudit();
   } catch (error) {
-    reportError(error, "Could not make the share link");
+    reportError(error, "archive.share.make_failed");
   } finally {
     submit.disabled = false;
   }
@@ -1187,12 +1372,12 @@ async function share(event) {
 async function revoke(item, button) {
   if (!button.dataset.armed) {
     button.dataset.armed = "1";
-    button.textContent = "Confirm revoke";
+    say(button, "archive.share.revoke_confirm");
     button.classList.add("armed");
     setTimeout(() => {
       if (!button.isConnected || !button.dataset.armed) return;
       delete button.dataset.armed;
-      button.textContent = "Revoke";
+      say(button, "archive.share.revoke");
       button.classList.remove("armed");
     }, 5000);
     return;
@@ -1206,11 +1391,11 @@ async function revoke(item, button) {
     renderShares();
     const url = madeHere.get(item.share_id);
     if (url && $("#share-link").value === url) show($("#share-result"), false);
-    notify(`The link for ${item.recipient} no longer works.`, "success");
+    notify("archive.share.revoked_notice", { recipient: item.recipient }, "success");
     loadShares();
     refreshAudit();
   } catch (error) {
-    reportError(error, "Could not revoke the link");
+    reportError(error, "archive.share.revoke_failed");
     button.disabled = false;
   }
 }
@@ -1223,50 +1408,34 @@ async function copyShare() {
     input.select();
     document.execCommand("copy");
   }
-  $("#copy-share").textContent = "Copied";
-  setTimeout(() => { $("#copy-share").textContent = "Copy"; }, 2000);
+  say($("#copy-share"), "archive.share.copied");
+  setTimeout(() => { say($("#copy-share"), "archive.share.copy"); }, 2000);
 }
 
 // -- access log ---------------------------------------------------------------------------------------
 
-const AUDIT_TEXT = {
-  view: "Opened the record",
-  search: "Searched the archive",
-  transcript: "Read the transcript",
-  manifest: "Read the signed manifest",
-  shares_list: "Listed the share links",
-  play: "Played",
-  download: "Downloaded",
-  package: "Downloaded the evidence package",
-  verify: "Verified",
-  share: "Made a share link",
-  share_revoked: "Revoked a share link",
-  shared_view: "Opened through a share link",
-  shared_play: "Played through a share link",
-  shared_download: "Downloaded through a share link",
-  shared_transcript: "Read the transcript through a share link",
-  shared_package: "Downloaded the evidence package through a share link",
-  hold: "Placed a legal hold",
-  hold_released: "Lifted the legal hold",
-  retention_deleted: "Deleted by the retention period",
-  audit_pruned: "Pruned the access log",
-  audit_exported: "Exported the access log",
-};
+// What each access was: archive.audit.action.<action> (the actions of the server's audit log).
 
 function auditWhat(entry) {
   const details = { ...(entry.details || {}), ...entry }; // details nested or flat
-  const text = AUDIT_TEXT[entry.action] || entry.action;
+  const key = `archive.audit.action.${entry.action}`;
+  const text = known(key) ? t(key) : String(entry.action || "");
   if (entry.action === "verify" && details.result) {
-    return details.result === "verified" ? `${text}: intact` : `${text}: FAILED (${details.result})`;
+    return details.result === "verified" ? t("archive.audit.verify_intact")
+      : t("archive.audit.verify_not_intact", { result: details.result });
   }
   if (entry.action === "share" && details.recipient) {
-    return `${text} for ${details.recipient}${details.expires_at ? `, until ${utcDateTime(details.expires_at, false)}` : ""}`;
+    return details.expires_at
+      ? t("archive.audit.share_for_until", { recipient: details.recipient, until: utcDateTime(details.expires_at, false) })
+      : t("archive.audit.share_for", { recipient: details.recipient });
   }
-  if (entry.action === "hold" && details.reason) return `${text}: ${details.reason}`;
-  const repeats = [];
-  if (entry.repeated) repeats.push(`and ${entry.repeated} more time${entry.repeated === 1 ? "" : "s"}`);
-  if (entry.suppressed) repeats.push(`${entry.suppressed} more not logged one by one`);
-  return repeats.length ? `${text} (${repeats.join("; ")})` : text;
+  if (entry.action === "hold" && details.reason) return t("archive.audit.hold_reason", { reason: details.reason });
+  if (entry.repeated && entry.suppressed) {
+    return t("archive.audit.repeated_suppressed", { what: text, count: entry.repeated, suppressed: entry.suppressed });
+  }
+  if (entry.repeated) return t("archive.audit.repeated", { what: text, count: entry.repeated });
+  if (entry.suppressed) return t("archive.audit.suppressed", { what: text, count: entry.suppressed });
+  return text;
 }
 
 function auditWho(entry) {
@@ -1284,12 +1453,12 @@ function refreshAudit() {
 
 const AUDIT_PAGE = 100;
 let auditAsked = 0; // a refresh supersedes a page of older entries still on its way, and vice versa
-const audit = { before: null, shown: 0 };
+const audit = { before: null, shown: 0, entries: [] }; // entries: the rows shown, drawn again on a change of language
 
 function auditRow(e) {
   return h("tr", { dataset: { action: e.action, seq: String(e.seq) } },
     h("td", { class: "num audit-seq" }, e.seq === undefined ? "" : String(e.seq)),
-    h("td", { class: "audit-when" }, utcDateTime(e.at).replace(" UTC", "")),
+    h("td", { class: "audit-when", title: localDateTime(e.at) || undefined }, utcDateTime(e.at).replace(" UTC", "")),
     h("td", {}, auditWhat(e)),
     h("td", {}, auditWho(e)),
     h("td", {}, roleLabel(e.role)),
@@ -1311,28 +1480,67 @@ async function loadAudit(older = false) {
   try {
     const data = await api("GET", `/api/audit?${params}`);
     if (asked !== auditAsked || !state.recording || state.recording.hearing_id !== id) return;
-    const rows = (data.entries || []).map(auditRow);
+    const entries = data.entries || [];
+    const rows = entries.map(auditRow);
     const body = $("#audit-rows");
-    if (older) body.append(...rows);
-    else {
-      body.replaceChildren(...(rows.length ? rows
-        : [h("tr", {}, h("td", { colspan: "7", class: "muted" }, "Nobody has opened this recording yet."))]));
+    if (older) {
+      body.append(...rows);
+      audit.entries.push(...entries);
+    } else {
+      body.replaceChildren(...(rows.length ? rows : [auditEmptyRow()]));
       audit.shown = 0;
+      audit.entries = [...entries];
     }
     audit.shown += rows.length;
     audit.before = data.next_before ?? null;
     show(button, audit.before !== null);
-    $("#audit-shown").textContent = audit.shown
-      ? `${audit.shown.toLocaleString("en")} entr${audit.shown === 1 ? "y" : "ies"} shown, newest first`
-        + (audit.before === null ? "; that is all of them." : ".")
-      : "";
+    renderAuditShown();
   } catch (error) {
     if (asked !== auditAsked) return;
     if (error.status === 403) show($("#audit-panel"), false);
-    else reportError(error, "Could not load the access log");
+    else reportError(error, "archive.audit.load_failed");
   } finally {
     if (asked === auditAsked) button.disabled = false;
   }
+}
+
+function auditEmptyRow() {
+  return h("tr", {}, h("td", { colspan: "7", class: "muted" }, t("archive.audit.empty")));
+}
+
+function renderAuditShown() {
+  const node = $("#audit-shown");
+  if (!audit.shown) say(node, "");
+  else say(node, audit.before === null ? "archive.audit.shown_all" : "archive.audit.shown", { count: audit.shown });
+}
+
+/** The access log's rows again (the language changed). */
+function renderAudit() {
+  if (!state.recording || !audit.entries.length) {
+    if (state.recording && $("#audit-rows").children.length) $("#audit-rows").replaceChildren(auditEmptyRow());
+    return;
+  }
+  $("#audit-rows").replaceChildren(...audit.entries.map(auditRow));
+  renderAuditShown();
+}
+
+// -- the language -------------------------------------------------------------------------------------
+
+/** The page's language changed: what the page drew itself, again (marked nodes follow by themselves). */
+function relabel() {
+  if (state.user) $("#user-name").textContent = userLine();
+  if (state.search && state.results) {
+    renderResults(state.results);
+    renderPager();
+  }
+  if (state.recording) {
+    describeRecording(state.recording);
+    renderChecks();
+    if (can("share_recordings")) renderShares();
+    renderShareResult();
+    renderAudit();
+  }
+  if (statusText && !$("#status").hidden) $("#status-text").textContent = statusText();
 }
 
 // -- wiring -------------------------------------------------------------------------------------------
@@ -1340,6 +1548,7 @@ async function loadAudit(older = false) {
 async function init() {
   await startLanguage();
   $("#language-slot").append(languageSwitcher());
+  onLanguageChange(relabel);
   state.player = new RecordingPlayer({
     video: $("#recording-video"),
     list: $("#transcript"),
@@ -1357,7 +1566,7 @@ async function init() {
   $("#status-close").addEventListener("click", () => show($("#status"), false));
   $("#search-form").addEventListener("submit", search);
   $("#back-to-results").addEventListener("click", backToResults);
-  $("#play-button").addEventListener("click", () => state.player.start().catch((e) => reportError(e, "Could not play")));
+  $("#play-button").addEventListener("click", () => state.player.start().catch((e) => reportError(e, "archive.play_failed")));
   $("#verify-button").addEventListener("click", verify);
   $("#download-button").addEventListener("click", () => download("download"));
   $("#package-button").addEventListener("click", () => download("package"));
@@ -1380,7 +1589,7 @@ async function init() {
         enterArchive();
       })
       .catch((error) => {
-        if (error.status === 401) signOut("Your session has expired. Please sign in again.");
+        if (error.status === 401) signOut("archive.session_expired");
         else enterArchive();
       });
   } else {

@@ -157,26 +157,45 @@ export function languageSwitcher() {
 
 // -- the court's clock ------------------------------------------------------------------------------
 
+// Dates are written as the court writes them: day.month.year, 24-hour clock. Chromium's own Kazakh data is
+// missing in some builds (it falls back to "2026 M11 28"), so Kazakh takes the numeric form Kazakhstan uses,
+// which is Russian's ("28.11.2026, 14:00").
+const NUMERIC = { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" };
+const STYLE_PARTS = {
+  date: { year: "numeric", month: "2-digit", day: "2-digit" },
+  short: { hour: "2-digit", minute: "2-digit" },
+  medium: { hour: "2-digit", minute: "2-digit", second: "2-digit" },
+};
+
 function zoned(options) {
+  const parts = { ...options };
+  if (parts.dateStyle || parts.timeStyle) {
+    const { dateStyle, timeStyle } = parts;
+    delete parts.dateStyle;
+    delete parts.timeStyle;
+    Object.assign(parts, dateStyle ? STYLE_PARTS.date : {}, timeStyle ? STYLE_PARTS[timeStyle] || STYLE_PARTS.short : {});
+  }
+  if (parts.hour) parts.hourCycle = "h23";
+  const tag = state.language === "kk" ? "ru-RU" : locale();
   try {
-    return new Intl.DateTimeFormat(locale(), { ...options, timeZone: state.court.time_zone });
+    return new Intl.DateTimeFormat(tag, { ...parts, timeZone: state.court.time_zone });
   } catch {
-    return new Intl.DateTimeFormat(locale(), options); // a zone this browser does not know: the device's
+    return new Intl.DateTimeFormat(tag, parts); // a zone this browser does not know: the device's
   }
 }
 
 /** "10:02" in the court's time zone, from epoch seconds. */
 export function clockTime(epochSeconds) {
   if (!epochSeconds) return "";
-  return zoned({ hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(new Date(epochSeconds * 1000));
+  return zoned({ hour: "2-digit", minute: "2-digit" }).format(new Date(epochSeconds * 1000));
 }
 
-/** Date and time in the court's time zone, from an ISO string or epoch seconds. */
-export function dateTime(value, style = { dateStyle: "medium", timeStyle: "short" }) {
+/** Date and time in the court's time zone ("28.11.2026, 14:00"), from an ISO string or epoch seconds. */
+export function dateTime(value, options = NUMERIC) {
   if (value === undefined || value === null || value === "") return "";
   const date = typeof value === "number" ? new Date(value * 1000) : new Date(value);
   if (Number.isNaN(date.getTime())) return String(value);
-  return zoned({ ...style, hourCycle: style.timeStyle ? "h23" : undefined }).format(date);
+  return zoned(options).format(date);
 }
 
 export function courtTimeZone() {

@@ -1,7 +1,7 @@
 // Judge console: sign in, hearings, hearing controls, invitations, the live hearing, lobby and roster, log notes,
 // the recording indicator with pause and resume, and the courtroom camera chooser.
 
-import { languageSwitcher, startLanguage, t } from "./i18n.js";
+import { dateTime, languageSwitcher, onLanguageChange, say, startLanguage, t } from "./i18n.js";
 import {
   $, h, show, apiCall, ApiError, SignalingChannel, SignalError, CLOSE, createHearingPeer, offerWithCandidates,
   iceGatheringComplete, watchPeer, closePeer, getLocalMedia, stopStream, playWithSound, unmuteAndPlay,
@@ -21,6 +21,9 @@ const state = {
   notes: [], // log notes of the selected hearing seen by this page, newest first
   cameras: [], // the courtroom PC's cameras in the selected hearing: {key, label, participant_id, shown, online}
   recordingOff: false, // the server answered that it does not record
+  invited: [], // the selected hearing's people invited and not yet in it (GET …/participants?all=1)
+  waitingSeen: new Set(), // lobby entrants the court has been told of (a chime and a badge for each new one)
+  lobbyTimer: null,
 };
 
 // Tests (and support staff) can reach the live peer connection: window.__hearing.pc.getStats().
@@ -53,13 +56,21 @@ function notify(text, kind = "info") {
   if (kind !== "error") statusTimer = setTimeout(() => show(line, false), 6000);
 }
 
+/** An API error in the page's language: the catalog's words for its code when it has them, else the server's. */
+function errorText(error) {
+  const code = error && error.code;
+  const known = code ? t(`error.${code}`) : "";
+  if (code && known !== `error.${code}`) return known;
+  return error && error.message ? String(error.message) : String(error);
+}
+
 function reportError(error, what) {
   if (error instanceof ApiError && error.status === 401 && error.code !== "invalid_credentials") {
-    signOut("Your session has expired. Please sign in again.");
+    signOut(t("judge.session_expired"));
     return;
   }
   const code = error && error.code ? ` (${error.code})` : "";
-  notify(`${what}: ${error && error.message ? error.message : error}${code}`, "error");
+  notify(what ? t("judge.error_with", { what, error: errorText(error) }) + code : errorText(error) + code, "error");
 }
 
 async function api(method, path, body) {
@@ -84,7 +95,7 @@ async function signIn(event) {
     show($("#status"), false);
     await enterConsole();
   } catch (error) {
-    reportError(error, "Sign-in failed");
+    reportError(error, t("judge.err.sign_in"));
   } finally {
     button.disabled = false;
   }
@@ -109,11 +120,15 @@ function signOut(message) {
   $("#login-username").focus();
 }
 
+function renderUser() {
+  $("#user-name").textContent = state.user ? `${state.user.display_name} · ${roleLabel(state.user.role)}` : "";
+}
+
 async function enterConsole() {
   show($("#login-view"), false);
   show($("#console-view"), true);
   show($("#user-box"), true);
-  $("#user-name").textContent = state.user ? `${state.user.display_name} · ${roleLabel(state.user.role)}` : "";
+  renderUser();
   show($("#new-hearing-toggle"), can("create_hearing"));
   show($("#archive-link"), can("view_recordings"));
   await loadHearings();
@@ -129,7 +144,7 @@ async function loadHearings() {
     state.hearings = (data.hearings || []).sort((a, b) => (b.created_at || 0) - (a.created_at || 0));
     renderHearingList();
   } catch (error) {
-    reportError(error, "Could not load the hearings");
+    reportError(error, t("judge.err.load_hearings"));
   }
 }
 
@@ -137,7 +152,7 @@ function renderHearingList() {
   const list = $("#hearing-list");
   list.replaceChildren();
   if (!state.hearings.length) {
-    list.append(h("li", { class: "empty" }, "No hearings yet."));
+    list.append(h("li", { class: "empty" }, t("judge.no_hearings")));
     return;
   }
   for (const hearing of state.hearings) {
@@ -178,11 +193,11 @@ async function createHearing(event) {
     const hearing = await api("POST", "/api/hearings", values);
     form.reset();
     toggleCreateForm(false);
-    notify(`Hearing ${hearing.case_number} created.`, "success");
+    notify(t("judge.hearing_created", { case_number: hearing.case_number }), "success");
     state.hearings.unshift(hearing);
     selectHearing(hearing.id);
   } catch (error) {
-    reportError(error, "Could not create the hearing");
+    reportError(error, t("judge.err.create_hearing"));
   } finally {
     submit.disabled = false;
   }
@@ -210,6 +225,117 @@ function selectHearing(id) {
   resetPanels();
   syncLiveSession();
   loadCameras();
+  loadInvited();
+  watchLobbyBeforeOpening();
+}
+
+// -- who is invited and not yet here; who waits before the hearing is opened --------------------------------
+
+/** The people invited who have not joined (or left before being admitted), with their contact and link. */
+async function loadInvited() {
+  const hearing = state.selected;
+  if (!hearing || !can("invite")) return;
+  try {
+    const data = await api("GET", `/api/hearings/${encodeURIComponent(hearing.id)}/participants?all=1`);
+    if (!state.selected || state.selected.id !== hearing.id) return;
+    const invited = (data.participants || []).filter((p) => !p.username && (p.state === "invited"
+      || p.state === "left" && !p.admitted_at));
+    // Drawn again only when it changed: a button half-way through its confirmation keeps its state.
+    if (JSON.stringify(invited) === JSON.stringify(state.invited)) return;
+    state.invited = invited;
+    renderInvited();
+  } catch (error) {
+    if (error.status === 401) reportError(error, "");
+  }
+}
+
+function renderInvited() {
+  const list = $("#invited-list");
+  const people = state.invited || [];
+  $("#invited-count").textContent = String(people.length);
+  show($("#invited-empty"), !people.length);
+  list.replaceChildren(...people.map((person) => h("li", { class: "invited-item", dataset: { pid: person.id } },
+    h("div", { class: "invited-who" }, h("strong", {}, person.name), " ",
+      h("span", { class: "role-tag" }, roleLabel(person.role))),
+    h("div", { class: "invited-meta" },
+      // Notices (SMS, e-mail) are not sent by this server yet: the court gives the link itself.
+      t(person.state === "left" ? "invited.left_lobby" : "invited.not_joined"), " · ",
+      [person.phone, person.email].filter(Boolean).join(" · ") || t("invited.no_contact"), " · ",
+      t("invited.notice_none")),
+    h("button", {
+      type: "button", class: "btn btn-secondary btn-small", disabled: state.selected?.status === "closed",
+      "aria-label": t("invited.show_link_of", { name: person.name }), onclick: (e) => newLink(person, e.target),
+    }, t("invited.show_link")))));
+}
+
+/** A new link for the same seat (the old one stops working), shown with its QR code to copy or send. */
+async function newLink(person, button) {
+  if (!armed(button, t("invited.confirm_new_link"))) return;
+  button.disabled = true;
+  try {
+    const invite = await api("POST", participantPath(person.id, "link"));
+    showInvitation(invite);
+    notify(t("invited.new_link_done", { name: person.name }), "success");
+  } catch (error) {
+    reportError(error, t("invited.err_new_link", { name: person.name }));
+  } finally {
+    button.disabled = false;
+  }
+}
+
+/** Before the hearing is opened there is no live connection: the waiting room is asked for every few
+ * seconds, so the court sees at once who has arrived (and hears a chime for each newcomer). */
+function watchLobbyBeforeOpening() {
+  clearInterval(state.lobbyTimer);
+  state.lobbyTimer = null;
+  const hearing = state.selected;
+  if (!hearing || hearing.status !== "scheduled" || !can("admit")) return;
+  const poll = async () => {
+    const current = state.selected;
+    if (!current || current.id !== hearing.id || current.status !== "scheduled") {
+      clearInterval(state.lobbyTimer);
+      return;
+    }
+    try {
+      const data = await api("GET", `/api/hearings/${encodeURIComponent(hearing.id)}/lobby`);
+      if (state.selected && state.selected.id === hearing.id && !state.live) renderLobby(data.entrants || [], null);
+    } catch { /* the next poll tries again */ }
+  };
+  poll();
+  state.lobbyTimer = setInterval(poll, 4000);
+}
+
+/** Someone new is waiting: a short chime, a badge in the page's title, and the lobby panel brought into view. */
+function announceWaiting(entrants) {
+  const fresh = entrants.filter((e) => !state.waitingSeen.has(e.id));
+  for (const entrant of entrants) state.waitingSeen.add(entrant.id);
+  const count = entrants.length;
+  document.title = count ? `(${count}) ${t("judge.page_title")}` : t("judge.page_title");
+  const badge = $("#lobby-badge");
+  badge.textContent = count ? t("lobby.badge", { count }) : "";
+  show(badge, count > 0);
+  if (fresh.length) chime();
+}
+
+let chimeContext = null;
+function chime() {
+  const Context = window.AudioContext || window.webkitAudioContext;
+  if (!Context) return;
+  try {
+    chimeContext = chimeContext || new Context();
+    const start = chimeContext.currentTime + 0.02;
+    const gain = chimeContext.createGain();
+    gain.connect(chimeContext.destination);
+    gain.gain.setValueAtTime(0.18, start);
+    gain.gain.exponentialRampToValueAtTime(0.001, start + 0.6);
+    const tone = chimeContext.createOscillator();
+    tone.frequency.setValueAtTime(880, start);
+    tone.frequency.setValueAtTime(1175, start + 0.15);
+    tone.connect(gain);
+    tone.start(start);
+    tone.stop(start + 0.6);
+    window.__hearing.chimes = (window.__hearing.chimes || 0) + 1;
+  } catch { /* no sound: the badge still shows */ }
 }
 
 function renderHearing() {
@@ -246,6 +372,9 @@ function renderHearing() {
   for (const element of inviteForm.elements) element.disabled = hearing.status === "closed" || !can("invite");
 
   renderRecording(hearing);
+  const record = $("#recording-link");
+  record.href = `/archive#recording=${encodeURIComponent(hearing.id)}`;
+  show(record, hearing.status === "closed" && can("view_recordings"));
   show($("#notes-panel"), isLive(hearing) && can("log_notes"));
   renderCameras();
   updateOverlay();
@@ -261,32 +390,28 @@ function updateOverlay() {
   if (!hearing) return;
   const pc = state.live && state.live.pc;
   let text = "";
-  if (hearing.status === "scheduled") text = "The hearing has not been opened. Open it to start the video and the lobby.";
-  else if (hearing.status === "closed") text = "This hearing is closed.";
-  else if (!pc || pc.connectionState !== "connected") text = "Connecting to the hearing…";
+  if (hearing.status === "scheduled") text = "judge.overlay.not_opened";
+  else if (hearing.status === "closed") text = "judge.overlay.closed";
+  else if (!pc || pc.connectionState !== "connected") text = "judge.overlay.connecting";
   const overlay = $("#video-overlay");
-  overlay.textContent = text;
+  say(overlay, text);
   show(overlay, !!text);
   show($("#recess-banner"), hearing.status === "recess");
 }
 
-const ACTION_MESSAGES = {
-  open: "The hearing is open.", lock: "The hearing is locked: nobody new may enter.",
-  unlock: "The hearing is unlocked.", recess: "The hearing is in recess.", resume: "The hearing has resumed.",
-  close: "The hearing is closed.",
-};
+// What each control did: judge.done.<action>; what failed: judge.err.<action>.
 
 async function hearingAction(button) {
   const action = button.dataset.action;
-  if (action === "close" && !armed(button, "Confirm: close hearing")) return;
+  if (action === "close" && !armed(button, t("judge.confirm_close"))) return;
   const hearing = state.selected;
   button.disabled = true;
   try {
     const updated = await api("POST", `/api/hearings/${encodeURIComponent(hearing.id)}/${action}`);
     mergeHearing(updated);
-    notify(ACTION_MESSAGES[action], "success");
+    notify(t(`judge.done.${action}`), "success");
   } catch (error) {
-    reportError(error, `Could not ${action} the hearing`);
+    reportError(error, t(`judge.err.${action}`));
   } finally {
     button.disabled = !can("control_hearing");
   }
@@ -298,9 +423,11 @@ function mergeHearing(update) {
   const merged = { ...(index >= 0 ? state.hearings[index] : {}), ...update };
   if (index >= 0) state.hearings[index] = merged;
   if (state.selected && state.selected.id === update.id) {
+    const opened = state.selected.status !== merged.status;
     state.selected = merged;
     renderHearing();
     syncLiveSession();
+    if (opened) watchLobbyBeforeOpening();
   }
   renderHearingList();
 }
@@ -327,6 +454,11 @@ function armed(button, confirmLabel) {
   button.dataset.armed = "1";
   button.dataset.label = button.textContent;
   button.textContent = confirmLabel;
+  // A screen reader hears the question too (a labelled button would otherwise keep its old name).
+  if (button.hasAttribute("aria-label")) {
+    button.dataset.ariaLabel = button.getAttribute("aria-label");
+    button.setAttribute("aria-label", confirmLabel);
+  }
   button.classList.add("armed");
   button._disarm = setTimeout(() => disarm(button), 5000);
   return false;
@@ -336,6 +468,8 @@ function disarm(button) {
   if (!button.dataset.armed) return;
   clearTimeout(button._disarm);
   button.textContent = button.dataset.label;
+  if (button.dataset.ariaLabel) button.setAttribute("aria-label", button.dataset.ariaLabel);
+  delete button.dataset.ariaLabel;
   delete button.dataset.armed;
   button.classList.remove("armed");
 }
@@ -352,23 +486,28 @@ async function createInvite(event) {
   try {
     const invite = await api("POST", `/api/hearings/${encodeURIComponent(state.selected.id)}/invites`, values);
     const person = invite.participant;
-    $("#invite-for").textContent = `Invitation for ${person.name} (${roleLabel(person.role)})`;
-    $("#invite-link").value = invite.join_url;
-    $("#invite-qr").src = invite.qr_svg;
-    requestAnimationFrame(() => $("#invite-result").scrollIntoView({ block: "nearest", behavior: "smooth" }));
-    $("#invite-expiry").textContent = invite.expires_at
-      ? `Valid until ${new Date(invite.expires_at * 1000).toLocaleString([], { dateStyle: "medium", timeStyle: "short" })}. `
-        + "Send the link or show the QR code; it is shown only once."
-      : "";
-    show($("#invite-result"), true);
+    showInvitation(invite);
     form.reset();
     form.elements.name.blur();
-    notify(`Invitation created for ${person.name}.`, "success");
+    notify(t("judge.invite.created", { name: person.name }), "success");
+    loadInvited();
   } catch (error) {
-    reportError(error, "Could not create the invitation");
+    reportError(error, t("judge.err.invite"));
   } finally {
     submit.disabled = false;
   }
+}
+
+/** A join link and its QR code, as the invite (or a new link for the same seat) gave them. */
+function showInvitation(invite) {
+  const person = invite.participant;
+  say($("#invite-for"), "judge.invite.for", { name: person.name, role: roleLabel(person.role) });
+  $("#invite-link").value = invite.join_url;
+  $("#invite-qr").src = invite.qr_svg;
+  requestAnimationFrame(() => $("#invite-result").scrollIntoView({ block: "nearest", behavior: "smooth" }));
+  say($("#invite-expiry"), invite.expires_at ? "judge.invite.valid_until" : "",
+    { until: dateTime(invite.expires_at) });
+  show($("#invite-result"), true);
 }
 
 async function copyLink() {
@@ -379,16 +518,17 @@ async function copyLink() {
     input.select();
     document.execCommand("copy");
   }
-  $("#copy-link").textContent = "Copied";
-  setTimeout(() => { $("#copy-link").textContent = "Copy"; }, 2000);
+  say($("#copy-link"), "judge.copied");
+  setTimeout(() => say($("#copy-link"), "judge.copy"), 2000);
 }
 
 // -- the live hearing ---------------------------------------------------------------------------------
 
-function setConn(kind, text) {
+/** The connection state under the video: a catalog key (and its parameters), re-said on a language change. */
+function setConn(kind, key, params) {
   const conn = $("#conn-state");
   conn.className = `conn conn-${kind}`;
-  $("#conn-text").textContent = text;
+  say($("#conn-text"), key, params);
 }
 
 function resetPanels() {
@@ -421,7 +561,7 @@ class LiveSession {
   }
 
   async start() {
-    setConn("connecting", "Starting camera…");
+    setConn("connecting", "judge.conn.starting_camera");
     const { stream, problem } = await getLocalMedia();
     if (this.stopped) {
       stopStream(stream);
@@ -432,16 +572,8 @@ class LiveSession {
     const selfview = $("#selfview");
     selfview.srcObject = stream && stream.getVideoTracks().length ? stream : null;
     show(selfview, !!selfview.srcObject);
-    const notes = {
-      denied: "Camera and microphone are blocked: you can watch and listen, but the hearing cannot see or hear you.",
-      none: "No camera or microphone found: you join to watch and listen only.",
-      "no-camera": "No camera found: you join with your microphone only.",
-      "no-microphone": "No microphone found: the hearing cannot hear you.",
-      busy: "The camera or microphone is in use by another program.",
-      insecure: "Camera and microphone need a secure (https) connection.",
-      error: "The camera or microphone could not be started.",
-    };
-    $("#media-note").textContent = problem ? notes[problem] : "";
+    // judge.media.<problem>: what the court's own camera check found.
+    say($("#media-note"), problem ? `judge.media.${problem}` : "");
     this.updateMediaButtons();
     await this.connect();
   }
@@ -455,11 +587,11 @@ class LiveSession {
     cam.disabled = !video;
     show(mic, !!audio || !this.mediaProblem);
     show(cam, !!video || !this.mediaProblem);
-    mic.textContent = this.micMuted ? "Unmute" : "Mute";
-    mic.setAttribute("aria-label", this.micMuted ? "Unmute your microphone" : "Mute your microphone");
+    mic.textContent = t(this.micMuted ? "join.unmute" : "join.mute");
+    mic.setAttribute("aria-label", t(this.micMuted ? "judge.unmute_own" : "judge.mute_own"));
     mic.setAttribute("aria-pressed", String(this.micMuted));
-    cam.textContent = this.cameraOff ? "Camera on" : "Camera off";
-    cam.setAttribute("aria-label", this.cameraOff ? "Turn your camera on" : "Turn your camera off");
+    cam.textContent = t(this.cameraOff ? "join.camera_turn_on" : "join.camera_turn_off");
+    cam.setAttribute("aria-label", t(this.cameraOff ? "judge.camera_on_own" : "judge.camera_off_own"));
     cam.setAttribute("aria-pressed", String(this.cameraOff));
   }
 
@@ -481,7 +613,7 @@ class LiveSession {
     if (this.stopped) return;
     clearTimeout(this.retryTimer);
     show($("#rejoin"), false);
-    setConn("connecting", "Connecting to the hearing…");
+    setConn("connecting", "judge.overlay.connecting");
     const channel = new SignalingChannel();
     this.channel = channel;
     channel.addEventListener("message", (event) => this.onMessage(channel, event.detail));
@@ -490,7 +622,7 @@ class LiveSession {
       await channel.open();
     } catch (error) {
       // A refused connection is reported by the close event; only a timeout needs handling here.
-      if (this.channel === channel && error.code === "timeout") this.retry("The server does not answer.");
+      if (this.channel === channel && error.code === "timeout") this.retry("join.why.no_answer");
       return;
     }
     let welcome;
@@ -499,19 +631,19 @@ class LiveSession {
     } catch (error) {
       if (this.channel !== channel || error.code === "disconnected") return; // onClose takes over
       if (error.code === "timeout") {
-        this.restart("The server does not answer.");
+        this.restart("join.why.no_answer");
         return;
       }
       channel.close(1000, "hello refused");
       if (RETRY_LATER.includes(error.code)) {
-        this.retry("The server is busy for a moment.");
+        this.retry("join.why.busy_moment");
         return;
       }
       if (["token_expired", "invalid_token", "token_revoked", "unauthorized"].includes(error.code)) {
-        signOut("Your session has expired. Please sign in again.");
+        signOut(t("judge.session_expired"));
         return;
       }
-      this.fail(`Could not join the hearing: ${error.message} (${error.code})`);
+      this.fail("judge.conn.join_failed", { error: `${errorText(error)} (${error.code})` });
       return;
     }
     if (this.channel !== channel || this.stopped) return;
@@ -536,16 +668,13 @@ class LiveSession {
     });
     pc.addEventListener("connectionstatechange", () => {
       if (this.pc !== pc) return;
-      const labels = {
-        new: ["connecting", "Connecting media…"], connecting: ["connecting", "Connecting media…"],
-        connected: ["ok", "Connected to the hearing"], disconnected: ["warn", "Connection unstable…"],
-        failed: ["error", "Media connection failed"], closed: ["idle", "Not connected"],
-      };
-      const [kind, text] = labels[pc.connectionState] || ["idle", pc.connectionState];
-      setConn(kind, text);
+      const kinds = { new: "connecting", connecting: "connecting", connected: "ok", disconnected: "warn",
+        failed: "error", closed: "idle" };
+      const known = pc.connectionState in kinds;
+      setConn(known ? kinds[pc.connectionState] : "idle", known ? `judge.conn.${pc.connectionState}` : "judge.conn.idle");
       updateOverlay();
     });
-    this.unwatch = watchPeer(pc, () => this.restart("The media connection was lost."));
+    this.unwatch = watchPeer(pc, () => this.restart("judge.why.media_lost"));
     try {
       const sdp = await offerWithCandidates(pc);
       if (this.pc !== pc) return;
@@ -555,8 +684,8 @@ class LiveSession {
     } catch (error) {
       if (this.pc !== pc || this.stopped) return;
       if (error instanceof SignalError && error.code === "disconnected") return; // onClose takes over
-      reportError(error, "The video connection could not be set up");
-      this.restart("The video connection could not be set up.");
+      reportError(error, t("judge.err.video"));
+      this.restart("join.why.setup_failed");
     }
   }
 
@@ -567,9 +696,14 @@ class LiveSession {
         this.entrants = message.entrants || [];
         renderLobby(this.entrants, this);
         this.previews.sync(this.entrants);
+        loadInvited();
         break;
       case "roster":
         renderRoster(message.participants || [], this);
+        break;
+      case "speaking":
+        this.speaking = new Set(message.participants || []);
+        if (this.people) renderRoster(this.people, this);
         break;
       case "hearing":
         mergeHearing(message.hearing);
@@ -584,10 +718,10 @@ class LiveSession {
         this.previews.ended(message.participant_id);
         break;
       case "muted":
-        if (message.by === "court") notify(message.muted ? "Your microphone was muted." : "Your microphone was unmuted.");
+        if (message.by === "court") notify(t(message.muted ? "judge.own_muted" : "judge.own_unmuted"));
         break;
       case "error":
-        if (message.ref === undefined) notify(`Hearing connection: ${message.message} (${message.code})`, "error");
+        if (message.ref === undefined) notify(t("judge.conn.error", { error: `${errorText(message)} (${message.code})` }), "error");
         break;
       default:
         break;
@@ -598,11 +732,11 @@ class LiveSession {
     if (channel !== this.channel || local || this.stopped) return;
     this.teardownMedia();
     if (code === CLOSE.HEARING_CLOSED && /shutting down/i.test(reason || "")) {
-      this.retry("The server is restarting.");
+      this.retry("join.why.restarting");
       return;
     }
     if (code === CLOSE.HEARING_CLOSED) {
-      this.fail("The hearing is closed.", "idle");
+      this.fail("judge.overlay.closed", {}, "idle");
       loadHearings().then(() => {
         const fresh = state.hearings.find((x) => x.id === this.hearingId);
         if (fresh) mergeHearing(fresh);
@@ -610,25 +744,25 @@ class LiveSession {
       return;
     }
     if (code === CLOSE.REPLACED) {
-      this.fail("This hearing was opened in another window or device. This window is no longer connected.");
+      this.fail("judge.conn.replaced");
       return;
     }
     if (code === CLOSE.UNAUTHORIZED) {
-      signOut("Your session has expired. Please sign in again.");
+      signOut(t("judge.session_expired"));
       return;
     }
     if (code === CLOSE.FORBIDDEN || code === CLOSE.REMOVED) {
-      this.fail("The server ended this connection.");
+      this.fail("judge.conn.ended");
       return;
     }
-    this.retry("The connection to the hearing was lost.");
+    this.retry("judge.why.lost");
   }
 
   retry(reason) {
     if (this.stopped) return;
     this.teardownMedia();
     const delay = this.backoff.next();
-    setConn("warn", `${reason} Reconnecting in ${Math.ceil(delay / 1000)} s…`);
+    setConn("warn", "judge.conn.retrying", { reason: t(reason), seconds: Math.ceil(delay / 1000) });
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }
@@ -640,9 +774,9 @@ class LiveSession {
     this.retry(reason);
   }
 
-  fail(text, kind = "error") {
+  fail(key, params = {}, kind = "error") {
     this.teardownMedia();
-    setConn(kind === "idle" ? "idle" : "error", text);
+    setConn(kind === "idle" ? "idle" : "error", key, params);
     show($("#rejoin"), kind !== "idle" && !this.stopped);
   }
 
@@ -679,11 +813,11 @@ class LiveSession {
     const selfview = $("#selfview");
     selfview.srcObject = null;
     show(selfview, false);
-    $("#media-note").textContent = "";
+    say($("#media-note"), "");
     $("#mic-toggle").disabled = true;
     $("#cam-toggle").disabled = true;
     show($("#rejoin"), false);
-    setConn("idle", "Not connected");
+    setConn("idle", "judge.conn.idle");
     resetPanels();
     setCameras([]);
   }
@@ -697,18 +831,10 @@ function renderRecording(hearing) {
   const paused = !!hearing.recording_paused;
   const badge = $("#h-rec");
   show(badge, live);
-  if (off) {
-    badge.className = "badge badge-rec-off";
-    badge.textContent = "Not recorded";
-  } else if (paused) {
-    badge.className = "badge badge-rec-paused";
-    badge.textContent = "Recording paused";
-  } else {
-    badge.className = "badge badge-rec";
-    badge.textContent = "● REC";
-  }
-  badge.title = off ? "This server does not record hearings." : paused
-    ? "Nothing is being recorded: the pause shows in the record." : "The hearing is being recorded.";
+  const which = off ? "off" : paused ? "paused" : "on";
+  badge.className = { off: "badge badge-rec-off", paused: "badge badge-rec-paused", on: "badge badge-rec" }[which];
+  badge.textContent = t(`judge.rec.${which}`);
+  badge.title = t(`judge.rec.${which}_title`);
   const allowed = can("control_recording");
   show($("#rec-pause"), live && !off && !paused);
   show($("#rec-resume"), live && !off && paused);
@@ -723,29 +849,26 @@ async function setRecording(action, button) {
   try {
     const updated = await api("POST", `/api/hearings/${encodeURIComponent(hearing.id)}/recording/${action}`);
     mergeHearing(updated);
-    notify(action === "pause" ? "Recording paused: the pause shows in the record." : "Recording again.", "success");
+    notify(t(action === "pause" ? "judge.rec.paused_done" : "judge.rec.resumed_done"), "success");
   } catch (error) {
     if (error instanceof ApiError && error.code === "recording_disabled") {
       state.recordingOff = true;
       renderHearing();
-      notify("This server does not record hearings.", "error");
+      notify(t("judge.rec.off_title"), "error");
       return;
     }
-    reportError(error, `Could not ${action} the recording`);
+    reportError(error, t(action === "pause" ? "judge.err.rec_pause" : "judge.err.rec_resume"));
   } finally {
     button.disabled = !can("control_recording");
   }
 }
 
-const NOTE_LABELS = { note: "Note", exhibit: "Exhibit", objection: "Objection", ruling: "Ruling", recess: "Recess" };
-// What a one-click button logs when nothing was typed.
-const NOTE_DEFAULTS = {
-  exhibit: "Exhibit shown", objection: "Objection raised", ruling: "Ruling given", recess: "Break",
-};
+// A note's kind is note.kind.<kind>; what a one-click button logs when nothing was typed, note.default.<kind>
+// (in the language of the page that logs it: the record keeps the words as written).
 
-function utcClock(epochSeconds) {
-  const date = new Date(epochSeconds * 1000);
-  return Number.isNaN(date.getTime()) ? "" : `${date.toISOString().slice(11, 19)} UTC`;
+/** A note's time as the court reads it: its local clock, to the second. */
+function noteClock(epochSeconds) {
+  return dateTime(epochSeconds, { timeStyle: "medium" });
 }
 
 /** A note from the POST reply or the signaling "log-note" message (both arrive: each note is kept once). */
@@ -761,9 +884,9 @@ function renderNotes(freshId = "") {
   list.replaceChildren(...state.notes.map((note) => h("li", {
     class: note.id === freshId ? "fresh" : "", dataset: { noteId: note.id, kind: note.kind },
   },
-  h("span", { class: "note-time" }, utcClock(note.at)),
+  h("span", { class: "note-time" }, noteClock(note.at)),
   h("span", {},
-    h("span", { class: `t-tag t-tag-${note.kind}` }, NOTE_LABELS[note.kind] || note.kind),
+    h("span", { class: `t-tag t-tag-${note.kind}` }, t(`note.kind.${note.kind}`)),
     note.text, note.author ? h("span", { class: "note-author" }, ` — ${note.author}`) : null))));
   $("#notes-count").textContent = String(state.notes.length);
   show($("#notes-empty"), !state.notes.length);
@@ -774,9 +897,9 @@ async function logNote(kind, button) {
   if (!hearing) return;
   const input = $("#note-text");
   const typed = input.value.trim();
-  const text = typed || NOTE_DEFAULTS[kind];
+  const text = typed || (kind === "note" ? "" : t(`note.default.${kind}`));
   if (!text) {
-    notify("Type the note first.", "error");
+    notify(t("judge.type_note_first"), "error");
     input.focus();
     return;
   }
@@ -787,7 +910,7 @@ async function logNote(kind, button) {
     addNote(note);
     input.focus();
   } catch (error) {
-    reportError(error, "Could not log the note");
+    reportError(error, t("judge.err.note"));
   } finally {
     if (button) button.disabled = false;
   }
@@ -836,8 +959,8 @@ function renderCameras() {
   $("#cameras-count").textContent = String(cameras.length);
   const offline = cameras.filter((c) => !c.online).length;
   $("#cameras-summary").textContent = offline
-    ? `${offline} of ${cameras.length} camera${cameras.length === 1 ? "" : "s"} offline: no picture from ${offline === 1 ? "it" : "them"}.`
-    : "Only the cameras in the picture are seen by the parties and kept in the recording.";
+    ? t("judge.cameras.offline", { count: offline, total: cameras.length })
+    : t("judge.cameras.summary");
   $("#cameras-summary").classList.toggle("cameras-warn", offline > 0);
   // Rows are kept and updated in place, so a checkbox keeps its focus while the list changes around it.
   const keep = new Set(cameras.map((c) => c.key));
@@ -849,7 +972,7 @@ function renderCameras() {
       row = h("li", { class: "camera-item", dataset: { key: camera.key } },
         h("span", { class: "camera-name" }),
         h("span", { class: "camera-state", role: "status" }),
-        h("label", { class: "camera-toggle" }, box, h("span", {}, "In the picture")));
+        h("label", { class: "camera-toggle" }, box, h("span", { dataset: { i18n: "judge.cameras.in_picture" } }, t("judge.cameras.in_picture"))));
       list.append(row);
     } else {
       list.append(row); // the server's order
@@ -860,13 +983,12 @@ function renderCameras() {
     row.classList.toggle("camera-hidden", !camera.shown);
     row.querySelector(".camera-name").textContent = camera.label;
     const status = row.querySelector(".camera-state");
-    const text = camera.online ? "Online" : "camera offline";
+    const text = t(camera.online ? "judge.cameras.online" : "judge.cameras.offline_one");
     if (status.textContent !== text) status.textContent = text; // a live region: speak changes only
     status.className = `camera-state ${camera.online ? "online" : "offline"}`;
-    status.title = camera.online ? "Pictures are arriving from this camera."
-      : "No pictures from this camera for a few seconds: its tile reads “camera offline”.";
+    status.title = t(camera.online ? "judge.cameras.online_title" : "judge.cameras.offline_title");
     const box = row.querySelector("input");
-    box.setAttribute("aria-label", `${camera.label}: in the picture`);
+    box.setAttribute("aria-label", t("judge.cameras.in_picture_of", { label: camera.label }));
     if (!cameraPending.has(camera.key)) {
       box.checked = !!camera.shown;
       box.disabled = false;
@@ -885,9 +1007,9 @@ async function showCamera(key, box) {
     const updated = await api("POST", `/api/hearings/${encodeURIComponent(hearing.id)}/cameras`, { camera: key, shown });
     const current = state.cameras.find((c) => c.key === key);
     if (current) Object.assign(current, updated);
-    notify(shown ? `“${camera.label}” is in the picture again.` : `“${camera.label}” is taken out of the picture.`, "success");
+    notify(t(shown ? "judge.cameras.shown" : "judge.cameras.hidden", { label: camera.label }), "success");
   } catch (error) {
-    reportError(error, `Could not change “${camera.label}”`);
+    reportError(error, t("judge.err.camera", { label: camera.label }));
   } finally {
     cameraPending.delete(key);
     renderCameras(); // the checkbox shows what the server holds, whatever happened
@@ -916,7 +1038,7 @@ class LobbyPreviews {
       const item = this.items.get(entrant.id);
       if (!entrant.online) {
         if (item) this.stop(entrant.id, true);
-        setPreviewNote(entrant.id, "Offline");
+        setPreviewNote(entrant.id, "lobby.offline");
         continue;
       }
       if (!item) this.start(entrant.id, entrant.camera ? 0 : 1);
@@ -951,10 +1073,10 @@ class LobbyPreviews {
         item.attempts = 0;
         setPreviewNote(pid, "");
       } else if (pc.connectionState === "failed") {
-        this.later(item, "Camera connection lost. Retrying…");
+        this.later(item, "lobby.preview.lost");
       }
     });
-    setPreviewNote(pid, attempts ? "Waiting for the camera…" : "Connecting camera…");
+    setPreviewNote(pid, attempts ? "lobby.preview.waiting" : "lobby.preview.connecting");
     try {
       await pc.setLocalDescription(await pc.createOffer());
       await iceGatheringComplete(pc, 2000);
@@ -969,22 +1091,22 @@ class LobbyPreviews {
         this.stop(pid, false);
         return;
       }
-      if (error.code === "no_camera") this.later(item, "No camera picture yet.");
+      if (error.code === "no_camera") this.later(item, "lobby.preview.no_camera");
       else if (error.code === "not_in_lobby") this.stop(pid, false); // admitted or gone: a lobby update follows
       else if (error.code === "forbidden") {
         this.close(item);
         item.state = "forbidden";
-        setPreviewNote(pid, "You may not watch lobby cameras.");
-      } else this.later(item, `Camera preview unavailable (${error.code || "error"}). Retrying…`);
+        setPreviewNote(pid, "lobby.preview.forbidden");
+      } else this.later(item, "lobby.preview.unavailable", { code: error.code || "error" });
     }
   }
 
   /** Try again after a pause that grows with each failed attempt (1 s … 6 s). */
-  later(item, note) {
+  later(item, note, params) {
     this.close(item);
     item.state = "waiting";
     item.attempts += 1;
-    setPreviewNote(item.pid, note);
+    setPreviewNote(item.pid, note, params);
     const delay = Math.min(6000, 700 * 1.6 ** Math.min(item.attempts, 6));
     item.timer = setTimeout(() => {
       if (this.items.get(item.pid) === item) this.start(item.pid, item.attempts);
@@ -995,7 +1117,7 @@ class LobbyPreviews {
     const item = this.items.get(pid);
     if (!item) return;
     const stillWaiting = this.session.entrants.some((e) => e.id === pid && e.online);
-    if (stillWaiting) this.later(item, "The camera picture stopped. Reconnecting…");
+    if (stillWaiting) this.later(item, "lobby.preview.stopped");
     else this.stop(pid, false);
   }
 
@@ -1020,6 +1142,18 @@ class LobbyPreviews {
   }
 }
 
+/** The ID check: the entrant's camera large over the console, and back. */
+function enlargePreview(button) {
+  const card = button.closest(".entrant");
+  const large = !card.classList.contains("entrant-large");
+  for (const other of document.querySelectorAll(".entrant-large")) {
+    other.classList.remove("entrant-large");
+    other.querySelector(".preview-enlarge").setAttribute("aria-pressed", "false");
+  }
+  card.classList.toggle("entrant-large", large);
+  button.setAttribute("aria-pressed", String(large));
+}
+
 function entrantCard(pid) {
   return document.querySelector(`.entrant[data-pid="${CSS.escape(pid)}"]`);
 }
@@ -1029,15 +1163,16 @@ function previewVideo(pid) {
   return card ? card.querySelector("video") : null;
 }
 
-function setPreviewNote(pid, text) {
+function setPreviewNote(pid, key, params) {
   const card = entrantCard(pid);
   if (!card) return;
   const note = card.querySelector(".preview-note");
-  note.textContent = text;
-  show(note, !!text);
+  say(note, key, params);
+  show(note, !!key);
 }
 
 function renderLobby(entrants, session) {
+  announceWaiting(entrants);
   const list = $("#lobby-list");
   const present = new Set(entrants.map((e) => e.id));
   for (const card of [...list.children]) if (!present.has(card.dataset.pid)) card.remove();
@@ -1046,17 +1181,22 @@ function renderLobby(entrants, session) {
   for (const entrant of entrants) {
     let card = entrantCard(entrant.id);
     if (!card) {
-      card = h("article", { class: "entrant", dataset: { pid: entrant.id }, "aria-label": `Waiting: ${entrant.name}` },
+      card = h("article", { class: "entrant", dataset: { pid: entrant.id }, "aria-label": t("lobby.waiting_label", { name: entrant.name }) },
         h("div", { class: "preview" },
-          h("video", { autoplay: true, playsinline: true, muted: true, "aria-label": `Camera of ${entrant.name}` }),
-          h("span", { class: "preview-note" }, "Connecting camera…")),
+          h("video", { autoplay: true, playsinline: true, muted: true, "aria-label": t("lobby.camera_of", { name: entrant.name }) }),
+          h("span", { class: "preview-note" }, t("lobby.preview.connecting")),
+          h("button", {
+            type: "button", class: "preview-enlarge", "aria-pressed": "false",
+            "aria-label": t("lobby.enlarge_of", { name: entrant.name }), title: t("lobby.enlarge"),
+            onclick: (e) => enlargePreview(e.currentTarget),
+          }, "⤢")),
         h("div", { class: "entrant-body" },
           h("div", { class: "entrant-name" }),
           h("div", { class: "entrant-stated" }),
           h("div", { class: "entrant-meta" }),
           h("div", { class: "entrant-actions" },
-            h("button", { type: "button", class: "btn btn-success btn-small", onclick: (e) => admit(entrant.id, e.target) }, "Admit"),
-            h("button", { type: "button", class: "btn btn-danger-quiet btn-small", onclick: (e) => reject(entrant.id, e.target) }, "Reject"))));
+            h("button", { type: "button", class: "btn btn-success btn-small", onclick: (e) => admit(entrant.id, e.target) }, t("lobby.admit")),
+            h("button", { type: "button", class: "btn btn-danger-quiet btn-small", onclick: (e) => reject(entrant.id, e.target) }, t("lobby.reject")))));
       card.querySelector("video").muted = true;
       list.append(card);
       $("#side-column").scrollTo({ top: 0, behavior: "smooth" }); // someone new is waiting: show them
@@ -1074,37 +1214,42 @@ function renderLobby(entrants, session) {
     const stated = (entrant.stated_name || "").trim();
     const differs = stated && stated.toLowerCase() !== (entrant.name || "").trim().toLowerCase();
     card.querySelector(".entrant-stated").replaceChildren(
-      stated ? h("span", { class: differs ? "stated-differs" : "" }, "Typed name: ", h("strong", {}, stated),
-        differs ? " — differs from the invitation" : "") : h("span", { class: "muted" }, "No name typed"));
+      stated ? h("span", { class: differs ? "stated-differs" : "" }, t("lobby.typed_name"), " ", h("strong", {}, stated),
+        differs ? ` ${t("lobby.differs")}` : "") : h("span", { class: "muted" }, t("lobby.no_name_typed")));
     card.querySelector(".entrant-meta").replaceChildren(
-      h("span", { class: `presence ${entrant.online ? "online" : "offline"}` }, entrant.online ? "Online" : "Offline"),
-      ` · waiting ${since(entrant.waiting_since)}`,
-      entrant.waiting_since ? ` (since ${clockTime(entrant.waiting_since)})` : "");
-    for (const button of card.querySelectorAll(".entrant-actions button")) button.disabled = !can("admit");
-    if (!entrant.online) setPreviewNote(entrant.id, "Offline");
+      h("span", { class: `presence ${entrant.online ? "online" : "offline"}` }, t(entrant.online ? "lobby.online" : "lobby.offline")),
+      " · ", t("lobby.waiting_for", { time: since(entrant.waiting_since) }),
+      entrant.waiting_since ? ` ${t("lobby.since", { time: clockTime(entrant.waiting_since) })}` : "");
+    // Before the hearing is opened the court sees who waits, but admits them once it is open.
+    const open = !!session;
+    for (const button of card.querySelectorAll(".entrant-actions button")) {
+      button.disabled = !can("admit") || !open && button.classList.contains("btn-success");
+      button.title = open ? "" : t("lobby.open_to_admit");
+    }
+    if (!entrant.online) setPreviewNote(entrant.id, "lobby.offline");
+    else if (!open) setPreviewNote(entrant.id, "lobby.preview.after_opening");
   }
-  void session;
 }
 
 async function admit(pid, button) {
   button.disabled = true;
   try {
     const person = await api("POST", participantPath(pid, "admit"));
-    notify(`${person.name} admitted to the hearing.`, "success");
+    notify(t("lobby.admitted", { name: person.name }), "success");
   } catch (error) {
-    reportError(error, "Could not admit");
+    reportError(error, t("judge.err.admit"));
     button.disabled = false;
   }
 }
 
 async function reject(pid, button) {
-  if (!armed(button, "Confirm reject")) return;
+  if (!armed(button, t("lobby.confirm_reject"))) return;
   button.disabled = true;
   try {
     const person = await api("POST", participantPath(pid, "reject"), {});
-    notify(`${person.name} was not admitted.`, "success");
+    notify(t("lobby.rejected", { name: person.name }), "success");
   } catch (error) {
-    reportError(error, "Could not reject");
+    reportError(error, t("judge.err.reject"));
     button.disabled = false;
   }
 }
@@ -1116,11 +1261,13 @@ function participantPath(pid, action) {
 // -- roster -------------------------------------------------------------------------------------------
 
 function renderRoster(people, session) {
+  session.people = people;
   const list = $("#roster-list");
   list.replaceChildren();
   $("#roster-count").textContent = String(people.length);
   show($("#roster-empty"), !people.length);
   const myId = session.me && session.me.id;
+  const speaking = session.speaking || new Set();
   for (const person of people) {
     const me = person.id === myId;
     const lost = person.state === "disconnected" || !person.online;
@@ -1128,66 +1275,95 @@ function renderRoster(people, session) {
     const mediaFailed = !lost && person.media === "failed";
     const mediaPending = !lost && (person.media === "connecting" || person.media === "none");
     const flags = [];
-    if (person.muted_by_court) flags.push(h("span", { class: "flag flag-muted" }, "Muted by court"));
-    else if (person.muted) flags.push(h("span", { class: "flag" }, "Microphone off"));
-    if (person.camera_off) flags.push(h("span", { class: "flag" }, "Camera off"));
-    if (lost) flags.push(h("span", { class: "flag flag-warn" }, "Connection lost"));
+    if (speaking.has(person.id)) flags.push(h("span", { class: "flag flag-speaking" }, t("person.speaking")));
+    if (person.hand_raised) flags.push(h("span", { class: "flag flag-hand" }, t("roster.hand_raised")));
+    // The court's mute and the person's own are two states: both may hold at once.
+    if (person.muted_by_court) flags.push(h("span", { class: "flag flag-muted" }, t("roster.muted_by_court")));
+    if (person.muted && !person.muted_by_court || person.self_muted) {
+      flags.push(h("span", { class: "flag" }, t("roster.microphone_off")));
+    }
+    if (person.camera_off) flags.push(h("span", { class: "flag" }, t("roster.camera_off")));
+    if (lost) flags.push(h("span", { class: "flag flag-warn" }, t("roster.connection_lost")));
     if (mediaFailed) {
       flags.push(h("span", { class: "flag flag-warn flag-media-failed", title: person.media_error || "" },
-        "Not connected (media failed)"));
+        t("roster.media_failed")));
     }
-    if (mediaPending) flags.push(h("span", { class: "flag flag-media-pending" }, "Connecting…"));
+    if (mediaPending) flags.push(h("span", { class: "flag flag-media-pending" }, t("roster.connecting")));
     // Their own link's quality: they get a reduced picture (the record is not affected).
     if (!lost && !mediaFailed && person.link === "weak") {
-      flags.push(h("span", { class: "flag flag-link-weak", title: "Their connection is slow: they receive a reduced picture." },
-        "Weak connection"));
+      flags.push(h("span", { class: "flag flag-link-weak", title: t("roster.weak_title") }, t("roster.weak")));
     } else if (!lost && !mediaFailed && person.link === "poor") {
-      flags.push(h("span", { class: "flag flag-warn flag-link-poor",
-        title: "Their connection carries little more than sound: they see a picture every few seconds." },
-      "Very weak connection (audio first)"));
+      flags.push(h("span", { class: "flag flag-warn flag-link-poor", title: t("roster.poor_title") }, t("roster.poor")));
     }
     const actions = h("div", { class: "roster-actions" });
     if (!me) {
+      if (person.hand_raised) {
+        actions.append(h("button", {
+          type: "button", class: "btn btn-secondary btn-small", disabled: !can("moderate"),
+          "aria-label": t("roster.lower_hand_of", { name: person.name }),
+          onclick: (e) => moderate(person, "lower-hand", e.target),
+        }, t("roster.lower_hand")));
+      }
       actions.append(
         h("button", {
           type: "button", class: "btn btn-secondary btn-small", disabled: !can("moderate"),
-          "aria-label": `${person.muted_by_court ? "Unmute" : "Mute"} ${person.name}`,
+          "aria-label": t(person.muted_by_court ? "roster.unmute_of" : "roster.mute_of", { name: person.name }),
           onclick: (e) => moderate(person, person.muted_by_court ? "unmute" : "mute", e.target),
-        }, person.muted_by_court ? "Unmute" : "Mute"),
+        }, t(person.muted_by_court ? "roster.unmute" : "roster.mute")),
         h("button", {
           type: "button", class: "btn btn-danger-quiet btn-small", disabled: !can("moderate"),
-          "aria-label": `Remove ${person.name}`, onclick: (e) => moderate(person, "remove", e.target),
-        }, "Remove"));
+          "aria-label": t("roster.remove_of", { name: person.name }), onclick: (e) => moderate(person, "remove", e.target),
+        }, t("roster.remove")));
     }
-    list.append(h("li", { class: "roster-item", dataset: { pid: person.id, media: person.media || "none" } },
-      h("div", { class: "roster-who" },
-        h("span", { class: `presence ${lost || mediaFailed ? "offline" : mediaPending ? "pending" : "online"}`,
-          "aria-hidden": "true" }),
-        h("strong", {}, person.name), me ? h("span", { class: "muted" }, " (you)") : null,
-        " ", h("span", { class: "role-tag" }, roleLabel(person.role))),
-      flags.length ? h("div", { class: "roster-flags" }, flags) : null,
-      actions));
+    list.append(h("li", {
+      class: `roster-item${speaking.has(person.id) ? " roster-speaking" : ""}${person.hand_raised ? " roster-hand" : ""}`,
+      dataset: { pid: person.id, media: person.media || "none" },
+    },
+    h("div", { class: "roster-who" },
+      h("span", { class: `presence ${lost || mediaFailed ? "offline" : mediaPending ? "pending" : "online"}`,
+        "aria-hidden": "true" }),
+      h("strong", {}, person.name), me ? h("span", { class: "muted" }, ` ${t("roster.you")}`) : null,
+      " ", h("span", { class: "role-tag" }, roleLabel(person.role))),
+    flags.length ? h("div", { class: "roster-flags" }, flags) : null,
+    actions));
   }
 }
 
 async function moderate(person, action, button) {
-  if (action === "remove" && !armed(button, "Confirm remove")) return;
+  if (action === "remove" && !armed(button, t("roster.confirm_remove"))) return;
   button.disabled = true;
   try {
     await api("POST", participantPath(person.id, action), action === "remove" ? {} : undefined);
-    const done = { mute: "muted", unmute: "unmuted", remove: "removed from the hearing" }[action];
-    notify(`${person.name} ${done}.`, "success");
+    notify(t(`roster.done.${action}`, { name: person.name }), "success");
   } catch (error) {
-    reportError(error, `Could not ${action} ${person.name}`);
+    reportError(error, t(`roster.err.${action}`, { name: person.name }));
     button.disabled = false;
   }
 }
 
 // -- wiring -------------------------------------------------------------------------------------------
 
+/** Everything the console drew itself, said again in the language just chosen. */
+function sayAgain() {
+  renderUser();
+  renderHearingList();
+  if (state.selected) renderHearing();
+  renderNotes();
+  renderInvited();
+  const live = state.live;
+  if (live) {
+    live.updateMediaButtons();
+    if (live.entrants) renderLobby(live.entrants, live);
+    if (live.people) renderRoster(live.people, live);
+  }
+  document.title = t("judge.page_title");
+  announceWaiting(live ? live.entrants || [] : []);
+}
+
 async function init() {
   await startLanguage();
   $("#language-slot").append(languageSwitcher());
+  onLanguageChange(sayAgain);
   $("#login-form").addEventListener("submit", signIn);
   $("#logout").addEventListener("click", () => signOut());
   $("#status-close").addEventListener("click", () => show($("#status"), false));
@@ -1224,7 +1400,7 @@ async function init() {
     apiCall("GET", "/api/me", { token: state.token })
       .then(() => enterConsole())
       .catch((error) => {
-        if (error.status === 401) signOut("Your session has expired. Please sign in again.");
+        if (error.status === 401) signOut(t("judge.session_expired"));
         else enterConsole();
       });
   } else {

@@ -1,14 +1,19 @@
 // A party's view of a recording the court shared: what it is, the video beside its transcript, a download.
 // The link (/shared#token=…) carries a share token; it works until it expires or the court revokes it.
+// Every word is a key of the catalogs (shared.* for this page, player.* for what the archive shows too);
+// what the page drew itself is drawn again when the language changes.
 
-import { languageSwitcher, startLanguage } from "./i18n.js";
+import { languageSwitcher, startLanguage, onLanguageChange, say, t } from "./i18n.js";
 import { $, h, show, apiCall, ApiError, roleLabel } from "./common.js";
-import { RecordingPlayer, formatDuration, localDateTime, utcDateTime } from "./archive.js";
+import {
+  RecordingPlayer, apiErrorText, formatDuration, localDateTime, recordDateTime, setText,
+} from "./archive.js";
 
 const TOKEN_KEY = "court.share.token";
 
 const token = readShareToken();
 let player = null;
+let shown = null; // what the page shows: {problem: kind} or {recording}
 
 function readShareToken() {
   const fromHash = new URLSearchParams(location.hash.replace(/^#/, "")).get("token");
@@ -22,76 +27,81 @@ function api(method, path, body) {
   return apiCall(method, path, { body, token });
 }
 
-const PROBLEMS = {
-  token_expired: ["This link has expired",
-    "The court's link to this recording is no longer valid. Please ask the court for a new one."],
-  token_revoked: ["This link was withdrawn",
-    "The court has withdrawn this link to the recording. Please contact the court if you still need it."],
-  missing: ["This link is incomplete",
-    "The address does not contain the whole link. Please open the complete link the court sent you."],
-  invalid: ["This link cannot be used",
-    "The link is incomplete or not valid. Please check that you opened the whole link, or ask the court for a new one."],
-  not_found: ["The recording is not available",
-    "The recording this link points to cannot be found. Please contact the court."],
-};
+// Why a link opens nothing, each with its title and text: shared.problem.<kind>.title and .text.
+const PROBLEMS = ["token_expired", "token_revoked", "missing", "invalid", "not_found"];
 
 /** Replace the page with a clear explanation. Any 401 means the link no longer opens anything. */
 function linkProblem(error) {
   const code = typeof error === "string" ? error : error && error.code;
   let kind = "invalid";
-  if (code === "token_expired" || code === "token_revoked" || code === "missing" || code === "not_found") kind = code;
+  if (PROBLEMS.includes(code)) kind = code;
   else if (error instanceof ApiError && error.status === 0) {
-    $("#loading").textContent = "The server cannot be reached. Check the network connection and reload the page.";
+    say($("#loading"), "shared.unreachable");
     show($("#loading"), true);
     return;
   }
-  const [title, text] = PROBLEMS[kind];
   player?.reset();
-  $("#problem-title").textContent = title;
-  $("#problem-text").textContent = text;
-  document.title = `${title} · Remote hearings`;
+  shown = { problem: kind };
+  drawProblem(kind);
   show($("#loading"), false);
   show($("#recording-view"), false);
   show($("#link-problem"), true);
   $("#link-problem").dataset.problem = kind;
 }
 
-function handle(error, what) {
+function drawProblem(kind) {
+  say($("#problem-title"), `shared.problem.${kind}.title`);
+  say($("#problem-text"), `shared.problem.${kind}.text`);
+  say($("title"), "shared.problem_page_title", { title: t(`shared.problem.${kind}.title`) });
+}
+
+/** What went wrong (`key`: a text with {error}), under the player; a link that stopped working replaces the page. */
+function handle(error, key) {
   if (error instanceof ApiError && (error.status === 401 || error.status === 404)) {
     linkProblem(error.status === 404 ? "not_found" : error);
     return;
   }
-  const text = `${what}: ${error && error.message ? error.message : error}`;
-  const node = $("#player-error");
-  node.textContent = text;
-  show(node, true);
+  player.problem(() => t(key, { error: apiErrorText(error) }));
 }
 
 function render(rec) {
-  document.title = `${rec.case_number} · Hearing recording`;
-  $("#rec-case").textContent = rec.case_number;
-  $("#rec-title").textContent = rec.title;
+  shown = { recording: rec };
+  describe(rec);
+  player.knownDuration = rec.duration;
+  show($("#loading"), false);
+  show($("#recording-view"), true);
+}
+
+/** The recording's words (again when the language changes). */
+function describe(rec) {
+  say($("title"), "shared.recording_page_title", { case: rec.case_number });
+  setText($("#rec-case"), rec.case_number);
+  setText($("#rec-title"), rec.title);
   $("#rec-meta").textContent = [rec.court, rec.courtroom, rec.judge_name, localDateTime(rec.opened_at)]
     .filter(Boolean).join(" · ");
-  $("#shared-for").textContent = `Shared by the court with ${rec.shared_with || "you"}. `
-    + (rec.link_expires_at ? `This link works until ${localDateTime(rec.link_expires_at)}.` : "");
-  player.knownDuration = rec.duration;
+  const until = rec.link_expires_at ? localDateTime(rec.link_expires_at) : "";
+  let sharedFor;
+  if (rec.shared_with) sharedFor = until ? "shared.shared_with_until" : "shared.shared_with";
+  else sharedFor = until ? "shared.shared_with_you_until" : "shared.shared_with_you";
+  say($("#shared-for"), sharedFor, { recipient: rec.shared_with || "", until });
   const facts = [
-    ["Opened", utcDateTime(rec.opened_at)],
-    ["Closed", utcDateTime(rec.closed_at)],
-    ["Duration", formatDuration(rec.duration)],
-    ["Record", rec.status === "interrupted" ? "Interrupted: the recording stopped before the hearing ended"
-      : "Complete"],
+    [t("player.fact.opened"), recordDateTime(rec.opened_at)],
+    [t("player.fact.closed"), recordDateTime(rec.closed_at)],
+    [t("player.fact.duration"), formatDuration(rec.duration)],
+    [t("player.fact.record"), rec.status === "interrupted" ? t("shared.record.interrupted") : t("player.record.complete")],
   ];
-  if (rec.gaps) facts.push(["Gaps", `${rec.gaps} part${rec.gaps === 1 ? "" : "s"} of the hearing were not recorded`]);
+  if (rec.gaps) facts.push([t("player.fact.gaps"), t("shared.gaps", { count: rec.gaps })]);
   $("#rec-facts").replaceChildren(...facts.flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
   const people = rec.participants || [];
   $("#people-count").textContent = String(people.length);
   show($("#people-empty"), !people.length);
   $("#rec-participants").replaceChildren(...people.map((p) => h("li", {},
     h("span", { class: "person-name" }, p.name), h("span", { class: "role-tag" }, roleLabel(p.role)))));
-  show($("#loading"), false);
-  show($("#recording-view"), true);
+}
+
+function relabel() {
+  if (shown && shown.problem) drawProblem(shown.problem);
+  else if (shown && shown.recording) describe(shown.recording);
 }
 
 async function download(purpose = "download") {
@@ -101,7 +111,7 @@ async function download(purpose = "download") {
     const link = await api("POST", "/api/shared/links", { purpose });
     location.href = link.url; // served as an attachment: the page stays
   } catch (error) {
-    handle(error, "The download could not start");
+    handle(error, "shared.download_failed");
   } finally {
     setTimeout(() => { button.disabled = false; }, 1500);
   }
@@ -110,6 +120,7 @@ async function download(purpose = "download") {
 async function init() {
   await startLanguage();
   $("#language-slot").append(languageSwitcher());
+  onLanguageChange(relabel);
   player = new RecordingPlayer({
     video: $("#recording-video"),
     list: $("#transcript"),
@@ -125,7 +136,7 @@ async function init() {
     }),
   });
   window.__shared = { player };
-  $("#play-button").addEventListener("click", () => player.start().catch((e) => handle(e, "The recording cannot be played")));
+  $("#play-button").addEventListener("click", () => player.start().catch((e) => handle(e, "shared.play_failed")));
   $("#download-button").addEventListener("click", () => download("download"));
   $("#package-button").addEventListener("click", () => download("package"));
   if (!token) {
@@ -136,7 +147,7 @@ async function init() {
   try {
     rec = await api("GET", "/api/shared");
   } catch (error) {
-    handle(error, "The recording could not be opened");
+    handle(error, "shared.open_failed");
     return;
   }
   render(rec);
@@ -145,7 +156,7 @@ async function init() {
     player.setEntries(transcript.entries || []);
   } catch (error) {
     if (error.status === 401) linkProblem(error);
-    else player.transcriptProblem(`The transcript cannot be loaded right now (${error.message}).`);
+    else player.transcriptProblem(error);
   }
 }
 

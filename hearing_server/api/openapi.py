@@ -54,6 +54,8 @@ ERROR_CODES: dict[str, tuple[int, str, str]] = {
                   "No such hearing, no such participant in this hearing, or no such recording in the "
                   "archive."),
     "hearing_closed": (409, "the hearing is closed", "The hearing is closed; it cannot be changed any more."),
+    "no_invitation": (409, "there is no invitation to renew for a removed participant",
+                      "A new link is only for a party the court has not rejected or removed (staff join without one)."),
     "hearing_not_open": (409, "the hearing has not been opened yet",
                          "The action needs an open hearing (or one in recess); this one is still scheduled."),
     "not_in_lobby": (409, "the participant is admitted, not waiting in the lobby",
@@ -1251,6 +1253,16 @@ def paths() -> Json:
                       "hearing_closed", messages={"forbidden": "a courtroom may not invite",
                                                   "bad_request": "name is required"})},
             request=body("InvitationRequest"), params=[HEARING_ID])},
+        "/api/hearings/{hearing_id}/participants/{participant_id}/link": {"post": operation(
+            "newLink", "invitations", "A new join link for the same seat",
+            "For showing or sending someone's link again (a lost SMS, a mistyped number): a new invite token "
+            "for the same participant, with the same answer as an invitation. The old link stops working at "
+            "once (revoked), so a link that went astray is useless to whoever has it. The person keeps their "
+            "place: a party admitted before comes back by the new link as by the old one. Needs `invite`.",
+            {"200": ok("A new link", ref("Invitation")),
+             **errors(*AUTH_ERRORS, "forbidden", "not_presiding_judge", "not_found", "hearing_closed",
+                      "no_invitation", messages={"forbidden": "a courtroom may not invite"})},
+            params=[HEARING_ID, PARTICIPANT_ID])},
         "/api/hearings/{hearing_id}/lobby": {"get": operation(
             "lobby", "lobby", "Who is waiting in the lobby",
             "People in state `waiting`, first arrival first, with what the identity check needs. Needs "

@@ -12,7 +12,7 @@ from aiohttp import web
 from signaling.text import text_problem
 
 from ..appkeys import COURT, ROOMS, SETTINGS, STORE, THROTTLE, USERS
-from ..court import clean_text
+from ..court import Invitation, clean_text
 from ..errors import ApiError
 from ..i18n import LANGUAGES, intl_time_zone, text
 from ..models import Hearing, Participant, to_dict
@@ -207,6 +207,18 @@ async def invite(request: web.Request) -> web.Response:
     claims = await staff(request)
     invitation = await request.app[COURT].invite(claims, request.match_info["hearing_id"],
                                                  await json_body(request))
+    return _invitation_answer(request, invitation, 201)
+
+
+@routes.post("/api/hearings/{hearing_id}/participants/{participant_id}/link")
+async def new_link(request: web.Request) -> web.Response:
+    claims = await staff(request)
+    invitation = await request.app[COURT].new_link(claims, request.match_info["hearing_id"],
+                                                   request.match_info["participant_id"])
+    return _invitation_answer(request, invitation, 200)
+
+
+def _invitation_answer(request: web.Request, invitation: Invitation, status: int) -> web.Response:
     person = invitation.participant
     url = join_url(request, invitation.token)
     qr = segno.make(url, error="m")
@@ -218,7 +230,7 @@ async def invite(request: web.Request) -> web.Response:
         # The QR code holds a live join token, so it is handed over once, here, and not served again.
         "qr_svg": qr.svg_data_uri(scale=4, border=4),
         "qr_png": qr.png_data_uri(scale=6, border=4),
-    }, status=201)
+    }, status=status)
 
 
 @routes.get("/api/hearings/{hearing_id}/lobby")

@@ -357,11 +357,7 @@ class Court:
         grace = self.settings.media.reconnect_grace_seconds
         if self.settings.court.rejoin_by_link == "seat" and away <= grace and \
                 person.left_reason != LOST_CONNECTION:
-            token, session = self.tokens.issue(TokenKind.SESSION, person.id, Role(person.role), hearing.id,
-                                               self.settings.auth.session_ttl_hours * 3600, name=person.name)
-            if person.session_jti:
-                await self.revoke(person.session_jti, session.expires_at)
-            person.session_jti = session.jti
+            token = await self._new_session(person)
             person.state = ParticipantState.ADMITTED
             person.disconnected_at = None
             person.left_reason = ""
@@ -409,11 +405,7 @@ class Court:
         # once. Someone returning after the grace period spent theirs already and holds a session instead.
         if not returning and not await self.store.consume_invite(person.invite_jti, person.invite_expires_at):
             raise conflict("invite_used", "this invitation was already used")
-        token, session = self.tokens.issue(TokenKind.SESSION, person.id, Role(person.role), hearing.id,
-                                           self.settings.auth.session_ttl_hours * 3600, name=person.name)
-        if person.session_jti:
-            await self.revoke(person.session_jti, session.expires_at)
-        person.session_jti = session.jti
+        token = await self._new_session(person)
         person.state = ParticipantState.ADMITTED
         person.admitted_at = time.time()
         person.returning = ""
@@ -422,6 +414,15 @@ class Court:
         await self.bus.publish(CourtEvent(ev.ADMITTED, hearing.id, person.id, claims.subject,
                                           {"name": person.name, "role": person.role, "session_token": token}))
         return person, token
+
+    async def _new_session(self, person: Participant) -> str:
+        """A session token for the person (their way back after a drop); the one they held is revoked."""
+        token, session = self.tokens.issue(TokenKind.SESSION, person.id, Role(person.role), person.hearing_id,
+                                           self.settings.auth.session_ttl_hours * 3600, name=person.name)
+        if person.session_jti:
+            await self.revoke(person.session_jti, session.expires_at)
+        person.session_jti = session.jti
+        return token
 
     async def reject(self, claims: Claims, hearing_id: str, participant_id: str, reason: str = "") -> Participant:
         reason = clean_text(reason, "reason")  # checked before anything changes

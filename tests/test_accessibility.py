@@ -55,10 +55,12 @@ async def test_every_page_passes_wcag_21_aa(server, api, browser: Browser, langu
         await archive.goto(f"{base}/archive")
         await expect(archive.locator("#language-select")).to_be_visible()
         await assert_accessible(archive, f"archive ({language})")
+        await screenshot(archive, f"a11y-{language}-archive")
         shared = await phone.new_page()
         await shared.goto(f"{base}/shared")
         await expect(shared.locator("#language-select")).to_be_visible()
         await assert_accessible(shared, f"shared recording ({language})")
+        await screenshot(shared, f"a11y-{language}-shared")
     finally:
         await phone.close()
         await desk.close()

@@ -13,6 +13,7 @@ from playwright.async_api import Browser, Page, expect
 from hearing_server.i18n import catalog
 
 from .helpers import PASSWORD, Participant
+from .page_text import latin_words, page_words
 from .test_browser import base_url, browser, collect_console, screenshot
 from .waiting import until
 
@@ -20,7 +21,6 @@ pytestmark = pytest.mark.browser
 __all__ = ["browser"]
 
 DESKTOP = {"width": 1366, "height": 768}
-LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
 # What the page shows that is data, not its own words: the test accounts' and parties' names, the case.
 DATA = ("Judge Amira Haddad", "Ana Silva", "Ben Okafor", "Haddad v. Northwind Ltd", "CV-2026-0142",
         "District Court", "Courtroom 3", "judge", "ben@example.org", "Wi-Fi")
@@ -32,21 +32,6 @@ async def in_view(page: Page, selector: str) -> None:
     viewport = page.viewport_size or DESKTOP
     assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"], (selector, box)
     assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], (selector, box)
-
-
-async def own_words(page: Page) -> str:
-    text = await page.evaluate("""() => {
-      const clone = document.body.cloneNode(true);
-      clone.querySelectorAll('select, [hidden], script, style, input, video').forEach((n) => n.remove());
-      document.body.append(clone);
-      clone.style.position = 'absolute'; clone.style.left = '-10000px';
-      const text = clone.innerText;
-      clone.remove();
-      return text;
-    }""")
-    for value in DATA:
-        text = text.replace(value, "")
-    return text
 
 
 async def test_the_judges_console_in_kazakh_at_1366_by_768(server, api, browser: Browser) -> None:
@@ -95,8 +80,8 @@ async def test_the_judges_console_in_kazakh_at_1366_by_768(server, api, browser:
         for selector in ('[data-action="lock"]', '[data-action="recess"]', '[data-action="close"]', "#note-text",
                          "#note-form button[type=submit]"):
             await in_view(page, selector)
-        words = await own_words(page)
-        assert not LATIN_WORD.findall(words), LATIN_WORD.findall(words)
+        english = latin_words(await page_words(page, DATA))
+        assert not english, english
 
         # A raised hand, seen and lowered; who speaks is marked.
         await ana.send({"type": "hand", "raised": True})

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from OpenSSL import SSL
 
 from hearing_server.appkeys import ROOMS
+from hearing_server.i18n import text
 from hearing_server.media.dtls import CIPHER_SUITES, HandshakeWatch, new_peer_connection
 
 from .helpers import Participant, PatternTrack, ToneTrack
@@ -120,13 +121,14 @@ async def test_a_failed_handshake_is_shown_failed_everywhere_with_its_reason(api
         assert not any(p["id"] == pid and p["media"] == "connected"
                        for m in judge.of_type("roster") for p in m["participants"])
 
-        # Their seat in the composite (and so in the record) says "no connection".
+        # Their seat in the composite (and so in the record) says "no connection", in the court's language.
+        no_connection = text(settings.court.language, "picture.no_connection")
         room = server.app[ROOMS].rooms[hid]
         seats = room.media.room.mixer.seats  # type: ignore[attr-defined]
         seat = next(s for s in seats if s.participant_id == pid)
-        assert (seat.video, seat.placeholder) == (None, "no connection")
+        assert (seat.video, seat.placeholder) == (None, no_connection)
         judge_seat = next(s for s in seats if s.participant_id == judge.of_type("welcome")[0]["participant"]["id"])
-        assert judge_seat.placeholder != "no connection"
+        assert judge_seat.placeholder != no_connection
     finally:
         await pc.close()
         await person.close()

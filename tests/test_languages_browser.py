@@ -7,21 +7,33 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from hearing_server.i18n import catalog
 
-from .test_browser import FRAMES_DECODED, PHONE, base_url, browser, collect_console, poll, positive, screenshot
+from .page_text import latin_words, page_words
+from .test_browser import (
+    ARTIFACTS,
+    FRAMES_DECODED,
+    PHONE,
+    base_url,
+    browser,
+    collect_console,
+    poll,
+    positive,
+    screenshot,
+)
 
 pytestmark = pytest.mark.browser
 __all__ = ["browser"]  # the fixture, shared with test_browser
 
 NAME, ROLE, CASE = "Айгерім Бекова", "witness", "№2-123/2026"
-LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
+DATA = ("Judge Amira Haddad",)
 
 # The composite the phone receives, as its <video> shows it, in grey (the label is white on black).
 GRAB_PICTURE = """() => {
@@ -34,24 +46,9 @@ GRAB_PICTURE = """() => {
 }"""
 
 
-async def visible_words(page: Page) -> str:
-    """What a person reads on the page: every visible text but the language switcher's own names."""
-    return await page.evaluate("""() => {
-      const clone = document.body.cloneNode(true);
-      clone.querySelectorAll('select, [hidden], script, style').forEach((n) => n.remove());
-      document.body.append(clone);
-      clone.style.position = 'absolute'; clone.style.left = '-10000px';
-      const text = clone.innerText;
-      clone.remove();
-      return text + ' ' + document.title;
-    }""")
-
-
-def assert_all_kazakh(text: str, where: str, data: tuple[str, ...] = ("Judge Amira Haddad",)) -> None:
-    """No English word on the screen but the data it shows (the test court's judge has an English name)."""
-    for value in data:
-        text = text.replace(value, "")
-    english_words = [w for w in LATIN_WORD.findall(text)]
+def assert_all_kazakh(text: str, where: str) -> None:
+    """No English word on the screen (but the data it shows: the test court's judge has an English name)."""
+    english_words = latin_words(text)
     assert not english_words, f"{where}: English on a Kazakh screen: {english_words} in {text!r}"
     assert re.search("[әғқңөұүһі]", text), f"{where}: no Kazakh letter in {text!r}"
 
@@ -97,12 +94,12 @@ async def test_a_phone_in_kazakh_joins_rejoins_and_reads_its_name_in_the_picture
         await poll(phone, "document.querySelector('#mic-level').value", lambda v: v > 0.05, 10, "the level meter")
         await phone.get_by_role("button", name=kk["devices.speaker_test"]).tap()
         await expect(phone.locator("#speaker-note")).to_be_visible()
-        assert_all_kazakh(await visible_words(phone), "the join page")
+        assert_all_kazakh(await page_words(phone, DATA), "the join page")
         await screenshot(phone, "kk-phone-join")
 
         await phone.get_by_role("button", name=kk["join.join_button"]).tap()
         await expect(phone.locator("#lobby-title")).to_have_text(kk["join.lobby.title"])
-        assert_all_kazakh(await visible_words(phone), "the waiting room")
+        assert_all_kazakh(await page_words(phone, DATA), "the waiting room")
         await screenshot(phone, "kk-phone-waiting")
 
         await api.ok("POST", f"/api/hearings/{hid}/participants/{pid}/admit", token=judge)
@@ -125,7 +122,7 @@ async def test_a_phone_in_kazakh_joins_rejoins_and_reads_its_name_in_the_picture
         cv2.imwrite(str(screenshot_path("kk-phone-composite")), picture)
         replaced = label_found(picture, "?" * len(NAME) + f"  ({'?' * len(kk['role.witness'])})")
         assert drawn > 0.8 and replaced < drawn - 0.2, (drawn, replaced)
-        assert_all_kazakh(await visible_words(phone), "the hearing")
+        assert_all_kazakh(await page_words(phone, DATA), "the hearing")
         await screenshot(phone, "kk-phone-hearing")
 
         # Its own voice is heard by the server: marked as speaking in the list, in words too.
@@ -202,8 +199,6 @@ async def test_a_phone_in_kazakh_joins_rejoins_and_reads_its_name_in_the_picture
         await context.close()
 
 
-def screenshot_path(name: str):
-    from .test_browser import ARTIFACTS
-
+def screenshot_path(name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS / f"{name}.png"

@@ -83,6 +83,15 @@ def _hears(listener: Participant, speaker: Participant) -> bool:
     return len(last) == 48000 and tone_strength(last, speaker.tone) > 0.5
 
 
+async def _admitted(api, judge: str, hid: str, *people: Participant) -> None:
+    """Each person joins with their media, and the court admits them."""
+    for person in people:
+        await person.connect()
+        await person.start_media()
+        await api.ok("POST", f"/api/hearings/{hid}/participants/{_pid(person)}/admit", token=judge)
+        await person.expect("admitted")
+
+
 async def test_court_mute_silences_a_participant_for_everyone(api, server):
     judge = await api.login("judge")
     hid = (await api.new_hearing(judge))["id"]
@@ -91,11 +100,7 @@ async def test_court_mute_silences_a_participant_for_everyone(api, server):
     b = Participant(base, (await api.invite(judge, hid, "Ben Okafor", "defendant"))["token"], tone=1100.0,
                     video=False)
     try:
-        for person in (a, b):
-            await person.connect()
-            await person.start_media()
-            await api.ok("POST", f"/api/hearings/{hid}/participants/{_pid(person)}/admit", token=judge)
-            await person.expect("admitted")
+        await _admitted(api, judge, hid, a, b)
         await until(lambda: _hears(a, b), 20.0, what="Ana to hear Ben")
         await api.ok("POST", f"/api/hearings/{hid}/participants/{_pid(b)}/mute", token=judge)
         muted = await b.expect("muted")
@@ -127,11 +132,7 @@ async def test_who_speaks_is_told_and_a_raised_hand_reaches_the_court(api, serve
     a = Participant(base, (await api.invite(judge, hid, "Ana Silva"))["token"], tone=500.0, video=False)
     b = Participant(base, (await api.invite(judge, hid, "Ben Okafor", "defendant"))["token"], video=False)
     try:
-        for person in (a, b):
-            await person.connect()
-            await person.start_media()
-            await api.ok("POST", f"/api/hearings/{hid}/participants/{_pid(person)}/admit", token=judge)
-            await person.expect("admitted")
+        await _admitted(api, judge, hid, a, b)
 
         def told(person: Participant, who: list[str]) -> bool:
             said = person.of_type("speaking")

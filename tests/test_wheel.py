@@ -46,8 +46,9 @@ def test_the_wheel_holds_every_module_page_and_example(installed):
     for folder in ("hearing_server", "signaling", "recorder", "hardware"):
         for source in (ROOT / folder).rglob("*.py"):
             assert source.relative_to(ROOT).as_posix() in names, f"{source} is not in the wheel (pyproject packages)"
-    for page in (ROOT / "web").iterdir():
-        assert f"hearing_server/web/{page.name}" in names
+    for page in (ROOT / "web").rglob("*"):  # the pages, their scripts and styles, the language catalogs
+        if page.is_file():
+            assert f"hearing_server/web/{page.relative_to(ROOT / 'web').as_posix()}" in names, page
     for example in (ROOT / "config").glob("*.toml"):
         assert f"hearing_server/examples/{example.name}" in names
     assert "recorder/db/migrations/versions/0001_archive.py" in names

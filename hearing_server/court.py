@@ -278,13 +278,10 @@ class Court:
         if role is None or role.is_staff:
             raise ApiError(400, "bad_request", "role must be one of: " +
                            ", ".join(sorted(r.value for r in Role if not r.is_staff)))
-        ttl = self.settings.auth.invite_ttl_hours * 3600
         participant = Participant(id=new_id("p"), hearing_id=hearing.id, name=name, role=role.value,
                                   phone=clean_text(fields.get("phone", ""), "phone"),
                                   email=clean_text(fields.get("email", ""), "email"))
-        token, invite = self.tokens.issue(TokenKind.INVITE, participant.id, role, hearing.id, ttl, name=name)
-        participant.invite_jti = invite.jti
-        participant.invite_expires_at = invite.expires_at
+        token = await self._new_invite(participant)
         await self.store.save_participant(participant)
         await self.bus.publish(CourtEvent(ev.INVITED, hearing.id, participant.id, claims.subject,
                                           {"name": name, "role": role.value}))
@@ -298,20 +295,25 @@ class Court:
         if hearing.status is HearingStatus.CLOSED:
             raise conflict("hearing_closed", "the hearing is closed")
         person = await self.participant(hearing.id, participant_id)
-        if person.username or person.state in (ParticipantState.REJECTED, ParticipantState.REMOVED):
-            raise conflict("no_invitation", f"there is no invitation to renew for a {person.state.value} "
-                                            "participant" if not person.username else "staff join without a link")
-        ttl = self.settings.auth.invite_ttl_hours * 3600
-        token, invite = self.tokens.issue(TokenKind.INVITE, person.id, Role(person.role), hearing.id, ttl,
-                                          name=person.name)
-        if person.invite_jti:
-            await self.revoke(person.invite_jti, max(person.invite_expires_at, time.time() + 60))
-        person.invite_jti = invite.jti
-        person.invite_expires_at = invite.expires_at
+        if person.username:
+            raise conflict("no_invitation", "staff join without a link")
+        if person.state in (ParticipantState.REJECTED, ParticipantState.REMOVED):
+            raise conflict("no_invitation", f"there is no invitation to renew for a {person.state.value} participant")
+        token = await self._new_invite(person)
         await self.store.save_participant(person)
         await self.bus.publish(CourtEvent(ev.INVITED, hearing.id, person.id, claims.subject,
                                           {"name": person.name, "role": person.role, "renewed": True}))
         return Invitation(person, token)
+
+    async def _new_invite(self, person: Participant) -> str:
+        """An invite token (the join link) for the person; the one they held, if any, is revoked."""
+        token, invite = self.tokens.issue(TokenKind.INVITE, person.id, Role(person.role), person.hearing_id,
+                                          self.settings.auth.invite_ttl_hours * 3600, name=person.name)
+        if person.invite_jti:
+            await self.revoke(person.invite_jti, max(person.invite_expires_at, time.time() + 60))
+        person.invite_jti = invite.jti
+        person.invite_expires_at = invite.expires_at
+        return token
 
     async def enter_lobby(self, claims: Claims, stated_name: str) -> tuple[Participant, str]:
         """A person opened their join link: the first time, into the waiting room (never straight into the
@@ -366,13 +368,22 @@ class Court:
             return person, token
         if hearing.locked:
             raise forbidden("the hearing is locked; nobody new may enter", "hearing_locked")
-        why = "left" if person.state is ParticipantState.LEFT and person.left_reason != LOST_CONNECTION else \
-            "away_too_long" if away > grace or person.left_reason == LOST_CONNECTION else "court_checks_again"
+        if person.state is ParticipantState.LEFT and person.left_reason != LOST_CONNECTION:
+            why = "left"
+        elif away > grace or person.left_reason == LOST_CONNECTION:
+            why = "away_too_long"
+        else:
+            why = "court_checks_again"
         if person.session_jti:  # readmission gives a new one
             await self.revoke(person.session_jti, now + self.settings.auth.session_ttl_hours * 3600)
             person.session_jti = ""
+        await self._back_to_lobby(hearing, person, why)
+        return person, ""
+
+    async def _back_to_lobby(self, hearing: Hearing, person: Participant, why: str) -> None:
+        """Someone admitted before waits again, as returning (`why`): the court readmits them with one click."""
         person.state = ParticipantState.WAITING
-        person.lobby_at = now
+        person.lobby_at = time.time()
         person.left_reason = ""
         person.returning = why
         await self.store.save_participant(person)
@@ -380,7 +391,6 @@ class Court:
         await self.bus.publish(CourtEvent(ev.LOBBY_ENTERED, hearing.id, person.id, data={
             "name": person.name, "stated_name": person.stated_name, "returning": True, "why": why,
             "admitted_at": person.admitted_at}))
-        return person, ""
 
     async def lobby(self, claims: Claims, hearing_id: str) -> list[Participant]:
         hearing = await self.hearing(hearing_id)
@@ -448,7 +458,8 @@ class Court:
         lowered = not muted and person.hand_raised  # unmuted by the court: they have the floor they asked for
         if changed or lowered:
             person.muted_by_court = muted
-            person.hand_raised = person.hand_raised and not lowered
+            if lowered:
+                person.hand_raised = False
             await self.store.save_participant(person)
         if changed:
             await self.bus.publish(CourtEvent(ev.MUTED if muted else ev.UNMUTED, hearing.id, person.id,
@@ -530,14 +541,7 @@ class Court:
         if lost and person.disconnected_at is not None and time.time() - person.disconnected_at > grace:
             if hearing.locked:
                 raise forbidden("the hearing is locked; nobody new may enter", "hearing_locked")
-            person.state = ParticipantState.WAITING
-            person.lobby_at = time.time()
-            person.left_reason = ""
-            person.returning = "away_too_long"
-            await self.store.save_participant(person)
-            await self.store.lobby_enter(hearing.id, person.id, person.lobby_at)
-            await self.bus.publish(CourtEvent(ev.LOBBY_ENTERED, hearing.id, person.id, data={
-                "name": person.name, "returning": True, "why": "away_too_long", "admitted_at": person.admitted_at}))
+            await self._back_to_lobby(hearing, person, "away_too_long")
             return person
         if person.state not in (ParticipantState.ADMITTED, ParticipantState.DISCONNECTED,
                                 ParticipantState.WAITING):
@@ -590,11 +594,11 @@ class Court:
             person.self_muted = muted
         if camera_off is not None:
             person.camera_off = camera_off
-        raised = hand is not None and hand != person.hand_raised and person.in_hearing
-        if raised:
+        hand_changed = hand is not None and hand != person.hand_raised and person.in_hearing
+        if hand_changed:
             person.hand_raised = bool(hand)
         await self.store.save_participant(person)
-        if raised:
+        if hand_changed:
             await self.bus.publish(CourtEvent(ev.HAND_RAISED if hand else ev.HAND_LOWERED, hearing_id, person.id,
                                               person.id, {"name": person.name}))
         return person

@@ -70,24 +70,24 @@ def intl_time_zone(name: str) -> str:
     zone = court_zone(name)
     if isinstance(zone, ZoneInfo):
         return zone.key
-    offset = zone.utcoffset(None) or timedelta(0)
-    minutes = int(offset.total_seconds() // 60)
-    if minutes % 60 == 0:
-        hours = minutes // 60
-        return "Etc/GMT" + ("" if hours == 0 else f"{-hours:+d}")
-    sign = "+" if minutes > 0 else "-"
-    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    sign, hours, minutes = _signed_hours_minutes(zone.utcoffset(None))
+    if not minutes:
+        return "Etc/GMT" + ("" if hours == 0 else f"{'-' if sign == '+' else '+'}{hours}")
+    return f"{sign}{hours:02d}:{minutes:02d}"
+
+
+def _signed_hours_minutes(offset: timedelta | None) -> tuple[str, int, int]:
+    total = int((offset or timedelta(0)).total_seconds() // 60)
+    hours, minutes = divmod(abs(total), 60)
+    return ("-" if total < 0 else "+"), hours, minutes
 
 
 def utc_offset_label(moment: datetime) -> str:
     """'UTC+5', 'UTC+5:30', 'UTC' — how the picture names the clock's offset."""
-    offset = moment.utcoffset() or timedelta(0)
-    if not offset:
+    sign, hours, minutes = _signed_hours_minutes(moment.utcoffset())
+    if not hours and not minutes:
         return "UTC"
-    minutes = int(offset.total_seconds() // 60)
-    sign = "+" if minutes > 0 else "-"
-    hours, rest = divmod(abs(minutes), 60)
-    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+    return f"UTC{sign}{hours}" + (f":{minutes:02d}" if minutes else "")
 
 
 def court_clock(zone: tzinfo, epoch: float | None = None) -> str:

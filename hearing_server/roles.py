@@ -22,10 +22,6 @@ class Role(str, enum.Enum):
     def is_staff(self) -> bool:
         return self in STAFF_ROLES
 
-    @property
-    def label(self) -> str:
-        return self.value.capitalize()
-
 
 STAFF_ROLES = frozenset({Role.JUDGE, Role.CLERK, Role.COURTROOM, Role.ADMIN})
 PARTY_ROLES = frozenset(set(Role) - STAFF_ROLES)

@@ -300,6 +300,8 @@ async def test_answers_match_the_document(archive_api, archive_server):
         status, _ = await call("POST", f"/api/hearings/{hid}/participants/{ben_id}/reject",
                                {"reason": "not on the list"}, clerk)
         assert status == 200
+        status, refused = await call("POST", f"/api/hearings/{hid}/participants/{ben_id}/link", token=clerk)
+        assert (status, refused["error"]["code"]) == (409, "no_invitation")  # rejected: no new link for him
     finally:
         await ana.close()
     assert (await call("POST", f"/api/hearings/{hid}/close", token=judge))[0] == 200

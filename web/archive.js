@@ -97,7 +97,7 @@ export function utcClock(value) {
   return full ? full.slice(11) : "";
 }
 
-/** A date and time for people, in the court's time zone and the page's language ("28 Nov 2026, 14:31"). */
+/** A date and time for people, in the court's time zone, as the court writes it ("28.11.2026, 14:31"). */
 export function localDateTime(value) {
   if (!value) return "";
   return dateTime(value);

@@ -47,16 +47,16 @@ export function negotiate(wanted, known, fallback) {
 
 /** Load the court's settings and the language's catalog, then put the page into it. Call once, first. */
 export async function startLanguage() {
-  const known = ["kk", "ru", "en"];
-  const guess = negotiate([stored(), ...(navigator.languages || [navigator.language])], known, "");
+  // The person's own choice first, then the browser's languages (what it sends as Accept-Language).
+  const wanted = [stored(), ...(navigator.languages || [navigator.language])];
+  const guess = negotiate(wanted, ["kk", "ru", "en"], "");
   const [court] = await Promise.all([
     fetchJson("/api/court").catch(() => state.court),
     guess ? catalog(guess) : null, catalog("en"),
   ]);
   state.court = court;
   const codes = (court.languages || []).map((l) => l.code);
-  const language = negotiate([stored(), ...(navigator.languages || [navigator.language])], codes,
-    codes.includes(court.language) ? court.language : "en");
+  const language = negotiate(wanted, codes, codes.includes(court.language) ? court.language : "en");
   await useLanguage(language, false);
 }
 

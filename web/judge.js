@@ -24,6 +24,7 @@ const state = {
   invited: [], // the selected hearing's people invited and not yet in it (GET …/participants?all=1)
   waitingSeen: new Set(), // lobby entrants the court has been told of (a chime and a badge for each new one)
   lobbyTimer: null,
+  lastLobby: null, // the lobby as last drawn: {entrants, session} (session null before the hearing is opened)
 };
 
 // Tests (and support staff) can reach the live peer connection: window.__hearing.pc.getStats().
@@ -532,6 +533,7 @@ function setConn(kind, key, params) {
 }
 
 function resetPanels() {
+  state.lastLobby = null;
   $("#lobby-list").replaceChildren();
   $("#roster-list").replaceChildren();
   $("#lobby-count").textContent = "0";
@@ -1172,6 +1174,7 @@ function setPreviewNote(pid, key, params) {
 }
 
 function renderLobby(entrants, session) {
+  state.lastLobby = { entrants, session }; // drawn again as it is when the language changes
   announceWaiting(entrants);
   const list = $("#lobby-list");
   const present = new Set(entrants.map((e) => e.id));
@@ -1353,11 +1356,12 @@ function sayAgain() {
   const live = state.live;
   if (live) {
     live.updateMediaButtons();
-    if (live.entrants) renderLobby(live.entrants, live);
     if (live.people) renderRoster(live.people, live);
   }
   document.title = t("judge.page_title");
-  announceWaiting(live ? live.entrants || [] : []);
+  // Before the hearing is opened the lobby comes from polling, after it from the live session: either way
+  // the last one drawn (it also sets the badge and the title's count).
+  if (state.lastLobby) renderLobby(state.lastLobby.entrants, state.lastLobby.session);
 }
 
 async function init() {

@@ -42,7 +42,6 @@ from ..roles import Role
 log = logging.getLogger(__name__)
 
 
-
 class MediaListener(Protocol):
     """What the media tells the front (which tells the clients)."""
 

@@ -13,6 +13,7 @@ Pure OpenCV/numpy, no event loop: it runs in the mixer's worker thread (cv2 rele
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, replace
 from typing import Callable, Union
@@ -152,6 +153,7 @@ def grid(count: int, width: int, height: int, top: int) -> list[tuple[int, int, 
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive), canvas pixels
 
 
+@functools.lru_cache(maxsize=256)  # every frame asks again for the same few tiles
 def label_layout(name: str, role: str, inner_width: int, cell_height: int, scale: float) -> tuple[str, float]:
     """A tile's label ("name  (role)", the name cut to fit, the role always whole) and its font size.
 

@@ -31,14 +31,18 @@ def _replacement() -> bytes:
     return _ink("?").tobytes()
 
 
+def _never_drawn(char: str) -> bool:
+    """Surrogates crash putText; controls and separators are not drawn."""
+    return 0xD800 <= ord(char) <= 0xDFFF or unicodedata.category(char)[0] in "CZ"
+
+
 @functools.lru_cache(maxsize=4096)
 def has_glyph(char: str) -> bool:
     """Whether the picture's font draws this character as itself rather than as its '?'."""
     if char == "?" or char == " ":
         return True
-    code = ord(char)
-    if 0xD800 <= code <= 0xDFFF or unicodedata.category(char)[0] in "CZ":
-        return False  # surrogates crash putText; controls and separators are not drawn
+    if _never_drawn(char):
+        return False
     try:
         ink = _ink(char)
     except Exception:  # cv2.error on anything it cannot encode
@@ -51,8 +55,7 @@ def _drawable_char(char: str) -> str:
         return char
     if char.isspace():
         return " "
-    code = ord(char)
-    if 0xD800 <= code <= 0xDFFF or unicodedata.category(char)[0] in "CZ":
+    if _never_drawn(char):
         return ""
     # A letter the font lacks with an accent it lacks too: the letter without it reads better than '?'.
     base = "".join(c for c in unicodedata.normalize("NFKD", char)
